@@ -1,0 +1,46 @@
+"""b24nb: reconcile Bitrix24 CRM deals with online-store orders from a notebook.
+
+The top level only re-exports. Names are imported lazily, so ``import b24nb`` stays cheap
+and does not pull in ipywidgets or start anything until a name is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that owns it
+_EXPORTS: dict[str, str] = {
+    "connect": "b24nb.portal",
+    "Portal": "b24nb.portal",
+    "load_deals": "b24nb.load",
+    "load_orders": "b24nb.load",
+    "load_bindings": "b24nb.load",
+    "suggest": "b24nb.match",
+    "review": "b24nb.widgets",
+    "MatchPicker": "b24nb.widgets",
+    "bind": "b24nb.bind",
+    "unbind": "b24nb.bind",
+    "history": "b24nb.journal",
+    "Journal": "b24nb.journal",
+    "errors": "b24nb.errors",
+    "sandbox": "b24nb.sandbox",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'b24nb' has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    value = mod if module.endswith("." + name) else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
