@@ -1,0 +1,227 @@
+"""What the review grid's buttons do to the frame and the portal.
+
+Why apart from the widget layout: ticking rules (one ticked pair per order), the confirmation
+step and the calls to :func:`b24nb.bind` / :func:`b24nb.unbind` are the part that can lose
+or corrupt data, so they live in one small place that reads and writes only the frame.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from b24nb.widgets import _html
+from b24nb.widgets._view import DONE_STATUSES, selected_mask
+
+if TYPE_CHECKING:
+    from b24nb.widgets.picker import MatchPicker
+
+__all__ = ["Actions", "run_id_of"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+
+def run_id_of(summary: Any) -> Any:
+    """The run id in whatever :func:`b24nb.bind` returned (a mapping or an object)."""
+    if summary is None:
+        return None
+    if isinstance(summary, dict) or hasattr(summary, "get"):
+        try:
+            return summary.get("run_id")
+        except TypeError:
+            pass
+    return getattr(summary, "run_id", None)
+
+
+class Actions:
+    """Ticks, confirmation and runs of one :class:`MatchPicker`."""
+
+    def __init__(self, picker: MatchPicker, *, deals: Any = None, journal: Any = None) -> None:
+        self.picker = picker
+        self.deals = deals
+        self.journal = journal
+        self.running = False
+        self.pending: tuple[str, np.ndarray] | None = None
+        self.last_run_id: Any = None
+        self.last_positions: np.ndarray | None = None
+        self.last_summary: Any = None
+        self._seen: set[Any] = set()
+
+    @property
+    def pairs(self) -> pd.DataFrame:
+        return self.picker.pairs
+
+    # ------------------------------------------------------------------ masks
+    def _status_is(self, statuses: Iterable[str]) -> np.ndarray:
+        if "bind_status" not in self.pairs.columns:
+            return np.zeros(len(self.pairs), dtype=bool)
+        return self.pairs["bind_status"].isin(sorted(statuses)).to_numpy(
+            dtype=bool, na_value=False)
+
+    def to_bind(self) -> np.ndarray:
+        """Positions ticked and not bound yet: what "Bind selected" sends."""
+        positions = np.flatnonzero(selected_mask(self.pairs))
+        if len(positions) == 0 or "bind_status" not in self.pairs.columns:
+            return positions
+        status = self.pairs["bind_status"].iloc[positions]
+        done = status.isin(sorted(DONE_STATUSES)).to_numpy(dtype=bool, na_value=False)
+        return positions[~done]
+
+    def to_retry(self) -> np.ndarray:
+        """Failed positions, plus the ones held back as needs_rebind once rebind is allowed."""
+        wanted = {"failed"} | ({"needs_rebind"} if self.picker.allow_rebind.value else set())
+        return np.flatnonzero(self._status_is(wanted))
+
+    # ------------------------------------------------------------------ ticks
+    def set_selected(self, positions: np.ndarray, value: bool) -> None:
+        """Tick or untick rows; ticking one pair unticks the other candidates of its order."""
+        positions = np.asarray(positions, dtype=np.intp)
+        if len(positions) == 0:
+            return
+        column = int(self.pairs.columns.get_loc("selected"))
+        if value:
+            orders = self.pairs["order_id"].iloc[positions].to_numpy(dtype="float64",
+                                                                     na_value=np.nan)
+            _, first = np.unique(orders, return_index=True)  # one pair per order, first shown
+            positions = positions[np.sort(first)]
+            siblings = self.picker._orders.siblings(orders[np.sort(first)])
+            if siblings:
+                self.pairs.iloc[np.concatenate(siblings), column] = False
+        self.pairs.iloc[positions, column] = value
+
+    def tick_above(self, view: np.ndarray, threshold: float) -> int:
+        """Tick the best pair of each order in ``view`` scoring ≥ ``threshold``.
+
+        Orders that already have a ticked or bound pair are left alone, so the button never
+        overrides a decision the analyst made by hand.
+        """
+        score = self.pairs["score"].to_numpy(dtype=float, na_value=np.nan)[view]
+        candidates = view[score >= threshold]
+        if len(candidates) == 0:
+            return 0
+        order_all = self.pairs["order_id"].to_numpy(dtype="float64", na_value=np.nan)
+        taken = selected_mask(self.pairs) | self._status_is(DONE_STATUSES)
+        candidates = candidates[~np.isin(order_all[candidates], order_all[taken])]
+        cand_score = self.pairs["score"].to_numpy(dtype=float)[candidates]
+        candidates = candidates[np.lexsort((candidates, -cand_score))]  # best first, stable
+        _, first = np.unique(order_all[candidates], return_index=True)
+        chosen = np.sort(candidates[first])
+        self.set_selected(chosen, True)
+        return len(chosen)
+
+    # ------------------------------------------------------------------ confirmation
+    def propose(self, kind: str) -> None:
+        """Show what a run would send and wait for Confirm; nothing is sent here."""
+        picker = self.picker
+        if kind == "bind":
+            positions, label = self.to_bind(), "Bind"
+        elif kind == "retry":
+            positions, label = self.to_retry(), "Retry"
+        elif kind == "undo":
+            if self.last_run_id is None or self.last_positions is None:
+                picker._say("nothing to undo: no run from this widget yet")
+                return
+            positions, label = self.last_positions, f"Undo run {self.last_run_id}"
+        else:
+            raise ValueError(f"unknown action {kind!r}")
+        if len(positions) == 0:
+            picker._say(f"{label}: no pairs to send")
+            return
+        rows = self.pairs.iloc[positions[:5]]
+        preview = [f"pair {pid}: deal {r.deal_id} ← order {r.order_id} (score {r.score:.2f})"
+                   for pid, r in zip(rows.index, rows.itertuples(), strict=True)]
+        if len(positions) > 5:
+            preview.append(f"… and {len(positions) - 5:,} more")
+        rebinds = 0
+        if kind != "undo" and "rebind" in self.pairs.columns:
+            rebinds = int(self.pairs["rebind"].iloc[positions].to_numpy(
+                dtype=bool, na_value=False).sum())
+        self.pending = (kind, positions)
+        picker.confirm_html.value = _html.confirm_html(
+            label, len(positions), dry_run=picker.dry_run.value and kind != "undo",
+            rebinds=rebinds, allow_rebind=picker.allow_rebind.value,
+            portal=repr(picker.portal), preview=preview)
+        picker.confirm_box.layout.display = None
+        picker._say("")
+
+    def cancel(self) -> None:
+        self.pending = None
+        self.picker.confirm_box.layout.display = "none"
+
+    # ------------------------------------------------------------------ runs
+    def run_pending(self) -> None:
+        """Send the confirmed run; progress and statuses update live through on_update."""
+        if self.pending is None:
+            return
+        kind, positions = self.pending
+        self.cancel()
+        picker = self.picker
+        dry_run = bool(picker.dry_run.value) and kind != "undo"
+        self._seen = set()
+        picker.progress.max = max(1, len(positions))
+        picker.progress.value = 0
+        picker.progress.bar_style = "info"
+        picker.progress_label.value = f"0/{len(positions):,}"
+        picker.progress_box.layout.display = None
+        self.running = True
+        ok = False
+        try:
+            if kind == "undo":
+                from b24nb.bind import unbind
+
+                summary = unbind(picker.portal, self.pairs, run_id=self.last_run_id,
+                                 journal=self.journal, progress=False,
+                                 on_update=self.on_update)
+            else:
+                summary = self._bind_only(positions, dry_run)
+            ok = True
+        finally:
+            self.running = False
+            picker.progress.bar_style = "success" if ok else "danger"
+        self.last_summary = summary
+        picker.progress.value = picker.progress.max
+        picker.progress_label.value = f"{len(positions):,}/{len(positions):,} done"
+        if kind == "undo":
+            self.last_run_id, self.last_positions = None, None
+        elif not dry_run:
+            self.last_run_id, self.last_positions = run_id_of(summary), positions
+        picker.undo_button.disabled = self.last_run_id is None
+        status = self.pairs["bind_status"].iloc[positions].fillna("not sent").value_counts()
+        counts = " · ".join(f"{s} {n:,}" for s, n in status.items())
+        run = run_id_of(summary)
+        picker._say(f"{'dry run' if dry_run else kind}{'' if run is None else f' (run {run})'}:"
+                    f" {counts}")
+
+    def _bind_only(self, positions: np.ndarray, dry_run: bool) -> Any:
+        """Call :func:`b24nb.bind` so that exactly ``positions`` are sent.
+
+        bind() sends the rows whose ``selected`` is true; for the duration of the call the
+        column is narrowed to ``positions`` and then restored, so a retry sends only the
+        failed rows and "Bind selected" never resends rows already bound.
+        """
+        from b24nb.bind import bind
+
+        column = self.pairs["selected"].copy()
+        narrowed = np.zeros(len(self.pairs), dtype=bool)
+        narrowed[positions] = True
+        self.pairs["selected"] = pd.array(narrowed, dtype="boolean")
+        try:
+            return bind(self.picker.portal, self.pairs, deals=self.deals, dry_run=dry_run,
+                        allow_rebind=bool(self.picker.allow_rebind.value),
+                        journal=self.journal, progress=False, on_update=self.on_update)
+        finally:
+            self.pairs["selected"] = column
+
+    def on_update(self, pair_ids: Iterable[Any]) -> None:
+        """bind()/unbind() call this after each batch: advance the bar, redraw the page."""
+        picker = self.picker
+        self._seen.update(pair_ids)
+        done = min(len(self._seen), picker.progress.max)
+        picker.progress.value = done
+        picker.progress_label.value = f"{done:,}/{picker.progress.max:,}"
+        picker._render_page()

@@ -1,0 +1,182 @@
+"""What the review grid shows: filtering, sorting and sibling lookups on the pairs frame.
+
+Why a separate module without ipywidgets: every decision about *which* rows are visible is a
+vectorised pandas/numpy operation on the frame, testable and measurable on its own. The view
+is an array of row positions computed once per filter change; a page change then only slices
+that array, so its cost depends on the page size, never on the frame size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DONE_STATUSES", "SORTS", "STATUS_FILTERS", "Filters", "OrderIndex", "compute_view",
+           "histogram", "selected_mask", "status_counts"]
+
+#: statuses meaning "the order is bound to this pair's deal now"
+DONE_STATUSES: frozenset[str] = frozenset({"bound", "already_bound", "rebound"})
+
+#: sort label -> (column, ascending)
+SORTS: dict[str, tuple[str, bool]] = {
+    "score ↓": ("score", False),
+    "score ↑": ("score", True),
+    "order": ("order_id", True),
+    "deal": ("deal_id", True),
+    "order date": ("order_date", True),
+    "amount ↓": ("order_amount", False),
+}
+
+#: status-filter labels, in the order the dropdown shows them
+STATUS_FILTERS: tuple[str, ...] = (
+    "all", "not sent", "selected", "not selected", "rebind warning", "ambiguous",
+    "bound", "failed", "needs_rebind", "dry_run", "skipped", "unbound",
+)
+
+_HAYSTACK_COLUMNS = ("deal_title", "order_number", "customer", "reasons", "found_by")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filter and sort state; equal filters give the same cached view."""
+
+    text: str = ""
+    band: tuple[float, float] = (0.0, 1.0)
+    status: str = "all"
+    sort: str = "score ↓"
+
+
+def _bool(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A plain numpy bool array of ``column`` (NA counts as False; absent column is all False)."""
+    if column not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return frame[column].to_numpy(dtype=bool, na_value=False)
+
+
+def selected_mask(frame: pd.DataFrame) -> np.ndarray:
+    """Rows ticked for binding (``selected`` true)."""
+    return _bool(frame, "selected")
+
+
+def _status(frame: pd.DataFrame) -> pd.Series:
+    if "bind_status" not in frame.columns:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    return frame["bind_status"]
+
+
+def _status_mask(frame: pd.DataFrame, status: str) -> np.ndarray | None:
+    """Boolean mask for one status-filter label; None means no restriction."""
+    if status == "all":
+        return None
+    bs = _status(frame)
+    if status == "not sent":
+        return bs.isna().to_numpy()
+    if status == "selected":
+        return selected_mask(frame)
+    if status == "not selected":
+        return ~selected_mask(frame)
+    if status == "rebind warning":
+        return _bool(frame, "rebind")
+    if status == "ambiguous":
+        return _bool(frame, "ambiguous")
+    if status == "bound":
+        return bs.isin(sorted(DONE_STATUSES)).to_numpy(dtype=bool, na_value=False)
+    return (bs == status).to_numpy(dtype=bool, na_value=False)
+
+
+class Haystack:
+    """Lower-cased searchable text per row, built on the first text search only.
+
+    Why lazily: building it costs about a second on a million rows, and most sessions never
+    type into the search box.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self._text: pd.Series | None = None
+
+    def contains(self, needle: str) -> np.ndarray:
+        if self._text is None:
+            cols = [c for c in _HAYSTACK_COLUMNS if c in self._frame.columns]
+            parts = [self._frame[c].astype("string").fillna("") for c in cols]
+            for c in ("deal_id", "order_id"):
+                parts.append(self._frame[c].astype("string").fillna(""))
+            text = parts[0].str.cat(parts[1:], sep=" ") if len(parts) > 1 else parts[0]
+            self._text = text.str.lower()
+        return self._text.str.contains(needle.lower(), regex=False).to_numpy(
+            dtype=bool, na_value=False)
+
+
+def compute_view(frame: pd.DataFrame, filters: Filters, haystack: Haystack) -> np.ndarray:
+    """Row positions (into ``frame``) that pass ``filters``, in display order.
+
+    Ties are broken by position, so the order is deterministic and pages never shuffle.
+    """
+    score = frame["score"].to_numpy(dtype=float, na_value=np.nan)
+    lo, hi = filters.band
+    mask = (score >= lo - 1e-12) & (score <= hi + 1e-12)
+    if lo <= 0.0:
+        mask |= np.isnan(score)
+    status = _status_mask(frame, filters.status)
+    if status is not None:
+        mask &= status
+    if filters.text.strip():
+        mask &= haystack.contains(filters.text.strip())
+    positions = np.flatnonzero(mask)
+    column, ascending = SORTS.get(filters.sort, SORTS["score ↓"])
+    if column not in frame.columns or len(positions) == 0:
+        return positions
+    key = frame[column].iloc[positions]
+    if isinstance(key.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(key):
+        values = key.to_numpy(dtype="datetime64[ns]").astype("int64").astype(float)
+        values[key.isna().to_numpy()] = np.nan
+    else:
+        values = key.to_numpy(dtype=float, na_value=np.nan)
+    if not ascending:
+        values = -values
+    values = np.where(np.isnan(values), np.inf, values)  # missing keys sort last either way
+    order = np.lexsort((positions, values))
+    return positions[order]
+
+
+class OrderIndex:
+    """Find the other candidates of the same order without touching the whole frame.
+
+    One argsort of ``order_id`` (vectorised, done once) turns "which pairs share this order"
+    into a binary search, so greying out siblings costs O(page), not O(frame).
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        orders = frame["order_id"].to_numpy(dtype="float64", na_value=np.nan)
+        self._sorted_pos = np.argsort(orders, kind="stable")
+        self._sorted_val = orders[self._sorted_pos]
+
+    def siblings(self, order_ids: Sequence[float] | np.ndarray) -> list[np.ndarray]:
+        """Positions of every pair of each given order (including the pair itself)."""
+        keys = np.asarray(order_ids, dtype="float64")
+        lo = np.searchsorted(self._sorted_val, keys, side="left")
+        hi = np.searchsorted(self._sorted_val, keys, side="right")
+        return [self._sorted_pos[a:b] for a, b in zip(lo, hi, strict=True)]
+
+
+def histogram(frame: pd.DataFrame, bins: int = 20) -> np.ndarray:
+    """Counts of scores in ``bins`` equal bins over [0, 1]."""
+    score = frame["score"].to_numpy(dtype=float, na_value=np.nan)
+    counts, _ = np.histogram(score[~np.isnan(score)], bins=bins, range=(0.0, 1.0))
+    return counts
+
+
+def status_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """Counts for the summary line: pairs, orders, selected, and each bind status."""
+    counts: dict[str, int] = {
+        "pairs": len(frame),
+        "orders": int(frame["order_id"].nunique()),
+        "selected": int(selected_mask(frame).sum()),
+        "rebind warning": int(_bool(frame, "rebind").sum()),
+    }
+    for status, n in _status(frame).value_counts(dropna=True).items():
+        counts[str(status)] = int(n)
+    return counts

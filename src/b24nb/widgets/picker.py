@@ -1,0 +1,432 @@
+"""The review grid: a paged view over the pairs frame with ticks, filters and binding.
+
+Why it is built this way (research notebook-ux.md §A.3, STYLE.md points 11–12):
+
+- plain ipywidgets only, so it renders in JupyterLab 4, Notebook 7, VS Code, Colab and Voila
+  with no extra front-end code;
+- a fixed pool of row widgets (one ``Checkbox`` + one ``HTML`` each) is built once and refilled
+  per page: creating widgets is what is expensive, updating them is cheap;
+- the pairs frame is the only state: a tick writes ``pairs.selected``, a run writes the
+  ``bind_*`` columns, and every redraw reads them back, keyed by ``pair_id``;
+- which rows are visible is a cached array of positions recomputed only when a filter changes,
+  so a page change costs O(page) even on a million pairs;
+- every handler runs through one guard that refuses re-entry and shows errors in the widget
+  instead of losing them in a log nobody reads.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+
+from b24nb.redact import redact
+from b24nb.widgets import _html
+from b24nb.widgets._actions import Actions
+from b24nb.widgets._view import (
+    DONE_STATUSES,
+    SORTS,
+    STATUS_FILTERS,
+    Filters,
+    Haystack,
+    OrderIndex,
+    compute_view,
+    histogram,
+    selected_mask,
+    status_counts,
+)
+
+__all__ = ["MatchPicker"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+POOL_SIZE = 50  # the largest page; smaller pages hide the spare rows instead of destroying them
+
+
+def _guarded(method: Callable[..., None]) -> Callable[..., None]:
+    """Run a widget handler at most once at a time and show any error it raises."""
+
+    @functools.wraps(method)
+    def wrapper(self: MatchPicker, *args: Any) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            method(self, *args)
+        except Exception as exc:  # shown to the analyst in the widget, not swallowed
+            self._show_error(exc)
+        finally:
+            self._busy = False
+
+    return wrapper
+
+
+class _Row:
+    """One pooled row: a checkbox and an HTML cell, and the pair it shows right now."""
+
+    def __init__(self) -> None:
+        self.checkbox = w.Checkbox(value=False, indent=False, description="",
+                                   layout=w.Layout(width="28px", flex="0 0 28px"))
+        self.html = w.HTML(layout=w.Layout(flex="1 1 auto", width="100%"))
+        self.box = w.HBox([self.checkbox, self.html],
+                          layout=w.Layout(border_bottom="1px solid #eee", align_items="center"))
+        self.pair_id: Any = None
+
+
+class MatchPicker(w.VBox):
+    """Review suggested deal↔order pairs, tick the ones to bind, bind them, undo them.
+
+    Parameters
+    ----------
+    pairs
+        The frame from :func:`b24nb.suggest` (docs/contracts.md §Frames). It is modified in
+        place: ticks go to ``selected``, runs write the ``bind_*`` columns.
+    portal
+        The :class:`b24nb.Portal` to bind on; without one the grid is review-only.
+    deals, journal
+        Passed through to :func:`b24nb.bind`.
+    page_size
+        25 or 50 rows per page.
+    threshold
+        Initial value of the "tick all ≥" slider.
+    dry_run, allow_rebind
+        Initial state of the two toggles next to the Bind button.
+
+    Examples
+    --------
+    >>> picker = b24nb.MatchPicker(pairs, portal=portal)   # doctest: +SKIP
+    >>> picker                                             # doctest: +SKIP
+    """
+
+    def __init__(self, pairs: pd.DataFrame, portal: Any = None, *, deals: Any = None,
+                 journal: Any = None, page_size: int = 25, threshold: float = 0.9,
+                 dry_run: bool = False, allow_rebind: bool = False) -> None:
+        missing = [c for c in ("deal_id", "order_id", "score") if c not in pairs.columns]
+        if missing:
+            raise ValueError(f"pairs lacks the column(s) {missing}; pass the frame from suggest()")
+        if not pairs.index.is_unique:
+            raise ValueError("pairs must be indexed by a unique pair_id")
+        if "selected" not in pairs.columns:
+            pairs["selected"] = pd.array(np.zeros(len(pairs), dtype=bool), dtype="boolean")
+        super().__init__(layout=w.Layout(width="100%"))
+        self.pairs = pairs
+        self.portal = portal
+        self._busy = False
+        self._filling = False
+        self._page = 0
+        self._filters = Filters()
+        self._haystack = Haystack(pairs)
+        self._orders = OrderIndex(pairs)
+        self._view = compute_view(pairs, self._filters, self._haystack)
+        self._hist = histogram(pairs)
+        self._counts: dict[str, int] = {}
+        self.actions = Actions(self, deals=deals, journal=journal)
+        self._build(page_size, threshold, dry_run, allow_rebind)
+        self._wire()
+        self._refresh_counts()
+        self._render_page()
+
+    # ---------------------------------------------------------------- building
+    def _build(self, page_size: int, threshold: float, dry_run: bool,
+               allow_rebind: bool) -> None:
+        """Create every widget once; later only their values change."""
+        self.summary = w.HTML()
+        self.histogram = w.HTML()
+        self.search = w.Text(placeholder="search deal, order, customer, reasons…",
+                             continuous_update=False, layout=w.Layout(width="260px"))
+        self.band = w.FloatRangeSlider(value=(0.0, 1.0), min=0.0, max=1.0, step=0.01,
+                                       description="score", continuous_update=False,
+                                       readout_format=".2f", layout=w.Layout(width="300px"))
+        self.status_filter = w.Dropdown(options=STATUS_FILTERS, value="all",
+                                        description="show", layout=w.Layout(width="200px"))
+        self.sort = w.Dropdown(options=list(SORTS), value="score ↓", description="sort",
+                               layout=w.Layout(width="180px"))
+        self.page_size = w.Dropdown(options=[25, 50], value=50 if page_size > 25 else 25,
+                                    description="rows", layout=w.Layout(width="130px"))
+        self.threshold = w.FloatSlider(value=threshold, min=0.0, max=1.0, step=0.01,
+                                       description="tick ≥", readout_format=".2f",
+                                       continuous_update=False, layout=w.Layout(width="260px"))
+        self.tick_above_button = w.Button(description="Tick all ≥ threshold", icon="check-square")
+        self.tick_page_button = w.Button(description="Tick page", icon="check")
+        self.untick_page_button = w.Button(description="Untick page", icon="square-o")
+        self.rows = [_Row() for _ in range(POOL_SIZE)]
+        self.prev_button = w.Button(description="Prev", icon="chevron-left",
+                                    layout=w.Layout(width="80px"))
+        self.next_button = w.Button(description="Next", icon="chevron-right",
+                                    layout=w.Layout(width="80px"))
+        self.page_label = w.Label()
+        self.bind_button = w.Button(description="Bind selected (0)", button_style="primary",
+                                    icon="link", layout=w.Layout(width="190px"))
+        self.dry_run = w.Checkbox(value=dry_run, description="dry run", indent=False,
+                                  layout=w.Layout(width="90px"))
+        self.allow_rebind = w.Checkbox(value=allow_rebind, description="allow rebind",
+                                       indent=False, layout=w.Layout(width="120px"))
+        self.retry_button = w.Button(description="Retry failed (0)", icon="repeat")
+        self.undo_button = w.Button(description="Undo last run", icon="undo", disabled=True)
+        self.confirm_html = w.HTML()
+        self.confirm_button = w.Button(description="Confirm", button_style="danger")
+        self.cancel_button = w.Button(description="Cancel")
+        self.confirm_box = w.VBox(
+            [self.confirm_html, w.HBox([self.confirm_button, self.cancel_button])],
+            layout=w.Layout(display="none"))
+        self.progress = w.IntProgress(value=0, min=0, max=1, bar_style="info",
+                                      layout=w.Layout(width="300px"))
+        self.progress_label = w.Label()
+        self.progress_box = w.HBox([self.progress, self.progress_label],
+                                   layout=w.Layout(display="none"))
+        self.message = w.HTML()
+        can_bind = self.portal is not None
+        for button in (self.bind_button, self.retry_button):
+            button.disabled = not can_bind
+            button.tooltip = "" if can_bind else "pass portal= to bind from here"
+        self.children = [
+            w.HBox([self.summary, self.histogram],
+                   layout=w.Layout(justify_content="space-between", align_items="flex-end")),
+            w.HBox([self.search, self.band, self.status_filter, self.sort, self.page_size],
+                   layout=w.Layout(flex_flow="row wrap")),
+            w.HBox([self.threshold, self.tick_above_button, self.tick_page_button,
+                    self.untick_page_button], layout=w.Layout(flex_flow="row wrap")),
+            w.VBox([r.box for r in self.rows]),
+            w.HBox([self.prev_button, self.page_label, self.next_button],
+                   layout=w.Layout(align_items="center")),
+            w.HBox([self.bind_button, self.dry_run, self.allow_rebind, self.retry_button,
+                    self.undo_button], layout=w.Layout(flex_flow="row wrap",
+                                                       align_items="center")),
+            self.confirm_box, self.progress_box, self.message,
+        ]
+
+    def _wire(self) -> None:
+        """Connect every handler, all in one place."""
+        for control in (self.search, self.band, self.status_filter, self.sort):
+            control.observe(self._on_filter, names="value")
+        self.page_size.observe(self._on_page_size, names="value")
+        self.threshold.observe(self._on_threshold, names="value")
+        self.prev_button.on_click(self._on_prev)
+        self.next_button.on_click(self._on_next)
+        self.tick_page_button.on_click(self._on_tick_page)
+        self.untick_page_button.on_click(self._on_untick_page)
+        self.tick_above_button.on_click(self._on_tick_above)
+        for slot, row in enumerate(self.rows):
+            row.checkbox.observe(functools.partial(self._on_tick, slot), names="value")
+        self.bind_button.on_click(self._on_bind)
+        self.retry_button.on_click(self._on_retry)
+        self.undo_button.on_click(self._on_undo)
+        self.confirm_button.on_click(self._on_confirm)
+        self.cancel_button.on_click(self._on_cancel)
+
+    # ---------------------------------------------------------------- state helpers
+    @property
+    def n_pages(self) -> int:
+        return max(1, -(-len(self._view) // self.page_size.value))
+
+    def page_positions(self) -> np.ndarray:
+        """Row positions of the current page, in display order."""
+        size = self.page_size.value
+        return self._view[self._page * size:(self._page + 1) * size]
+
+    def page_pair_ids(self) -> list[Any]:
+        """The ``pair_id`` of every row on the current page, top to bottom."""
+        return self.pairs.index[self.page_positions()].tolist()
+
+    def _column_position(self, column: str) -> int:
+        return int(self.pairs.columns.get_loc(column))
+
+    def _done_mask(self, positions: np.ndarray) -> np.ndarray:
+        if "bind_status" not in self.pairs.columns:
+            return np.zeros(len(positions), dtype=bool)
+        status = self.pairs["bind_status"].iloc[positions]
+        return status.isin(sorted(DONE_STATUSES)).to_numpy(dtype=bool, na_value=False)
+
+    def _blockers(self, positions: np.ndarray) -> list[Any]:
+        """For each position, the pair id already holding its order (ticked or bound), or None.
+
+        A pair that is itself ticked or bound holds its order and is never blocked.
+        """
+        orders = self.pairs["order_id"].iloc[positions].to_numpy(dtype="float64",
+                                                                  na_value=np.nan)
+        groups = self._orders.siblings(orders)
+        flat = np.concatenate(groups) if groups else np.array([], dtype=np.intp)
+        holds = selected_mask(self.pairs.iloc[flat]) | self._done_mask(flat)
+        holding = dict(zip(flat.tolist(), holds.tolist(), strict=True))
+        label = dict(zip(flat.tolist(), self.pairs.index.take(flat).tolist(), strict=True))
+        result: list[Any] = []
+        for pos, group in zip(positions.tolist(), groups, strict=True):
+            if holding.get(pos):
+                result.append(None)
+                continue
+            other = next((p for p in group.tolist() if p != pos and holding.get(p)), None)
+            result.append(None if other is None else label[other])
+        return result
+
+    # ---------------------------------------------------------------- rendering
+    def _render_page(self) -> None:
+        """Refill the pooled rows from the frame: O(page), whatever the frame size."""
+        positions = self.page_positions()
+        records = self.pairs.iloc[positions].to_dict("records")
+        ids = self.pairs.index[positions].tolist()
+        blockers = self._blockers(positions)
+        done = self._done_mask(positions)
+        running = self.actions.running
+        self._filling = True
+        try:
+            for slot, row in enumerate(self.rows):
+                if slot >= len(records):
+                    row.pair_id = None
+                    row.box.layout.display = "none"
+                    continue
+                rec, pid = records[slot], ids[slot]
+                row.pair_id = pid
+                row.html.value = _html.row_html(rec, pair_id=pid, blocked_by=blockers[slot])
+                row.checkbox.value = bool(rec.get("selected") is True)
+                row.checkbox.disabled = bool(running or done[slot]
+                                             or blockers[slot] is not None)
+                row.box.layout.display = None
+            self.page_label.value = (
+                f"page {self._page + 1:,}/{self.n_pages:,} · "
+                f"rows {min(len(self._view), self._page * self.page_size.value + 1):,}–"
+                f"{self._page * self.page_size.value + len(records):,} of {len(self._view):,}")
+            self.prev_button.disabled = self._page == 0
+            self.next_button.disabled = self._page >= self.n_pages - 1
+        finally:
+            self._filling = False
+        self._refresh_bind_label()
+
+    def _refresh_bind_label(self) -> None:
+        n = len(self.actions.to_bind())
+        self.bind_button.description = f"Bind selected ({n:,})"
+        self._counts["selected"] = int(selected_mask(self.pairs).sum())
+        self._render_summary()
+
+    def _refresh_counts(self) -> None:
+        """Recount statuses (after a run or refresh; not on every tick)."""
+        self._counts = status_counts(self.pairs)
+        failed = self._counts.get("failed", 0)
+        self.retry_button.description = f"Retry failed ({failed:,})"
+        self._render_summary()
+        self.histogram.value = _html.histogram_html(self._hist, self.band.value,
+                                                    self.threshold.value)
+
+    def _render_summary(self) -> None:
+        self.summary.value = _html.summary_html(self._counts, len(self._view))
+
+    def _show_error(self, exc: BaseException) -> None:
+        logger.error("review widget: %s", redact(f"{type(exc).__name__}: {exc}"), exc_info=exc)
+        text = html.escape(redact(f"{type(exc).__name__}: {exc}"))
+        self.message.value = (f'<div class="b24nb-error" style="color:#c82333;'
+                              f'white-space:pre-wrap">{text}</div>')
+
+    def _say(self, text: str) -> None:
+        self.message.value = f'<div class="b24nb-message">{text}</div>'
+
+    def refresh(self) -> None:
+        """Recompute the view and counts from the frame (after changing it outside the widget)."""
+        self._view = compute_view(self.pairs, self._filters, self._haystack)
+        self._page = min(self._page, self.n_pages - 1)
+        self._refresh_counts()
+        self._render_page()
+
+    # ---------------------------------------------------------------- handlers
+    @_guarded
+    def _on_filter(self, _change: dict) -> None:
+        self._filters = Filters(text=self.search.value, band=tuple(self.band.value),
+                                status=self.status_filter.value, sort=self.sort.value)
+        self._view = compute_view(self.pairs, self._filters, self._haystack)
+        self._page = 0
+        self.histogram.value = _html.histogram_html(self._hist, self.band.value,
+                                                    self.threshold.value)
+        self._render_page()
+
+    @_guarded
+    def _on_page_size(self, change: dict) -> None:
+        first = self._page * change["old"]
+        self._page = first // change["new"]
+        self._render_page()
+
+    @_guarded
+    def _on_threshold(self, _change: dict) -> None:
+        self.histogram.value = _html.histogram_html(self._hist, self.band.value,
+                                                    self.threshold.value)
+
+    @_guarded
+    def _on_prev(self, _button: w.Button) -> None:
+        self.go_to_page(self._page - 1)
+
+    @_guarded
+    def _on_next(self, _button: w.Button) -> None:
+        self.go_to_page(self._page + 1)
+
+    def go_to_page(self, page: int) -> None:
+        """Show page ``page`` (0-based, clipped to the valid range)."""
+        self._page = max(0, min(page, self.n_pages - 1))
+        self._render_page()
+
+    def _on_tick(self, slot: int, change: dict) -> None:
+        if self._filling:  # the refill itself, not the analyst
+            return
+        self._tick(slot, bool(change["new"]))
+
+    @_guarded
+    def _tick(self, slot: int, value: bool) -> None:
+        pid = self.rows[slot].pair_id
+        if pid is None:
+            return
+        self.actions.set_selected(np.array([self.pairs.index.get_loc(pid)]), value)
+        self._render_page()
+
+    @_guarded
+    def _on_tick_page(self, _button: w.Button) -> None:
+        positions = self.page_positions()
+        free = [p for p, b in zip(positions.tolist(), self._blockers(positions), strict=True)
+                if b is None]
+        self.actions.set_selected(np.array(free, dtype=np.intp), True)
+        self._render_page()
+
+    @_guarded
+    def _on_untick_page(self, _button: w.Button) -> None:
+        self.actions.set_selected(self.page_positions(), False)
+        self._render_page()
+
+    @_guarded
+    def _on_tick_above(self, _button: w.Button) -> None:
+        n = self.actions.tick_above(self._view, self.threshold.value)
+        self._say(f"ticked {n:,} pair(s) with score ≥ {self.threshold.value:.2f} "
+                  "(best candidate per order, orders already taken skipped)")
+        self._render_page()
+
+    @_guarded
+    def _on_bind(self, _button: w.Button) -> None:
+        self.actions.propose("bind")
+
+    @_guarded
+    def _on_retry(self, _button: w.Button) -> None:
+        self.actions.propose("retry")
+
+    @_guarded
+    def _on_undo(self, _button: w.Button) -> None:
+        self.actions.propose("undo")
+
+    @_guarded
+    def _on_confirm(self, _button: w.Button) -> None:
+        try:
+            self.actions.run_pending()
+        finally:
+            self._refresh_counts()
+            self._render_page()
+
+    @_guarded
+    def _on_cancel(self, _button: w.Button) -> None:
+        self.actions.cancel()
+        self._say("cancelled: nothing was sent")
+
+    # ---------------------------------------------------------------- text repr
+    def __repr__(self) -> str:
+        selected = int(selected_mask(self.pairs).sum())
+        return (f"MatchPicker({len(self.pairs):,} pairs, {len(self._view):,} in view, "
+                f"{selected:,} selected, page {self._page + 1:,}/{self.n_pages:,})")
