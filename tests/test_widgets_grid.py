@@ -67,7 +67,8 @@ def test_ticking_a_pair_greys_out_other_candidates_of_the_same_order(pairs):
     picker = review(pairs)
     picker.search.value = str(order)  # order number: only this order's candidates remain
     ids = picker.page_pair_ids()
-    assert set(pairs.loc[ids, "order_id"]) == {order} and len(ids) >= 2
+    assert set(pairs.loc[ids, "order_id"]) == {order}
+    assert len(ids) >= 2
     first, other = slot_of(picker, ids[0]), slot_of(picker, ids[1])
     picker.rows[first].checkbox.value = True
     assert picker.rows[other].checkbox.disabled
@@ -85,7 +86,8 @@ def test_ticking_a_pair_unticks_a_sibling_ticked_outside_the_grid(pairs):
     pairs.loc[a, "selected"] = True  # e.g. pre-ticked by suggest()
     picker = review(pairs)
     picker.actions.set_selected(np.array([pairs.index.get_loc(b)]), True)
-    assert not pairs.loc[a, "selected"] and pairs.loc[b, "selected"]
+    assert not pairs.loc[a, "selected"]
+    assert pairs.loc[b, "selected"]
 
 
 def test_tick_page_ticks_one_pair_per_order(pairs):
@@ -105,7 +107,8 @@ def test_tick_all_above_threshold_ticks_the_best_candidate_of_each_order_in_view
     picker.band.value = (0.5, 1.0)
     picker.tick_above_button.click()
     ticked = pairs[pairs["selected"].fillna(False)]
-    assert len(ticked) > 0 and ticked["order_id"].is_unique
+    assert len(ticked) > 0
+    assert ticked["order_id"].is_unique
     assert (ticked["score"] >= 0.8).all()
     best = pairs[pairs["score"] >= 0.8].groupby("order_id")["score"].max()
     assert ticked.set_index("order_id")["score"].sort_index().equals(best.sort_index())
@@ -190,7 +193,8 @@ def test_rows_bound_elsewhere_carry_a_rebind_warning(pairs):
     picker.status_filter.value = "rebind warning"
     row = picker.rows[0]
     owner = pairs.loc[row.pair_id, "current_owner_id"]
-    assert "⚠ order bound to" in row.html.value and f"deal {owner}" in row.html.value
+    assert "⚠ order bound to" in row.html.value
+    assert f"deal {owner}" in row.html.value
 
 
 def test_statuses_written_to_the_frame_show_with_their_colour(pairs):
@@ -210,7 +214,8 @@ def test_statuses_written_to_the_frame_show_with_their_colour(pairs):
 
 def test_without_a_portal_the_grid_is_review_only(pairs):
     picker = review(pairs)
-    assert picker.bind_button.disabled and picker.retry_button.disabled
+    assert picker.bind_button.disabled
+    assert picker.retry_button.disabled
 
 
 def test_bind_click_asks_for_confirmation_and_cancel_sends_nothing(pairs):
@@ -230,7 +235,8 @@ def test_a_failing_handler_shows_its_error_in_the_widget(pairs):
     picker = review(pairs)
     del pairs["order_id"]  # the frame broke under the widget
     picker.next_button.click()
-    assert "b24nb-error" in picker.message.value and "order_id" in picker.message.value
+    assert "b24nb-error" in picker.message.value
+    assert "order_id" in picker.message.value
     assert not picker._busy  # the guard was released
 
 
