@@ -114,7 +114,9 @@ def row_html(row: Mapping[str, Any], *, pair_id: Any, blocked_by: Any = None) ->
         code = "" if error is None or error is pd.NA else f"{error}: "
         notes.append(f'<span style="color:#c82333">{_e(redact(code + str(message)))}</span>')
     style = _GRID + (";opacity:.42" if blocked_by is not None else "")
-    return (f'<div class="b24nb-row" data-pair-id="{_e(pair_id)}" style="{style}">'
+    return (f'<div class="b24nb-row" data-pair-id="{_e(pair_id)}" '
+            f'data-deal-id="{_e(row.get("deal_id"))}" data-order-id="{_e(row.get("order_id"))}" '
+            f'style="{style}">'
             f'<span style="font-weight:bold;color:{colour}">{score_txt}</span>'
             f"<span>{deal}</span><span>{order}</span><span>{'<br>'.join(notes)}</span>"
             f"<span>{status_badge(row.get('bind_status'))}</span></div>")

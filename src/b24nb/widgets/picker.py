@@ -77,6 +77,7 @@ class _Row:
         self.html = w.HTML(layout=w.Layout(flex="1 1 auto", width="100%"))
         self.box = w.HBox([self.checkbox, self.html],
                           layout=w.Layout(border_bottom="1px solid #eee", align_items="center"))
+        self.box.add_class("b24nb-pool-row")  # a stable hook for browser tests and CSS
         self.pair_id: Any = None
 
 
