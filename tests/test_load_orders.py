@@ -1,0 +1,180 @@
+"""load_orders against a real sandbox portal: dtypes, clients[], customer properties, filters."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+
+import b24nb
+from b24nb.errors import FieldError
+from b24nb.load import CLIENT_COLUMNS, CUSTOMER_COLUMNS
+
+ORDERS = [
+    {"id": 100, "accountNumber": "100", "price": 1176.5, "currency": "RUB",
+     "dateInsert": "2025-06-03T09:00:00+03:00", "userId": 1, "responsibleId": 2,
+     "statusId": "N", "payed": "N", "canceled": "N",
+     "clients": [{"entityTypeId": 3, "entityId": 10}, {"entityTypeId": 4, "entityId": 5}],
+     "properties": {"NAME": "Анна Смирнова", "EMAIL": " ANNA.Smirnova@Mail.ru ",
+                    "PHONE": "+7 (916) 123-45-67"}},
+    {"id": 101, "accountNumber": "A-101", "price": 99, "currency": "USD",
+     "dateInsert": "2025-06-04T23:30:00+03:00", "userId": 1, "responsibleId": 1,
+     "statusId": "P", "payed": "Y", "canceled": "N", "clients": [],
+     "properties": {"NAME": "Boris", "EMAIL": None, "PHONE": ""}},
+    {"id": 102, "accountNumber": "102", "price": 250.0, "currency": "USD",
+     "dateInsert": "2025-07-01T12:00:00+00:00", "userId": 3, "responsibleId": 3,
+     "statusId": "F", "payed": "Y", "canceled": "Y",
+     "clients": [{"entityTypeId": 4, "entityId": 7}],
+     "properties": {"NAME": "ООО Ромашка", "EMAIL": "office@romashka.ru", "PHONE": "8 800 1"}},
+]
+
+
+@pytest.fixture(scope="module")
+def seeded() -> Iterator:
+    from b24nb.sandbox import Sandbox
+
+    with Sandbox(orders=ORDERS, demo=False, limits=False, latency=False) as sb:
+        yield sb, b24nb.connect(sb.url, progress=False)
+
+
+@pytest.fixture(scope="module")
+def orders(seeded) -> pd.DataFrame:
+    _, portal = seeded
+    return b24nb.load_orders(portal, progress=False)
+
+
+def test_load_orders_types_columns_per_the_frame_contract(orders):
+    assert orders.index.name == "order_id"
+    assert orders.index.dtype == "Int64"
+    expected = {"accountNumber": "string", "price": "float64", "currency": "string",
+                "dateInsert": "datetime64[ns, UTC]", "userId": "Int64",
+                "responsibleId": "Int64", "statusId": "string", "payed": "boolean",
+                "canceled": "boolean", "contact_id": "Int64", "company_id": "Int64",
+                "customer_name": "string", "customer_email": "string",
+                "customer_phone": "string"}
+    assert {c: str(orders[c].dtype) for c in expected} == expected
+
+
+def test_load_orders_keeps_values_and_converts_dates_to_utc(orders):
+    assert orders.index.tolist() == [100, 101, 102]
+    assert orders.loc[101, "accountNumber"] == "A-101"
+    assert orders.loc[101, "price"] == 99.0
+    assert orders.loc[101, "dateInsert"] == pd.Timestamp("2025-06-04T20:30:00Z")
+    assert orders["payed"].tolist() == [False, True, True]
+    assert orders["canceled"].tolist() == [False, False, True]
+    # a status code is a code even when every order has "N"
+    assert orders["statusId"].tolist() == ["N", "P", "F"]
+
+
+def test_load_orders_takes_contact_and_company_from_clients_not_user_id(orders):
+    assert orders.loc[100, "contact_id"] == 10
+    assert orders.loc[100, "company_id"] == 5
+    assert orders.loc[100, "userId"] == 1  # the manager, untouched
+    assert pd.isna(orders.loc[101, "contact_id"])
+    assert pd.isna(orders.loc[101, "company_id"])
+    assert pd.isna(orders.loc[102, "contact_id"])
+    assert orders.loc[102, "company_id"] == 7
+
+
+def test_load_orders_reads_the_customer_from_order_properties(orders):
+    assert orders.loc[100, "customer_name"] == "Анна Смирнова"
+    assert orders.loc[100, "customer_email"] == "anna.smirnova@mail.ru"
+    assert orders.loc[100, "customer_phone"] == "79161234567"
+    assert orders.loc[101, "customer_name"] == "Boris"
+    assert pd.isna(orders.loc[101, "customer_email"])
+    assert pd.isna(orders.loc[101, "customer_phone"])  # "" is no phone
+    assert orders.loc[102, "customer_phone"] == "88001"
+
+
+def test_load_orders_batches_order_gets_and_lists_properties(seeded):
+    sb, portal = seeded
+    sb.stats.reset()
+    b24nb.load_orders(portal, progress=False)
+    assert sb.stats.method_calls["sale.order.get"] == 3
+    assert sb.stats.method_calls["sale.propertyvalue.list"] >= 1
+
+
+def test_load_orders_skips_what_is_switched_off(seeded):
+    sb, portal = seeded
+    sb.stats.reset()
+    frame = b24nb.load_orders(portal, clients=False, properties=False, progress=False)
+    assert sb.stats.method_calls["sale.order.get"] == 0
+    assert sb.stats.method_calls["sale.propertyvalue.list"] == 0
+    assert not (set(CLIENT_COLUMNS) | set(CUSTOMER_COLUMNS)) & set(frame.columns)
+
+
+def test_load_orders_honours_select(seeded):
+    _, portal = seeded
+    frame = b24nb.load_orders(portal, select=["accountNumber", "price"], clients=False,
+                              properties=False, progress=False)
+    assert list(frame.columns) == ["accountNumber", "price"]
+    assert frame.index.tolist() == [100, 101, 102]
+
+
+def test_load_orders_passes_the_filter_through(seeded):
+    _, portal = seeded
+    frame = b24nb.load_orders(portal, filter={"payed": "Y"}, progress=False)
+    assert frame.index.tolist() == [101, 102]
+    assert frame.loc[102, "customer_email"] == "office@romashka.ru"
+    frame = b24nb.load_orders(portal, filter={">price": 100, "currency": "USD"}, progress=False)
+    assert frame.index.tolist() == [102]
+
+
+def test_load_orders_rejects_unknown_fields_before_listing(seeded):
+    sb, portal = seeded
+    sb.stats.reset()
+    with pytest.raises(FieldError) as caught:
+        b24nb.load_orders(portal, select=["acountNumber"], filter={">=dateInsrt": "2025-01-01"},
+                          progress=False)
+    message = str(caught.value)
+    assert "'acountNumber'" in message
+    assert "accountNumber" in message.split("'acountNumber'")[1]
+    assert "'dateInsrt'" in message
+    assert "dateInsert" in message
+    assert sb.stats.method_calls["sale.order.list"] == 0
+
+
+def test_load_orders_with_no_match_has_the_full_typed_shape(seeded):
+    _, portal = seeded
+    frame = b24nb.load_orders(portal, filter={"currency": "JPY"}, progress=False)
+    assert frame.empty
+    for name in CLIENT_COLUMNS:
+        assert str(frame[name].dtype) == "Int64"
+    for name in CUSTOMER_COLUMNS:
+        assert str(frame[name].dtype) == "string"
+
+
+def test_load_orders_count_equals_the_portals_count_for_the_same_filter(small_sandbox):
+    portal = b24nb.connect(small_sandbox.url, progress=False)
+    flt = {"payed": "Y", "currency": "RUB"}
+    frame = b24nb.load_orders(portal, filter=flt, clients=False, properties=False,
+                              progress=False)
+    total = portal.call_full("sale.order.list", {"filter": flt, "select": ["id"]}).total
+    assert len(frame) == total > 0
+
+
+def test_load_orders_customers_agree_between_filtered_and_full_loads(small_sandbox):
+    # Filtered loads list properties by id (small sets) or by id range (large ones); both
+    # must give each order the same customer as the whole-portal listing.
+    portal = b24nb.connect(small_sandbox.url, progress=False)
+    full = b24nb.load_orders(portal, clients=False, progress=False)
+    assert full["customer_name"].notna().mean() > 0.9
+    ids = full.index
+    for flt in ({">id": int(ids[10])}, {"<=id": int(ids[20])}):
+        part = b24nb.load_orders(portal, filter=flt, clients=False, progress=False)
+        assert len(part) > 0
+        cols = list(CUSTOMER_COLUMNS)
+        pd.testing.assert_frame_equal(part[cols], full.loc[part.index, cols])
+
+
+def test_load_orders_sends_one_request_per_50_order_gets(small_sandbox):
+    portal = b24nb.connect(small_sandbox.url, progress=False)
+    small_sandbox.stats.reset()
+    orders = b24nb.load_orders(portal, properties=False, progress=False)
+    n = len(orders)
+    assert small_sandbox.stats.method_calls["sale.order.get"] == n
+    list_budget = math.ceil(n / 2500) + 3
+    assert small_sandbox.stats.http_requests <= list_budget + math.ceil(n / 50)
+    assert orders["contact_id"].notna().sum() > 0
