@@ -1,0 +1,277 @@
+"""``bind()`` and ``unbind()``: the steps that write to a customer's CRM.
+
+Each call runs the same five steps: validate the frame (nothing is sent for a bad one), read
+the current owner of every selected order (a few batched ``crm.orderentity.list`` pages),
+fold the journal, plan row by row (:mod:`b24nb.bind.plan`), and send the writes in batches of
+50 (:mod:`b24nb.bind.sender`), writing every answer into the frame and the journal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from b24nb.bind.frame import FrameLog, Outcome
+from b24nb.bind.owners import read_owners
+from b24nb.bind.plan import Plan, plan_bind, plan_unbind
+from b24nb.bind.sender import Sender
+from b24nb.bind.validate import Item, selected_items
+from b24nb.journal import Journal, open_journal
+from b24nb.redact import redact
+
+__all__ = ["RunSummary", "bind", "portal_identity", "unbind"]
+
+logger = logging.getLogger(__name__)
+logger.addHandler(logging.NullHandler())
+
+_identities: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a ``bind``/``unbind`` call did: counts by ``bind_status``, and its costs."""
+
+    verb: str
+    run_id: str | None
+    counts: Mapping[str, int] = field(default_factory=dict)
+    dry_run: bool = False
+    http_requests: int = 0
+    waited_seconds: float = 0.0
+    journal: str = ""
+
+    def __getitem__(self, status: str) -> int:
+        return int(self.counts.get(status, 0))
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items())) or "nothing"
+        what = "dry run" if self.dry_run else f"run {self.run_id}"
+        return (f"<{self.verb} {what}: {counts}; {self.http_requests} HTTP requests, "
+                f"{self.waited_seconds:.0f} s waited on limits>")  # fmt: skip
+
+
+def portal_identity(portal: Any) -> str:
+    """Return ``host#user<id>`` for the journal: which portal and which user, no secret.
+
+    The user id comes from the webhook path, else from ``profile`` (once per Portal).
+    """
+    ident = getattr(portal, "identity", None)
+    if isinstance(ident, str) and ident:
+        return redact(ident)
+    try:
+        if portal in _identities:
+            return _identities[portal]
+    except TypeError:
+        pass
+    host = str(getattr(portal, "host", "") or "portal")
+    uid = getattr(getattr(portal, "_auth", None), "user_id", None)
+    if uid is None:
+        profile = portal.call("profile")
+        uid = profile.get("ID") if isinstance(profile, Mapping) else None
+    key = redact(f"{host}#user{uid}")
+    with contextlib.suppress(TypeError):
+        _identities[portal] = key
+    return key
+
+
+class _Bar:
+    """A tqdm bar that also shows the client's waits on limits (through its listener)."""
+
+    def __init__(self, portal: Any, total: int, desc: str, progress: bool) -> None:
+        self.bar = tqdm(total=total, desc=desc, unit="pair", disable=not progress, leave=True)
+        self._limiter = getattr(portal, "limiter", None)
+        if self._limiter is not None and hasattr(self._limiter, "add_listener"):
+            self._limiter.add_listener(self._on_wait)
+
+    def _on_wait(self, seconds: float, reason: str) -> None:
+        self.bar.set_postfix_str(f"waiting {seconds:.0f}s: {reason}", refresh=True)
+
+    def close(self) -> None:
+        if self._limiter is not None and hasattr(self._limiter, "remove_listener"):
+            self._limiter.remove_listener(self._on_wait)
+        self.bar.close()
+
+
+def _requests(portal: Any) -> tuple[int, float]:
+    stats = getattr(portal, "stats", None)
+    return (int(getattr(stats, "http_requests", 0) or 0),
+            float(getattr(stats, "waited_seconds", 0.0) or 0.0))  # fmt: skip
+
+
+def _summary(verb: str, run_id: str | None, log: FrameLog, items: list[Item], dry: bool,
+             portal: Any, before: tuple[int, float], extra_wait: float,
+             journal: Journal) -> RunSummary:  # fmt: skip
+    counts = log.statuses([i.pair_id for i in items]).value_counts(dropna=False)
+    after = _requests(portal)
+    return RunSummary(verb, run_id, {str(k): int(v) for k, v in counts.items()}, dry,
+                      after[0] - before[0], after[1] - before[1] + extra_wait,
+                      str(journal.path))  # fmt: skip
+
+
+def _apply_plan(plan: Plan, journal: Journal, key: str, run_id: str | None,
+                log: FrameLog) -> None:  # fmt: skip
+    """Journal the settlements and notes of a plan (not for a dry run)."""
+    if run_id is None:
+        return
+    if plan.settle:
+        rows = []
+        for send, out in plan.settle:
+            cols = {k: send[k] for k in ("action", "method", "pair_id", "order_id", "owner_id",
+                                          "owner_type_id", "prev_owner_id",
+                                          "prev_owner_type_id")}  # fmt: skip
+            rows.append({**cols, "send_id": send["id"], "status": out.status if out else None,
+                         "message": out.message if out else "read back: not applied"})  # fmt: skip
+        journal.record_answers(key, run_id, rows, event="settle")
+    if plan.notes:
+        journal.note(key, run_id, plan.notes)
+
+
+def _run(verb: str, portal: Any, pairs: pd.DataFrame, items: list[Item], *, dry_run: bool,
+         journal: Any, progress: bool, on_update: Callable[[list[Any]], None] | None,
+         planner: Callable[[Mapping[int, Any], Mapping[int, Any]], Plan],
+         params: Mapping[str, Any]) -> RunSummary:  # fmt: skip
+    log = FrameLog(pairs)
+    j, opened = open_journal(journal)
+    before = _requests(portal)
+    try:
+        if not items:
+            logger.info("%s: no selected rows; nothing to do", verb)
+            return _summary(verb, None, log, items, dry_run, portal, before, 0.0, j)
+        key = portal_identity(portal)
+        orders = [i.order_id for i in items]
+        ledgers = j.ledgers(key, orders)
+        owners = read_owners(portal, orders)
+        plan = planner(owners, ledgers)
+        run_id = None if dry_run else j.start_run(key, verb, params)
+        _apply_plan(plan, j, key, run_id, log)
+        first = plan.outcomes + [
+            Outcome(w.item.pair_id, "dry_run" if dry_run else "pending", None,
+                    ("would " if dry_run else "to ") + _describe(w))
+            for w in plan.writes
+        ]  # fmt: skip
+        changed = log.write(first)
+        log.set_owners((i.pair_id, owners.get(i.order_id)) for i in items)
+        if on_update is not None and changed:
+            on_update(changed)
+        if dry_run or not plan.writes:
+            return _summary(verb, run_id, log, items, dry_run, portal, before, 0.0, j)
+        assert run_id is not None
+        bar = _Bar(portal, len(plan.writes), verb, progress)
+        sender = Sender(portal, j, key, run_id, log, bar.bar, on_update)
+        try:
+            sender.run(plan.writes)
+        finally:
+            bar.close()
+        return _summary(verb, run_id, log, items, False, portal, before, sender.waited, j)
+    finally:
+        if opened:
+            j.close()
+
+
+def _describe(w: Any) -> str:
+    from b24nb.bind.plan import fmt
+
+    if w.action == "bind":
+        moved = f" (replacing {fmt(w.prev)})" if w.prev is not None else ""
+        return f"bind order {w.item.order_id} to {fmt(w.owner)}{moved}"
+    if w.action == "restore":
+        return f"give order {w.item.order_id} back to {fmt(w.owner)}"
+    return f"unbind order {w.item.order_id} from {fmt(w.owner)}"
+
+
+def bind(portal: Any, pairs: pd.DataFrame, *, deals: pd.DataFrame | None = None,
+         dry_run: bool = False, allow_rebind: bool = False,
+         journal: Journal | str | os.PathLike[str] | None = None, progress: bool = True,
+         on_update: Callable[[list[Any]], None] | None = None) -> RunSummary:  # fmt: skip
+    """Bind the selected orders to their deals, logging every answer into the frame.
+
+    Why so careful: ``crm.orderentity.add`` writes to a customer's CRM and silently replaces an
+    order's existing owner. So nothing is sent for an invalid frame, every order's current
+    owner is read first (an order bound elsewhere is refused unless ``allow_rebind=True``),
+    every write is journaled before it is sent and answered after, and a rerun (after a
+    crash, a kill, an exception) skips what is done and settles what was left unanswered.
+
+    Parameters
+    ----------
+    portal : b24nb.Portal
+        Where to write.
+    pairs : pandas.DataFrame
+        The pairs frame; rows with ``selected`` True are bound. Its ``bind_status``,
+        ``bind_error`` (the portal's code as a string), ``bind_message``, ``bind_response``
+        and ``bind_at`` columns are written in place, batch by batch.
+    deals : pandas.DataFrame, optional
+        When given, every selected deal (owner type 2) must be in it.
+    dry_run : bool
+        Validate and read, then mark the rows that would be sent ``dry_run``; send nothing.
+    allow_rebind : bool
+        Move orders bound to another owner (``rebound``; the old owner is journaled so
+        ``unbind`` restores it). Without it such rows read ``needs_rebind``.
+    journal : Journal | path, optional
+        Default ``$B24NB_JOURNAL`` or ``~/.b24nb/journal.sqlite``.
+    progress : bool
+        Show a ``tqdm`` bar (it also shows waits on the portal's limits).
+    on_update : callable, optional
+        ``on_update(pair_ids)`` after each batch, so a widget can refresh those rows.
+
+    Returns
+    -------
+    RunSummary
+        Counts by status, run id, HTTP requests and seconds waited on limits.
+
+    Raises
+    ------
+    b24nb.errors.ValidationError
+        Listing every offending row; nothing was sent.
+
+    Examples
+    --------
+    >>> import b24nb
+    >>> portal = b24nb.connect()  # doctest: +SKIP
+    >>> pairs = b24nb.suggest(b24nb.load_deals(portal), b24nb.load_orders(portal))  # doctest: +SKIP
+    >>> b24nb.bind(portal, pairs, dry_run=True)  # doctest: +SKIP
+    """
+    items = selected_items(pairs, deals=deals, verb="bind")
+    return _run("bind", portal, pairs, items, dry_run=dry_run, journal=journal,
+                progress=progress, on_update=on_update,
+                planner=lambda owners, ledgers: plan_bind(items, owners, ledgers,
+                                                          allow_rebind=allow_rebind),
+                params={"dry_run": dry_run, "allow_rebind": allow_rebind,
+                        "selected": len(items)})  # fmt: skip
+
+
+def unbind(portal: Any, pairs: pd.DataFrame, *, run_id: str | None = None,
+           journal: Journal | str | os.PathLike[str] | None = None, progress: bool = True,
+           on_update: Callable[[list[Any]], None] | None = None,
+           dry_run: bool = False) -> RunSummary:  # fmt: skip
+    """Undo what ``bind`` made for the selected rows: remove, or give back the replaced owner.
+
+    Only bindings this toolkit made (per the journal) and that the portal still shows are
+    touched; anything changed on the portal since is left alone (``skipped``). A binding that
+    replaced an owner is undone by binding the order back to that owner (one
+    ``crm.orderentity.add``, so the order is never left without one); others are removed with
+    ``crm.orderentity.deleteByFilter``. Rows read ``unbound`` when done.
+
+    Parameters
+    ----------
+    portal, pairs, journal, progress, on_update, dry_run
+        As for :func:`bind`.
+    run_id : str, optional
+        Undo only the bindings made by this run (see ``b24nb.history()``).
+
+    Examples
+    --------
+    >>> b24nb.unbind(portal, pairs)  # doctest: +SKIP
+    """
+    items = selected_items(pairs, verb="unbind")
+    return _run("unbind", portal, pairs, items, dry_run=dry_run, journal=journal,
+                progress=progress, on_update=on_update,
+                planner=lambda owners, ledgers: plan_unbind(items, owners, ledgers,
+                                                            run_id=run_id),
+                params={"run_id": run_id, "selected": len(items)})  # fmt: skip

@@ -1,0 +1,158 @@
+"""Decide, row by row, what a bind or unbind must do, from the portal and the journal.
+
+Why a separate, pure step: "what would be sent" is exactly what ``dry_run`` reports, what a
+rerun must skip, and what the rebind guard must refuse. Given each order's current owner (read
+from the portal) and its ledger (folded from the journal), the decision needs no network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from b24nb.bind.frame import Outcome
+from b24nb.bind.sender import Write
+from b24nb.bind.validate import Item
+from b24nb.journal import OrderLedger
+
+__all__ = ["Plan", "plan_bind", "plan_unbind"]
+
+Owner = tuple[int, int]
+_EMPTY = OrderLedger()
+
+
+def fmt(owner: Owner | None) -> str:
+    """``deal 12`` / ``smart invoice 7`` / ``unbound`` for messages."""
+    if owner is None:
+        return "unbound"
+    kind = {2: "deal", 5: "invoice", 31: "smart invoice"}.get(owner[1], f"type {owner[1]}")
+    return f"{kind} {owner[0]}"
+
+
+@dataclass
+class Plan:
+    """The decisions of one run.
+
+    ``writes`` are to be sent; ``outcomes`` are final without a write (their journal
+    ``notes``); ``settle`` are earlier unanswered sends settled by this read
+    (``(send row, outcome or None)``, None meaning "it did not apply").
+    """
+
+    writes: list[Write] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    settle: list[tuple[Mapping[str, Any], Outcome | None]] = field(default_factory=list)
+
+
+def _note(item: Item, status: str, message: str, now: Owner | None) -> dict[str, Any]:
+    now_id, now_type = now or (None, None)
+    return {"action": "note", "pair_id": _pid(item.pair_id), "order_id": item.order_id,
+            "owner_id": item.owner_id, "owner_type_id": item.owner_type_id,
+            "prev_owner_id": now_id, "prev_owner_type_id": now_type, "status": status,
+            "message": message}  # fmt: skip
+
+
+def _pid(pair_id: Any) -> int | None:
+    try:
+        return int(pair_id)
+    except (TypeError, ValueError):
+        return None
+
+
+def _owner(row: Mapping[str, Any], prefix: str = "") -> Owner | None:
+    oid = row[prefix + "owner_id"]
+    return None if oid is None else (int(oid), int(row[prefix + "owner_type_id"]))
+
+
+def _settle_pending(plan: Plan, item: Item, ledger: OrderLedger, now: Owner | None) -> bool:
+    """Settle an unanswered send of an earlier run against the owner read now.
+
+    Returns True when it applied. Either way a ``settle`` goes into the journal, so the send
+    is never settled twice.
+    """
+    send = ledger.pending
+    if send is None:
+        return False
+    owner, prev = _owner(send), _owner(send, "prev_")
+    if send["action"] == "bind":
+        applied, status = now == owner, ("rebound" if prev is not None else "bound")
+    elif send["action"] == "restore":
+        applied, status = now == owner, "unbound"
+    else:
+        applied, status = now != owner, "unbound"
+    msg = (f"an earlier run's answer was lost; the portal shows it "
+           f"{'applied' if applied else 'not applied'} (now {fmt(now)})")  # fmt: skip
+    plan.settle.append((send, Outcome(item.pair_id, status, None, msg) if applied else None))
+    return applied
+
+
+def plan_bind(items: Sequence[Item], owners: Mapping[int, Owner],
+              ledgers: Mapping[int, OrderLedger], *, allow_rebind: bool) -> Plan:  # fmt: skip
+    """Decide each selected row of a bind: send, skip as done, or refuse."""
+    plan = Plan()
+    for it in items:
+        now = owners.get(it.order_id)
+        led = ledgers.get(it.order_id, _EMPTY)
+        landed = _settle_pending(plan, it, led, now)
+        if now == it.target:
+            pend = led.pending
+            if landed and pend is not None and pend["action"] == "bind":
+                plan.outcomes.append(plan.settle[-1][1])  # type: ignore[arg-type]
+            elif led.ours == it.target:
+                when = f" (run {led.ours_run})" if led.ours_run else ""
+                at = pd.Timestamp(led.ours_at) if led.ours_at else None
+                msg = f"done earlier{when}; nothing sent"
+                plan.outcomes.append(Outcome(it.pair_id, led.ours_status or "bound", None, msg,
+                                             at=at))  # fmt: skip
+            else:
+                msg = f"the order was already bound to {fmt(now)}; nothing sent"
+                plan.outcomes.append(Outcome(it.pair_id, "already_bound", None, msg))
+                plan.notes.append(_note(it, "already_bound", msg, now))
+        elif now is not None and not allow_rebind:
+            msg = (f"the order is bound to {fmt(now)}; binding it would silently replace "
+                   "that owner: pass allow_rebind=True to move it")  # fmt: skip
+            plan.outcomes.append(Outcome(it.pair_id, "needs_rebind", None, msg))
+            plan.notes.append(_note(it, "needs_rebind", msg, now))
+        else:
+            plan.writes.append(Write(it, "bind", it.target, now))
+    return plan
+
+
+def plan_unbind(items: Sequence[Item], owners: Mapping[int, Owner],
+                ledgers: Mapping[int, OrderLedger], *, run_id: str | None) -> Plan:  # fmt: skip
+    """Decide each selected row of an unbind: undo what b24nb made, leave the rest alone."""
+    plan = Plan()
+    for it in items:
+        now = owners.get(it.order_id)
+        led = ledgers.get(it.order_id, _EMPTY)
+        pend = led.pending
+        if _settle_pending(plan, it, led, now):
+            assert pend is not None
+            if pend["action"] != "bind":
+                plan.outcomes.append(plan.settle[-1][1])  # type: ignore[arg-type]
+                continue
+            # an unanswered bind of an earlier run did land: it is ours to undo
+            led = OrderLedger(ours=_owner(pend), replaced=_owner(pend, "prev_"),
+                              ours_run=pend["run_id"])  # fmt: skip
+        if led.ours != it.target:
+            if led.last_status == "unbound" and now != it.target:
+                msg = f"undone earlier (run {led.last_run}); nothing sent"
+                plan.outcomes.append(Outcome(it.pair_id, "unbound", None, msg))
+            else:
+                msg = "not bound by b24nb; left alone"
+                plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
+        elif run_id is not None and led.ours_run != run_id:
+            msg = f"bound by run {led.ours_run}, not {run_id}; left alone"
+            plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
+        elif now != it.target:
+            msg = f"changed on the portal since b24nb bound it (now {fmt(now)}); left alone"
+            plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
+            plan.notes.append(_note(it, "skipped", msg, now))
+        elif led.replaced is not None:
+            plan.writes.append(Write(it, "restore", led.replaced, now))
+        else:
+            plan.writes.append(Write(it, "unbind", it.target, now))
+    return plan

@@ -1,0 +1,325 @@
+"""Send writes in batches of 50: journal first, portal second, answer into frame and journal.
+
+Why this order: a write that is in the journal before it leaves can always be settled later;
+a write sent first and journaled second could be lost by a kill between the two. After the
+portal answers, the answer goes into the journal and the frame in one step per batch.
+
+What is resent, and why (STYLE point 4): only a write that surely did not run (a limit
+refusal, a refused connection) is resent as it is. A write whose answer was lost (a reset,
+a 5xx, a timeout) is settled by reading the order back with ``crm.orderentity.list``; only
+if the read shows it not applied is it sent again, and a late duplicate then answers
+``201650000001``, which reads as ``already_bound``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from b24nb.bind.frame import FrameLog, Outcome
+from b24nb.bind.owners import read_owners
+from b24nb.bind.validate import Item
+from b24nb.errors import (
+    LimitError,
+    NetworkError,
+    OperationTimeLimitError,
+    OutcomeUnknownError,
+    PortalError,
+    ServerError,
+)
+from b24nb.journal import Journal
+
+__all__ = ["Sender", "Write"]
+
+logger = logging.getLogger(__name__)
+
+BATCH = 50
+#: tries of one write before it is given up for this run (a rerun goes on from the journal)
+MAX_TRIES = 8
+DUPLICATE = "201650000001"
+NO_RELATION = "201640400004"
+Owner = tuple[int, int]
+
+
+@dataclass
+class Write:
+    """One write: ``bind``/``restore`` send ``crm.orderentity.add``, ``unbind`` deletes."""
+
+    item: Item
+    action: str
+    owner: Owner
+    prev: Owner | None
+    tries: int = 0
+    send_id: int | None = field(default=None, compare=False)
+
+    @property
+    def method(self) -> str:
+        return (
+            "crm.orderentity.deleteByFilter" if self.action == "unbind" else "crm.orderentity.add"
+        )
+
+    @property
+    def params(self) -> dict[str, Any]:
+        oid, tid = self.owner
+        return {"fields": {"orderId": self.item.order_id, "ownerId": oid, "ownerTypeId": tid}}
+
+    def journal_row(self) -> dict[str, Any]:
+        prev = self.prev or (None, None)
+        return {
+            "action": self.action, "method": self.method, "pair_id": _pid(self.item.pair_id),
+            "order_id": self.item.order_id, "owner_id": self.owner[0],
+            "owner_type_id": self.owner[1], "prev_owner_id": prev[0],
+            "prev_owner_type_id": prev[1],
+        }  # fmt: skip
+
+    @property
+    def success(self) -> str:
+        if self.action == "bind":
+            return "rebound" if self.prev is not None else "bound"
+        return "unbound"
+
+    def applied(self, now: Owner | None) -> bool:
+        """Does the portal's current owner ``now`` show this write applied?"""
+        return now == self.owner if self.action != "unbind" else now != self.owner
+
+
+def _pid(pair_id: Any) -> int | None:
+    try:
+        return int(pair_id)
+    except (TypeError, ValueError):
+        return None
+
+
+def _code(err: Any) -> str:
+    return str(getattr(err, "code", "") or type(err).__name__)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One journal answer: ``outcome`` None means "surely not applied, will be resent"."""
+
+    write: Write
+    outcome: Outcome | None
+    event: str = "answer"  # or "settle" (decided by reading back)
+    error: str | None = None
+    message: str | None = None
+
+
+class Sender:
+    """Runs the write queue of one ``bind``/``unbind`` call.
+
+    Parameters
+    ----------
+    portal, journal, key, run_id
+        Where to send, where to log, the portal identity and the run.
+    log : FrameLog
+        The frame to write outcomes into.
+    bar
+        A ``tqdm`` bar (or a disabled one); advanced per row finished.
+    on_update : callable | None
+        Called with the pair ids written after each batch.
+    sleep : callable
+        Injected so a test can use a fake clock.
+    """
+
+    def __init__(self, portal: Any, journal: Journal, key: str, run_id: str, log: FrameLog,
+                 bar: Any, on_update: Callable[[list[Any]], None] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+        self.portal, self.journal, self.key, self.run_id = portal, journal, key, run_id
+        self.log, self.bar, self.on_update, self.sleep = log, bar, on_update, sleep
+        self.waited = 0.0
+        self._queue: deque[Write] = deque()
+        self._inflight: dict[int, Write] = {}
+
+    # -- bookkeeping ----------------------------------------------------------------------
+    def notify(self, pair_ids: list[Any]) -> None:
+        """Tell the widget which rows changed; its errors are logged, never stop a run."""
+        if pair_ids and self.on_update is not None:
+            try:
+                self.on_update(pair_ids)
+            except Exception:
+                logger.exception("on_update callback failed; the run goes on")
+
+    def _finish(self, answers: Sequence[Answer]) -> None:
+        """Journal the answers, then write the final outcomes into the frame."""
+        for event in ("answer", "settle"):
+            rows = [
+                {**a.write.journal_row(), "send_id": a.write.send_id,
+                 "status": a.outcome.status if a.outcome else None,
+                 "error": a.outcome.error if a.outcome else a.error,
+                 "message": a.outcome.message if a.outcome else a.message,
+                 "response": a.outcome.response if a.outcome else None}
+                for a in answers if a.event == event
+            ]  # fmt: skip
+            if rows:
+                self.journal.record_answers(self.key, self.run_id, rows, event=event)
+        for a in answers:
+            self._inflight.pop(id(a.write), None)
+        done = [a for a in answers if a.outcome is not None]
+        idx = self.log.write([a.outcome for a in done])  # type: ignore[misc]
+        owners = []
+        for a in done:
+            w, status = a.write, a.outcome.status  # type: ignore[union-attr]
+            if status == w.success:
+                owners.append((w.item.pair_id, w.owner if w.action != "unbind" else None))
+            elif status == "unbound":  # a restore or delete that found it already done
+                owners.append((w.item.pair_id, w.prev if w.action == "restore" else None))
+        self.log.set_owners(owners)
+        self.bar.update(len(done))
+        self.notify(idx)
+
+    def _wait(self, seconds: float, why: str) -> None:
+        """Sleep ``seconds`` in short steps, showing the wait in the progress bar."""
+        end = time.monotonic() + max(0.0, seconds)
+        while (left := end - time.monotonic()) > 0:
+            self.bar.set_postfix_str(f"waiting {left:.0f}s: {why}", refresh=True)
+            self.sleep(min(left, 0.5))
+        self.waited += max(0.0, seconds)
+        self.bar.set_postfix_str(f"waited {self.waited:.0f}s on limits", refresh=True)
+
+    def _limit_wait(self, err: Any) -> float:
+        """Seconds to wait after a limit refusal inside a batch (whole requests refused by a
+        limit are waited out and resent by the client itself)."""
+        if isinstance(err, OperationTimeLimitError):
+            waiter = getattr(self.portal, "limit_wait", None)
+            if callable(waiter):
+                return float(waiter(err))
+            reset = getattr(err, "reset_at", None)
+            if reset:
+                return min(600.0, max(0.5, float(reset) - time.time()))
+            return 5.0
+        return 1.0
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self, writes: Sequence[Write]) -> None:
+        """Send every write; on an unexpected exception mark the rest and re-raise."""
+        self._queue.extend(writes)
+        try:
+            while self._queue:
+                batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+                self._send(batch)
+        except BaseException as exc:
+            why = _code(exc)
+            out = [Outcome(w.item.pair_id, "pending", why, f"sent, no answer ({why}); "
+                           "rerun to settle it from the journal")
+                   for w in self._inflight.values()]  # fmt: skip
+            out += [Outcome(w.item.pair_id, "skipped", why, f"not sent: the run stopped ({why})")
+                    for w in self._queue]  # fmt: skip
+            self._queue.clear()
+            self._inflight.clear()
+            self.notify(self.log.write(out))
+            raise
+
+    def _send(self, batch: list[Write]) -> None:
+        ids = self.journal.record_sends(self.key, self.run_id, [w.journal_row() for w in batch])
+        for w, sid in zip(batch, ids, strict=True):
+            w.send_id = sid
+            w.tries += 1
+            self._inflight[id(w)] = w
+        commands = {f"w{n}": (w.method, w.params) for n, w in enumerate(batch)}
+        try:
+            answers = self.portal.batch(commands)
+        except (OutcomeUnknownError, ServerError) as exc:
+            return self._settle(batch, exc)
+        except NetworkError as exc:
+            if getattr(exc, "sent", True):
+                return self._settle(batch, exc)
+            return self._retry_later(batch, exc)
+        except LimitError as exc:
+            if not exc.transient:
+                raise
+            return self._retry_later(batch, exc)
+        final: list[Answer] = []
+        again: list[Write] = []
+        unknown: list[Write] = []
+        limit: Any = None
+        for n, w in enumerate(batch):
+            res = answers[f"w{n}"]
+            pid = w.item.pair_id
+            if res.ok:
+                final.append(Answer(w, Outcome(pid, w.success, None, _ok_text(w), res.result)))
+                continue
+            err, code = res.error, _code(res.error)
+            desc = getattr(err, "description", "") or str(err)
+            if w.action == "bind" and code == DUPLICATE:
+                final.append(Answer(w, Outcome(pid, "already_bound", code, desc)))
+            elif w.action == "unbind" and code == NO_RELATION:
+                final.append(Answer(w, Outcome(pid, "unbound", code, "the binding was gone")))
+            elif isinstance(err, LimitError) and err.transient:
+                final.append(Answer(w, None, error=code, message=f"not run: {desc}"))
+                again.append(w)
+                limit = err
+            elif isinstance(err, ServerError | NetworkError):
+                unknown.append(w)
+            else:
+                final.append(Answer(w, Outcome(pid, "failed", code, desc)))
+        self._finish(final)
+        if unknown:
+            self._settle(unknown, ServerError("UNKNOWN", "a command failed without an answer"))
+        if again:
+            self._requeue(again, limit)
+        return None
+
+    def _retry_later(self, batch: list[Write], exc: PortalError) -> None:
+        code = _code(exc)
+        self._finish([Answer(w, None, error=code, message=f"not run: {code}") for w in batch])
+        self._requeue(batch, exc)
+
+    def _requeue(self, batch: list[Write], err: Any) -> None:
+        """Put writes that surely did not run back in front, after waiting out the limit."""
+        code = _code(err)
+        give_up = [w for w in batch if w.tries >= MAX_TRIES]
+        keep = [w for w in batch if w.tries < MAX_TRIES]
+        if give_up:
+            self._finish([Answer(w, Outcome(w.item.pair_id, "failed", code,
+                                            f"not run after {w.tries} tries ({code}); "
+                                            "rerun to retry"), event="settle")
+                           for w in give_up])  # fmt: skip
+        if keep:
+            self._wait(self._limit_wait(err), code)
+            self._queue.extendleft(reversed(keep))
+
+    def _settle(self, batch: list[Write], exc: BaseException) -> None:
+        """The answer was lost: read the orders back and settle each write against it."""
+        why = _code(exc)
+        logger.info("answer of %d writes lost (%s); reading them back", len(batch), why)
+        now = read_owners(self.portal, [w.item.order_id for w in batch])
+        settled: list[Answer] = []
+        again: list[Write] = []
+        for w in batch:
+            pid, cur = w.item.pair_id, now.get(w.item.order_id)
+            if w.applied(cur):
+                msg = f"answer lost ({why}); read back shows it applied"
+                settled.append(Answer(w, Outcome(pid, w.success, why, msg), "settle"))
+            elif cur != w.prev:
+                # someone else changed the order meanwhile: never overwrite their change
+                msg = f"answer lost ({why}); the order changed meanwhile (now {_fmt(cur)})"
+                settled.append(Answer(w, Outcome(pid, "failed", why, msg), "settle"))
+            elif w.tries >= MAX_TRIES:
+                msg = f"not applied after {w.tries} tries ({why}); rerun to retry"
+                settled.append(Answer(w, Outcome(pid, "failed", why, msg), "settle"))
+            else:
+                msg = f"answer lost ({why}); read back shows it not applied; resending"
+                settled.append(Answer(w, None, "settle", why, msg))
+                again.append(w)
+        self._finish(settled)
+        self._queue.extendleft(reversed(again))
+
+
+def _fmt(owner: Owner | None) -> str:
+    return "unbound" if owner is None else f"{owner[1]}:{owner[0]}"
+
+
+def _ok_text(w: Write) -> str:
+    oid, tid = w.owner
+    if w.action == "restore":
+        return f"restored the owner it replaced ({tid}:{oid})"
+    if w.action == "unbind":
+        return f"removed the binding to {tid}:{oid}"
+    if w.prev is not None:
+        return f"moved from {w.prev[1]}:{w.prev[0]} to {tid}:{oid}"
+    return f"bound to {tid}:{oid}"

@@ -1,0 +1,163 @@
+"""Check a pairs frame before anything is sent, and list every problem at once.
+
+Why all at once: a frame that fails on its first bad row and then on its second, one run at
+a time, teaches the analyst nothing and tempts a partial send. Here a bad frame raises one
+:class:`~b24nb.errors.ValidationError` naming every offending row, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from b24nb.errors import ValidationError
+
+__all__ = ["OWNER_TYPES", "Item", "selected_items"]
+
+#: deal, legacy invoice, smart invoice: the only owners an order may be bound to
+OWNER_TYPES = frozenset({2, 5, 31})
+_REQUIRED = ("deal_id", "order_id", "owner_type_id", "selected")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One selected, valid row: bind ``order_id`` to (``owner_id``, ``owner_type_id``)."""
+
+    pair_id: Any
+    order_id: int
+    owner_id: int
+    owner_type_id: int
+    #: the owner the frame believes the order has today (``current_owner_*``), if known
+    frame_owner: tuple[int, int] | None = None
+
+    @property
+    def target(self) -> tuple[int, int]:
+        return (self.owner_id, self.owner_type_id)
+
+
+def _is_na(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _as_id(value: Any) -> int | None:
+    """Return ``value`` as a positive int, or None if it is not one (bools are not ids)."""
+    if isinstance(value, bool | str | bytes) or _is_na(value):
+        return None
+    integral = isinstance(value, numbers.Integral)
+    if not integral and not (isinstance(value, numbers.Real) and float(value).is_integer()):
+        return None
+    out = int(value)
+    return out if out > 0 else None
+
+
+def _is_selected(value: Any) -> bool | None:
+    """True/False for a tick, None for something that is not a tick at all."""
+    if _is_na(value):
+        return False
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    return None
+
+
+def _deal_ids(deals: pd.DataFrame) -> set[int]:
+    values = deals["deal_id"] if "deal_id" in deals.columns else deals.index.to_series()
+    return {v for v in (_as_id(x) for x in values) if v is not None}
+
+
+def _frame_owner(row: pd.Series) -> tuple[int, int] | None:
+    oid = _as_id(row.get("current_owner_id"))
+    tid = _as_id(row.get("current_owner_type_id"))
+    return None if oid is None or tid is None else (oid, tid)
+
+
+def selected_items(
+    pairs: pd.DataFrame, *, deals: pd.DataFrame | None = None, verb: str = "bind"
+) -> list[Item]:
+    """Return the selected rows of ``pairs`` as :class:`Item` s, or raise for a bad frame.
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        The pairs frame (contract in ``docs/contracts.md``).
+    deals : pandas.DataFrame | None
+        The deals frame; when given, a selected deal (owner type 2) must be in it.
+    verb : str
+        ``"bind"`` or ``"unbind"``, for the message.
+
+    Raises
+    ------
+    b24nb.errors.ValidationError
+        Listing every offending row; nothing has been sent.
+    """
+    if not isinstance(pairs, pd.DataFrame):
+        raise ValidationError(f"{verb}: pairs must be a pandas DataFrame, not {type(pairs)!r}")
+    missing = [c for c in _REQUIRED if c not in pairs.columns]
+    if missing:
+        raise ValidationError(
+            f"{verb}: the pairs frame lacks required columns; nothing was sent",
+            [f"missing column {c!r}" for c in missing],
+        )
+    known_deals = _deal_ids(deals) if deals is not None else None
+    problems: list[str] = []
+    items: list[Item] = []
+    rows = pairs[list(_REQUIRED) + [c for c in ("current_owner_id", "current_owner_type_id")
+                                    if c in pairs.columns]]  # fmt: skip
+    label_counts = Counter(pairs.index)
+    for pair_id, row in rows.iterrows():
+        tick = _is_selected(row["selected"])
+        if tick is None:
+            problems.append(f"pair {pair_id!r}: selected is {row['selected']!r}, not True/False")
+            continue
+        if not tick:
+            continue
+        bad: list[str] = []
+        if label_counts[pair_id] > 1:
+            bad.append("pair_id appears more than once in the index")
+        order_id, deal_id = _as_id(row["order_id"]), _as_id(row["deal_id"])
+        type_id = _as_id(row["owner_type_id"])
+        if order_id is None:
+            bad.append(f"order_id {row['order_id']!r} is not an integer > 0")
+        if deal_id is None:
+            bad.append(f"deal_id {row['deal_id']!r} is not an integer > 0")
+        if type_id not in OWNER_TYPES:
+            bad.append(f"owner_type_id {row['owner_type_id']!r} is not one of 2, 5, 31")
+        elif (
+            known_deals is not None
+            and type_id == 2
+            and deal_id is not None
+            and deal_id not in known_deals
+        ):
+            bad.append(f"deal {deal_id} is not in the deals frame")
+        if bad:
+            problems.append(f"pair {pair_id!r}: " + "; ".join(bad))
+            continue
+        items.append(
+            Item(
+                pair_id,
+                int(order_id),
+                int(deal_id),
+                int(type_id),  # type: ignore[arg-type]
+                _frame_owner(row),
+            )
+        )
+    twice = Counter(it.order_id for it in items)
+    for it in items:
+        if twice[it.order_id] > 1:
+            others = [repr(o.pair_id) for o in items if o.order_id == it.order_id]
+            problems.append(
+                f"pair {it.pair_id!r}: order {it.order_id} is selected {twice[it.order_id]} "
+                f"times (pairs {', '.join(others)}); an order has one owner"
+            )
+    if problems:
+        raise ValidationError(
+            f"{verb}: {len(problems)} problem(s) in the selected rows; nothing was sent",
+            problems,
+        )
+    return items
