@@ -1,0 +1,190 @@
+"""``Sandbox``: a local Bitrix24 portal on 127.0.0.1, served from a background thread."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .api import Latency
+from .backend import Backend
+from .faults import Faults
+from .http import Server
+from .limits import Clock, Stats
+
+__all__ = ["Sandbox"]
+
+log = logging.getLogger(__name__)
+
+Records = Iterable[Mapping[str, Any]] | None
+
+
+class Sandbox:
+    """A Bitrix24 REST emulator over real HTTP, seeded with demo data or your own records.
+
+    It exists so the notebook, the tests and the benchmarks all talk to something that
+    behaves like a cloud portal — response shapes, value types, error codes, paging quirks,
+    batch references and limits — without any portal being reachable.
+
+    Parameters
+    ----------
+    seed, n_deals, n_orders : demo data size and seed (used when ``demo`` is true).
+    deals, orders, contacts, companies, bindings : your own records in the API's field names;
+        missing fields get defaults. Loaded after the demo data, if any.
+    demo : load the demo data set (``b24nb.sandbox.demo.make_demo``).
+    limits : enforce the leaky bucket (503) and the operating-time limit (429).
+    plan : ``"standard"`` (50 burst, 2/s) or ``"enterprise"`` (250, 5/s).
+    operating_limit : seconds of execution per method per 10 minutes (480 on the cloud).
+    time_scale : virtual clock speed; 100 makes every clock and wait 100 times shorter.
+    latency : modelled server time per call (True: default model; a ``Latency``; False: none).
+    port : TCP port on 127.0.0.1; 0 picks a free one.
+    auto_deals : ``sale.order.add`` also creates and binds a deal, as real portals do.
+    truth : ground truth {order_id: deal_id} for your own records.
+
+    Examples
+    --------
+    >>> import requests
+    >>> with Sandbox(demo=False, deals=[{"ID": 1, "TITLE": "Test"}]) as sb:
+    ...     requests.post(sb.url + "crm.deal.get", json={"id": 1}).json()["result"]["TITLE"]
+    'Test'
+    """
+
+    def __init__(self, seed: int = 0, n_deals: int = 2000, n_orders: int = 2400, *,
+                 deals: Records = None, orders: Records = None, contacts: Records = None,
+                 companies: Records = None, bindings: Records = None, demo: bool = True,
+                 limits: bool = True, plan: str = "standard", operating_limit: float = 480.0,
+                 time_scale: float = 1.0, latency: bool | Latency = True, port: int = 0,
+                 auto_deals: bool = True, truth: Mapping[int, int] | None = None) -> None:
+        self.seed = seed
+        self.plan = plan
+        self.limits = limits
+        self.operating_limit = operating_limit
+        self.time_scale = float(time_scale)
+        self._port = port
+        self._secret = secrets.token_hex(8)
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+        self._clock = Clock(self.time_scale)
+        self._backend = Backend(clock=self._clock, latency=latency, limits=limits, plan=plan,
+                                operating_limit=operating_limit, auto_deals=auto_deals,
+                                base_url=self._base_url)
+        self.latency: Latency = self._backend.latency
+        self.truth: dict[int, int] = {}
+        store = self._backend.store
+        if demo:
+            from .demo import make_demo  # lazy: demo data is only built when asked for
+
+            data = make_demo(seed=seed, n_deals=n_deals, n_orders=n_orders)
+            store.add_people(_contact_entity(), data.contacts)
+            store.add_people(_company_entity(), data.companies)
+            store.add_deals(data.deals)
+            store.add_orders(data.orders)
+            store.add_bindings(data.bindings)
+            self.truth.update({int(k): int(v) for k, v in data.truth.items()})
+        store.add_people(_contact_entity(), contacts or [])
+        store.add_people(_company_entity(), companies or [])
+        store.add_deals(deals or [])
+        store.add_orders(orders or [])
+        store.add_bindings(bindings or [])
+        store.create_indexes()
+        self.truth.update({int(k): int(v) for k, v in (truth or {}).items()})
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> Sandbox:
+        """Start serving on 127.0.0.1 in a daemon thread (idempotent)."""
+        if self._server is None:
+            self._server = Server(self._port, self._backend, self._secret)
+            self._thread = threading.Thread(target=self._server.serve_forever,
+                                            kwargs={"poll_interval": 0.05},
+                                            name="b24nb-sandbox", daemon=True)
+            self._thread.start()
+            log.info("sandbox portal serving on 127.0.0.1:%d", self.port)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    close = stop
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"port={self.port}" if self._server else "stopped"
+        return f"<Sandbox {state} plan={self.plan} limits={self.limits}>"
+
+    # ------------------------------------------------------------------ public state
+    @property
+    def port(self) -> int:
+        """The TCP port served (0 before ``start``)."""
+        return self._server.server_address[1] if self._server else 0
+
+    def _base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The webhook URL ``http://127.0.0.1:PORT/rest/1/SECRET/`` (a secret: don't log it)."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not started; use `with Sandbox() as sb:`")
+        return f"{self._base_url()}/rest/1/{self._secret}/"
+
+    @property
+    def stats(self) -> Stats:
+        """Counters of what was served; ``sb.stats.reset()`` zeroes them."""
+        return self._backend.stats
+
+    @property
+    def faults(self) -> Faults:
+        """Fault rules: ``sb.faults.add(method="*", kind="503", p=0.1, seed=1)``."""
+        return self._backend.faults
+
+    def clock(self) -> float:
+        """The sandbox's virtual Unix time (every time it reports is on this clock)."""
+        return self._clock.now()
+
+    def oauth_client(self) -> dict[str, str]:
+        """The local OAuth app: ``client_id``, ``client_secret``, ``token_url``."""
+        oauth = self._backend.oauth
+        return {"client_id": oauth.client_id, "client_secret": oauth.client_secret,
+                "token_url": self._base_url() + "/oauth/token/"}
+
+    def issue_tokens(self, expires_in: int = 3600) -> dict[str, Any]:
+        """Mint an access/refresh token pair as if the app had just been installed."""
+        return self._backend.oauth.issue(expires_in)
+
+    def bindings(self) -> list[dict[str, int]]:
+        """Every order binding, read straight from the store (for tests only)."""
+        rows = self._backend.store.select(
+            'SELECT "orderId", "ownerId", "ownerTypeId" FROM bindings ORDER BY "orderId"')
+        return [{"orderId": o, "ownerId": w, "ownerTypeId": t} for o, w, t in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table: deals, contacts, companies, orders, bindings."""
+        store = self._backend.store
+        return {t: store.count(t) for t in ("deals", "contacts", "companies", "orders",
+                                            "bindings")}
+
+
+def _contact_entity():
+    from .fields import CONTACT
+
+    return CONTACT
+
+
+def _company_entity():
+    from .fields import COMPANY
+
+    return COMPANY
