@@ -1,0 +1,332 @@
+"""Client-side limits: token bucket, per-method operating budget, retry delays, one coordinator.
+
+Why three small pieces and one coordinator (STYLE point 5): the portal enforces two unrelated
+limits — a per-portal leaky bucket of requests (50 burst, 2/s; Enterprise 250/5) and a
+per-method budget of server time (480 s per 10 minutes) — and answers transient failures that
+need backing off. Each piece is a small object that only *computes* how long to wait; only the
+:class:`Limiter` sleeps, through an injected :class:`Clock`, so the arithmetic is testable with
+a fake clock and the behaviour is testable against the sandbox with a scaled one.
+
+The bucket is counted *before* each send and shared by every thread (fast_bitrix24 records a
+request after its answer, so fifty in-flight requests are invisible to it and trip the portal).
+``time.operating`` is a running total, a gauge, not an increment (fast_bitrix24 sums it and
+sleeps ten minutes for nothing); nested batch commands report their own ``result_time``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from b24nb.errors import (
+    ExpiredTokenError,
+    LimitError,
+    NetworkError,
+    OperationTimeLimitError,
+    OutcomeUnknownError,
+    OverloadError,
+    PortalError,
+    ServerError,
+)
+
+__all__ = [
+    "PLANS",
+    "Clock",
+    "Limiter",
+    "OperatingBudget",
+    "ScaledClock",
+    "SystemClock",
+    "TokenBucket",
+    "retry_delay",
+]
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+#: plan name -> (bucket capacity, drain per second), from the portal's documented limits.
+PLANS: dict[str, tuple[int, float]] = {"standard": (50, 2.0), "enterprise": (250, 5.0)}
+
+
+class Clock(Protocol):
+    """Where time comes from and how it passes; injected so tests need not wait."""
+
+    def time(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real wall clock."""
+
+    def time(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class ScaledClock:
+    """A clock running ``scale`` times faster than the wall clock.
+
+    Matches a sandbox started with ``time_scale=scale``: its seconds (bucket drain, operating
+    window, ``operating_reset_at``) are ours too, so waits come out right in real time.
+    """
+
+    def __init__(self, scale: float = 1.0) -> None:
+        self.scale = float(scale)
+        self._t0 = time.time()
+
+    def time(self) -> float:
+        now = time.time()
+        return self._t0 + (now - self._t0) * self.scale
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds / self.scale)
+
+
+class TokenBucket:
+    """A leaky bucket mirroring the portal's, counted before each request is sent.
+
+    ``reserve()`` books a slot for one request *now* and returns how long the caller must wait
+    before sending it; the slot stays booked while it waits, so threads queue up fairly instead
+    of all waking at once. A small margin below the portal's own figures absorbs the jitter
+    between our send time and its receive time.
+    """
+
+    def __init__(
+        self,
+        capacity: float,
+        rate: float,
+        clock: Clock,
+        *,
+        margin: float = 2.0,
+        rate_factor: float = 0.95,
+    ) -> None:
+        self.capacity = max(1.0, float(capacity) - margin)
+        self.rate = float(rate) * rate_factor
+        self._clock = clock
+        self._level = 0.0
+        self._at = clock.time()
+        self._lock = threading.Lock()
+
+    def _drain(self, now: float) -> None:
+        self._level = max(0.0, self._level - (now - self._at) * self.rate)
+        self._at = now
+
+    def reserve(self) -> float:
+        """Book one request; return the seconds to wait before sending it (0 if none)."""
+        with self._lock:
+            now = self._clock.time()
+            self._drain(max(now, self._at))
+            self._level += 1.0
+            over = self._level - self.capacity
+            return over / self.rate if over > 0 else 0.0
+
+    def saturate(self) -> None:
+        """Mark the bucket full: the portal said 503, so someone else shares our budget."""
+        with self._lock:
+            self._drain(max(self._clock.time(), self._at))
+            self._level = max(self._level, self.capacity)
+
+    @property
+    def level(self) -> float:
+        with self._lock:
+            self._drain(max(self._clock.time(), self._at))
+            return self._level
+
+
+@dataclass
+class _MethodState:
+    operating: float = 0.0
+    reset_at: float | None = None
+    blocked_until: float | None = None
+
+
+class OperatingBudget:
+    """Per-method server time in the portal's 10-minute window, read as a gauge.
+
+    Each answer's ``time.operating`` is the method's current total and
+    ``operating_reset_at`` when the oldest minute drops out; both come for every nested batch
+    command in ``result_time``. A method close to the limit waits until its reset instead of
+    collecting a 429; after a 429 it waits until the reset it last heard of (or one window
+    slice if it never heard one).
+    """
+
+    def __init__(
+        self, clock: Clock, *, limit: float = 480.0, margin: float = 10.0, slice_: float = 60.0
+    ) -> None:
+        self.limit = float(limit)
+        self.margin = float(margin)
+        self.slice = float(slice_)
+        self._clock = clock
+        self._state: dict[str, _MethodState] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, method: str, t: Mapping[str, Any] | None) -> None:
+        """Record a method's ``time`` object (a gauge: the newest value replaces the old)."""
+        if not isinstance(t, Mapping) or "operating" not in t:
+            return
+        try:
+            operating = float(t["operating"])
+        except (TypeError, ValueError):
+            return
+        reset = t.get("operating_reset_at")
+        with self._lock:
+            st = self._state.setdefault(method.lower(), _MethodState())
+            st.operating = operating
+            if reset is not None:
+                with contextlib.suppress(TypeError, ValueError):
+                    st.reset_at = float(reset)
+
+    def block(self, method: str) -> None:
+        """The portal refused ``method`` with 429: hold it until its reset."""
+        now = self._clock.time()
+        with self._lock:
+            st = self._state.setdefault(method.lower(), _MethodState())
+            until = st.reset_at if st.reset_at and st.reset_at > now else now + self.slice
+            st.blocked_until = until + 1.0
+            st.operating = max(st.operating, self.limit)
+
+    def wait(self, methods: Iterable[str]) -> float:
+        """Seconds to wait before ``methods`` may run again (0 when within budget)."""
+        now = self._clock.time()
+        delay = 0.0
+        with self._lock:
+            for m in {m.lower() for m in methods}:
+                st = self._state.get(m)
+                if st is None:
+                    continue
+                if st.blocked_until and st.blocked_until > now:
+                    delay = max(delay, st.blocked_until - now)
+                elif st.operating >= self.limit - self.margin and st.reset_at:
+                    if st.reset_at > now:
+                        delay = max(delay, st.reset_at - now + 1.0)
+                    else:  # the oldest minute has dropped out; the next answer updates us
+                        st.operating = 0.0
+        return delay
+
+    def operating(self, method: str) -> float:
+        with self._lock:
+            st = self._state.get(method.lower())
+            return st.operating if st else 0.0
+
+
+def retry_delay(error: PortalError, attempt: int, *, jitter: float = 0.5) -> float | None:
+    """Decide whether a failed request is worth sending again, and after how long.
+
+    Pure: the same error, attempt (0 for the first retry) and ``jitter`` (a number in [0, 1)
+    the coordinator draws) give the same answer. ``None`` means "do not retry": the error is
+    final, or the attempts are used up. Whether a *write* may be resent at all is decided
+    before this is asked (only when it surely did not run).
+
+    Returns
+    -------
+    float | None
+        Seconds to wait before the next attempt.
+    """
+    if isinstance(error, (OverloadError, ExpiredTokenError, OutcomeUnknownError)):
+        return None  # manual block / refreshed by auth / never resent blindly
+    if isinstance(error, OperationTimeLimitError):
+        # the coordinator's OperatingBudget holds the method until its reset; this is only the
+        # small pause before asking it again
+        return 1.0 if attempt < 20 else None
+    if isinstance(error, LimitError) or error.status == 503:
+        # the bucket overflowed: exponential back-off with jitter so threads spread out
+        if attempt >= 12:
+            return None
+        return min(30.0, 0.5 * 2**attempt) * (0.5 + jitter)
+    if isinstance(error, (ServerError, NetworkError)) or (error.status or 0) >= 500:
+        if attempt >= 6:
+            return None
+        return min(20.0, 0.5 * 2**attempt) * (0.5 + jitter)
+    return None
+
+
+class Limiter:
+    """The one coordinator that sleeps: bucket, operating budget and back-off together.
+
+    ``on_wait(seconds, reason)`` is called before any wait of a second or more, so a progress
+    bar can show that the client is waiting on a limit rather than hung.
+    """
+
+    def __init__(
+        self,
+        *,
+        plan: str = "standard",
+        clock: Clock | None = None,
+        operating_limit: float = 480.0,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        if plan not in PLANS:
+            raise ValueError(f"plan must be one of {sorted(PLANS)}, not {plan!r}")
+        self.clock: Clock = clock or SystemClock()
+        capacity, rate = PLANS[plan]
+        self.bucket = TokenBucket(capacity, rate, self.clock)
+        self.budget = OperatingBudget(self.clock, limit=operating_limit)
+        self.waited_seconds = 0.0
+        self._rng = rng
+        self._listeners: list[Callable[[float, str], None]] = []
+        self._lock = threading.Lock()
+
+    def add_listener(self, fn: Callable[[float, str], None]) -> None:
+        with self._lock:
+            self._listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[float, str], None]) -> None:
+        with self._lock:
+            if fn in self._listeners:
+                self._listeners.remove(fn)
+
+    def _sleep(self, seconds: float, reason: str) -> None:
+        if seconds <= 0:
+            return
+        if seconds >= 1.0:
+            log.info("waiting %.1f s: %s", seconds, reason)
+            with self._lock:
+                listeners = list(self._listeners)
+            for fn in listeners:
+                try:
+                    fn(seconds, reason)
+                except Exception:  # a broken progress bar must not stop the request
+                    log.debug("wait listener failed", exc_info=True)
+        with self._lock:
+            self.waited_seconds += seconds
+        self.clock.sleep(seconds)
+
+    def before_send(self, methods: Iterable[str]) -> None:
+        """Wait for the methods' operating budget, then book and wait for a bucket slot."""
+        methods = list(methods)
+        while True:
+            wait = self.budget.wait(methods)
+            if wait <= 0:
+                break
+            self._sleep(wait, "operating-time limit of " + ", ".join(sorted(set(methods))))
+        self._sleep(self.bucket.reserve(), "request-rate limit")
+
+    def observe(self, method: str, t: Mapping[str, Any] | None) -> None:
+        self.budget.observe(method, t)
+
+    def on_error(self, error: PortalError, methods: Iterable[str]) -> None:
+        """Adapt to a refusal: a 503 fills our bucket, a 429 blocks the methods."""
+        if isinstance(error, OperationTimeLimitError):
+            for m in methods:
+                self.budget.block(m)
+        elif isinstance(error, LimitError) or error.status == 503:
+            self.bucket.saturate()
+
+    def backoff(self, error: PortalError, attempt: int) -> bool:
+        """Sleep before retry ``attempt``; False when :func:`retry_delay` says give up."""
+        delay = retry_delay(error, attempt, jitter=self._rng())
+        if delay is None:
+            return False
+        self._sleep(delay, f"retrying after {error.code or 'error'}")
+        return True
+

@@ -1,0 +1,378 @@
+"""The portal client: ``connect()``, and ``Portal.call`` / ``batch`` / ``list``.
+
+Why this shape: every verb of b24nb goes through one :class:`Portal`, and every request of a
+Portal goes through one loop (:meth:`Portal._request`) that books the rate limit before
+sending, reads the operating-time gauges from the answer, refreshes an expired OAuth token
+once, and asks :func:`b24nb.limits.retry_delay` whether a failure is worth another try. A
+request holding a write is resent only when it surely did not run (503, 429, connection
+refused); when its answer was lost it raises :class:`~b24nb.errors.OutcomeUnknownError` and
+the caller reads back.
+
+The API is synchronous and uses no event loop, so it behaves the same in a script and inside
+Jupyter's running loop (fast_bitrix24 returns an ``asyncio.Task`` there). ``list`` may walk a
+few ID ranges at once on worker threads, all sharing the one rate limiter.
+
+Example
+-------
+>>> portal = b24nb.connect()          # doctest: +SKIP  (sandbox when nothing is configured)
+>>> deals = list(portal.list("crm.deal.list", {"select": ["ID", "TITLE"]}))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from b24nb.auth import OAuth, Webhook, credentials_from_env
+from b24nb.errors import (
+    BatchLengthError,
+    ExpiredTokenError,
+    NetworkError,
+    OperationTimeLimitError,
+    OutcomeUnknownError,
+    PortalError,
+    QueryLimitError,
+    ValidationError,
+)
+from b24nb.limits import Clock, Limiter, ScaledClock
+from b24nb.transport import Transport
+from b24nb.wire import command_error, encode_command, is_write, normalize_section, parse_answer
+
+__all__ = ["BATCH_MAX", "CommandResult", "Portal", "PortalStats", "Response", "connect"]
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+BATCH_MAX = 50  # the portal runs at most 50 commands of a batch; the rest fail per command
+
+
+@dataclass(frozen=True)
+class Response:
+    """A single call's answer: ``result`` plus the list envelope and the ``time`` object."""
+
+    result: Any
+    total: int | None = None
+    next: int | None = None
+    time: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """One command of a batch: its result or its error, and its own time/total/next."""
+
+    key: str
+    method: str
+    ok: bool
+    result: Any = None
+    error: PortalError | None = None
+    time: dict[str, Any] = field(default_factory=dict)
+    total: int | None = None
+    next: int | None = None
+
+
+class PortalStats:
+    """Counters of what this Portal did: HTTP requests, retries, seconds waited on limits."""
+
+    def __init__(self, limiter: Limiter) -> None:
+        self._limiter = limiter
+        self._lock = threading.Lock()
+        self.http_requests = 0
+        self.retries = 0
+        self.refreshes = 0
+
+    @property
+    def waited_seconds(self) -> float:
+        return self._limiter.waited_seconds
+
+    def _add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + n)
+
+    def __repr__(self) -> str:
+        return (f"PortalStats(http_requests={self.http_requests}, retries={self.retries}, "
+                f"refreshes={self.refreshes}, waited_seconds={self.waited_seconds:.1f})")
+
+
+def _int_or_none(v: Any) -> int | None:
+    try:
+        return None if v is None or v == "" else int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+class Portal:
+    """A connection to one Bitrix24 portal (webhook or OAuth).
+
+    Parameters
+    ----------
+    credentials : Webhook | OAuth | str
+        A webhook URL string is turned into :class:`~b24nb.auth.Webhook`.
+    timeout : float
+        Seconds to wait for one answer (the portal allows a request 60 s of work).
+    plan : {"standard", "enterprise"}
+        Sets the request bucket to 50/2 s⁻¹ or 250/5 s⁻¹.
+    progress : bool
+        Default for :meth:`list`'s progress bar.
+    clock : Clock, optional
+        Injected time source (tests use a scaled one to match a scaled sandbox).
+    max_workers : int
+        Threads a long ``list`` may use for disjoint ID ranges, all within the one bucket.
+    """
+
+    def __init__(
+        self,
+        credentials: Webhook | OAuth | str,
+        *,
+        timeout: float = 30.0,
+        plan: str = "standard",
+        progress: bool = True,
+        clock: Clock | None = None,
+        operating_limit: float = 480.0,
+        max_workers: int = 16,
+    ) -> None:
+        self._auth = Webhook(credentials) if isinstance(credentials, str) else credentials
+        self._limiter = Limiter(plan=plan, clock=clock, operating_limit=operating_limit)
+        self._transport = Transport(timeout=timeout, pool_size=max(8, max_workers + 4))
+        self.plan = plan
+        self.progress = progress
+        self.max_workers = max(1, int(max_workers))
+        self.stats = PortalStats(self._limiter)
+        self.sandbox: Any = None
+        self._finalizer: weakref.finalize | None = None
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @property
+    def limiter(self) -> Limiter:
+        return self._limiter
+
+    @property
+    def host(self) -> str:
+        return self._auth.host
+
+    def close(self) -> None:
+        """Release the HTTP session (and stop the sandbox that ``connect()`` started)."""
+        self._transport.close()
+        self.sandbox = None
+        if self._finalizer is not None:
+            self._finalizer()  # runs the sandbox's __exit__ exactly once
+
+    def __enter__(self) -> Portal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        kind = type(self._auth).__name__.lower()
+        extra = ", sandbox" if self.sandbox is not None else ""
+        return f"<Portal {self._auth.host} ({kind}, {self.plan}{extra})>"
+
+    def _request(self, method: str, payload: dict[str, Any], limit_methods: list[str],
+                 writes: bool) -> dict[str, Any]:
+        """Send one HTTP request with limits, one token refresh and safe retries."""
+        attempt = 0
+        refreshed = False
+        while True:
+            self._limiter.before_send(limit_methods)
+            signed, token = self._auth.sign(payload)
+            try:
+                self.stats._add("http_requests")
+                answer = self._transport.post_json(self._auth.endpoint(method), signed,
+                                                   method=method)
+                body = parse_answer(answer.status, answer.body, method)
+            except ExpiredTokenError:
+                if refreshed or not self._auth.refresh(self._transport, token):
+                    raise
+                refreshed = True
+                self.stats._add("refreshes")
+                continue
+            except PortalError as err:
+                self._limiter.on_error(err, limit_methods)
+                if writes and not _surely_not_run(err):
+                    if isinstance(err, NetworkError) or (err.status or 0) >= 500:
+                        raise OutcomeUnknownError(
+                            err.code, "the answer to a write was lost; read back before "
+                            f"resending ({err.description})", status=err.status, method=method,
+                        ) from None
+                    raise
+                if not self._limiter.backoff(err, attempt):
+                    raise
+                attempt += 1
+                self.stats._add("retries")
+                continue
+            if method.lower() != "batch":  # a batch's commands are read in _request_batch
+                self._limiter.observe(method, body.get("time"))
+            return body
+
+    # -- public API -----------------------------------------------------------------------
+
+    def call_full(self, method: str, params: Mapping[str, Any] | None = None) -> Response:
+        """Call one method; return its whole envelope (result, total, next, time)."""
+        if not method or method.lower() == "batch":
+            raise ValidationError("use Portal.batch() for batches")
+        body = self._request(method, dict(params or {}), [method], is_write(method))
+        return Response(
+            result=body.get("result"),
+            total=_int_or_none(body.get("total")),
+            next=_int_or_none(body.get("next")),
+            time=dict(body.get("time") or {}),
+        )
+
+    def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Call one method and return its ``result``; a portal error raises a PortalError."""
+        return self.call_full(method, params).result
+
+    def batch(
+        self,
+        commands: Mapping[str, tuple[str, Mapping[str, Any]]]
+        | Sequence[tuple[str, Mapping[str, Any]]],
+        *,
+        halt: bool = False,
+    ) -> dict[str, CommandResult]:
+        """Run commands through ``batch``; return each one's result or error, in order.
+
+        More than 50 commands are split over several requests (``$result`` references then
+        work only within a chunk of 50). Per-command errors are returned, not raised; a
+        failure of the whole request raises. With ``halt`` the portal stops at the first
+        failing command, and so do the later chunks.
+        """
+        items = (list(commands.items()) if isinstance(commands, Mapping)
+                 else [(str(i), c) for i, c in enumerate(commands)])
+        out: dict[str, CommandResult] = {}
+        for start in range(0, len(items), BATCH_MAX):
+            chunk = items[start:start + BATCH_MAX]
+            out.update(self._batch_chunk(chunk, halt))
+            if halt and any(not r.ok for r in out.values()):
+                break
+        return out
+
+    def _batch_chunk(self, chunk: list[tuple[str, tuple[str, Mapping[str, Any]]]],
+                     halt: bool) -> dict[str, CommandResult]:
+        keys = [str(k) for k, _ in chunk]
+        methods = {str(k): m for k, (m, _) in chunk}
+        if len(set(keys)) != len(keys):
+            raise ValidationError("batch command keys must be unique")
+        cmd = {str(k): encode_command(m, p) for k, (m, p) in chunk}
+        writes = any(is_write(m) for m in methods.values())
+        payload = {"halt": 1 if halt else 0, "cmd": cmd}
+        body = self._request_batch(payload, methods, writes)
+        inner = body.get("result") if isinstance(body.get("result"), Mapping) else {}
+        results = normalize_section(inner.get("result"))
+        errors = normalize_section(inner.get("result_error"))
+        times = normalize_section(inner.get("result_time"))
+        totals = normalize_section(inner.get("result_total"))
+        nexts = normalize_section(inner.get("result_next"))
+        out: dict[str, CommandResult] = {}
+        for key in keys:
+            m = methods[key]
+            if key in errors:
+                err = command_error(errors[key], m)
+                out[key] = CommandResult(key, m, False, None, err, dict(times.get(key) or {}))
+            elif key in results:
+                out[key] = CommandResult(
+                    key, m, True, results[key], None, dict(times.get(key) or {}),
+                    _int_or_none(totals.get(key)), _int_or_none(nexts.get(key)),
+                )
+            else:  # halted before it ran, or dropped by the portal
+                err = (BatchLengthError("NOT_RUN", "the command did not run", method=m)
+                       if halt else PortalError("NOT_RUN", "no result for command", method=m))
+                out[key] = CommandResult(key, m, False, None, err)
+        return out
+
+    def _request_batch(self, payload: dict[str, Any], methods: dict[str, str],
+                       writes: bool) -> dict[str, Any]:
+        body = self._request("batch", payload, sorted(set(methods.values())), writes)
+        inner = body.get("result")
+        if isinstance(inner, Mapping):
+            for key, t in normalize_section(inner.get("result_time")).items():
+                if key in methods:
+                    self._limiter.observe(methods[key], t)
+            # a nested 429 blocks that method until its reset, like a top-level one
+            for key, e in normalize_section(inner.get("result_error")).items():
+                if key in methods:
+                    err = command_error(e, methods[key])
+                    if isinstance(err, (OperationTimeLimitError, QueryLimitError)):
+                        self._limiter.on_error(err, [methods[key]])
+        return body
+
+    def list(self, method: str, params: Mapping[str, Any] | None = None, *,
+             progress: bool | None = None) -> Iterator[dict[str, Any]]:
+        """Yield every record of a list method, by the fastest correct strategy.
+
+        Methods with an ID (``crm.deal.list``, ``crm.contact.list``, ``sale.order.list``,
+        ``crm.item.list`` …) are walked by ID with ``start=-1``, 50 pages chained in one batch
+        (2,500 rows per request), several disjoint ID ranges at once; others are read by
+        offset pages, 50 per batch. Any failure raises
+        :class:`~b24nb.errors.ListIncompleteError` carrying the rows fetched so far — never a
+        short list without an exception. See :mod:`b24nb.listing` for the details.
+        """
+        from b24nb.listing import iter_list
+
+        show = self.progress if progress is None else progress
+        return iter_list(self, method, dict(params or {}), progress=bool(show))
+
+
+def _surely_not_run(err: PortalError) -> bool:
+    """True when the portal refused a request before running it (safe to resend a write)."""
+    if isinstance(err, (QueryLimitError, OperationTimeLimitError)):
+        return True
+    if err.status in (429, 503):
+        return True
+    return isinstance(err, NetworkError) and not err.sent
+
+
+def connect(
+    url: str | None = None,
+    *,
+    oauth: OAuth | Mapping[str, Any] | None = None,
+    timeout: float = 30.0,
+    plan: str = "standard",
+    progress: bool = True,
+) -> Portal:
+    """Connect to a portal: a webhook URL, OAuth settings, the environment, or the sandbox.
+
+    Why a sandbox fallback: with nothing configured (no argument, no ``B24_WEBHOOK_URL``, no
+    ``B24_OAUTH_*``) a notebook still runs end to end, on a local demo portal — and says so in
+    one printed line, so nobody mistakes it for their real portal.
+
+    Parameters
+    ----------
+    url : str, optional
+        Incoming webhook URL ``https://<portal>/rest/<user>/<secret>/``.
+    oauth : OAuth or mapping, optional
+        OAuth tokens and app credentials (see :class:`b24nb.auth.OAuth`), including an optional
+        ``on_refresh`` callback and ``token_url``.
+    timeout, plan, progress
+        See :class:`Portal`.
+    """
+    if url and oauth:
+        raise ValidationError("pass either a webhook url or oauth settings, not both")
+    creds: Webhook | OAuth | None
+    if url:
+        creds = Webhook(url)
+    elif oauth is not None:
+        creds = oauth if isinstance(oauth, OAuth) else OAuth.from_mapping(oauth)
+    else:
+        creds = credentials_from_env(os.environ)
+    if creds is not None:
+        return Portal(creds, timeout=timeout, plan=plan, progress=progress)
+
+    from b24nb.sandbox import Sandbox  # the one import of the sandbox outside it
+
+    sb = Sandbox(plan=plan)
+    sb.__enter__()
+    scale = float(getattr(sb, "time_scale", 1.0) or 1.0)
+    portal = Portal(sb.url, timeout=timeout, plan=plan, progress=progress,
+                    clock=ScaledClock(scale) if scale != 1.0 else None)
+    portal.sandbox = sb
+    # the sandbox lives as long as the Portal; stop it when the Portal is collected
+    portal._finalizer = weakref.finalize(portal, sb.__exit__, None, None, None)
+    print(f"b24nb: no portal configured (B24_WEBHOOK_URL unset) — started the sandbox portal "
+          f"with demo data at {portal.host}")
+    return portal
