@@ -18,7 +18,8 @@ import pandas as pd
 
 from b24nb.redact import redact
 
-__all__ = ["STATUS_COLOURS", "confirm_html", "histogram_html", "row_html", "summary_html"]
+__all__ = ["ROW_COLUMNS", "STATUS_COLOURS", "confirm_html", "histogram_html", "row_html",
+           "status_badge", "summary_html"]
 
 #: bind_status -> (background, text colour); the colour is the status at a glance
 STATUS_COLOURS: dict[str, tuple[str, str]] = {
@@ -32,6 +33,14 @@ STATUS_COLOURS: dict[str, tuple[str, str]] = {
     "dry_run": ("#3b6fd8", "#fff"),
     "unbound": ("#495057", "#fff"),
 }
+
+#: the columns a row shows; only these are taken from the frame per page
+ROW_COLUMNS: tuple[str, ...] = (
+    "deal_id", "order_id", "score", "reasons", "deal_title", "deal_amount", "deal_date",
+    "order_number", "order_amount", "order_date", "currency", "customer", "current_owner_id",
+    "current_owner_type_id", "current_owner_auto", "rebind", "ambiguous", "selected",
+    "bind_status", "bind_error", "bind_message",
+)
 
 _GRID = ("display:grid;grid-template-columns:3.4em minmax(11em,1.2fr) minmax(11em,1.2fr) "
          "minmax(10em,1.3fr) 8.5em;gap:0 .8em;align-items:center;font-size:12.5px;"

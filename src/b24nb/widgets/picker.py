@@ -132,7 +132,7 @@ class MatchPicker(w.VBox):
         self._build(page_size, threshold, dry_run, allow_rebind)
         self._wire()
         self._refresh_counts()
-        self._render_page()
+        self._redraw()
 
     # ---------------------------------------------------------------- building
     def _build(self, page_size: int, threshold: float, dry_run: bool,
@@ -254,7 +254,8 @@ class MatchPicker(w.VBox):
                                                                   na_value=np.nan)
         groups = self._orders.siblings(orders)
         flat = np.concatenate(groups) if groups else np.array([], dtype=np.intp)
-        holds = selected_mask(self.pairs.iloc[flat]) | self._done_mask(flat)
+        holds = (self.pairs["selected"].iloc[flat].to_numpy(dtype=bool, na_value=False)
+                 | self._done_mask(flat))
         holding = dict(zip(flat.tolist(), holds.tolist(), strict=True))
         label = dict(zip(flat.tolist(), self.pairs.index.take(flat).tolist(), strict=True))
         result: list[Any] = []
@@ -270,7 +271,8 @@ class MatchPicker(w.VBox):
     def _render_page(self) -> None:
         """Refill the pooled rows from the frame: O(page), whatever the frame size."""
         positions = self.page_positions()
-        records = self.pairs.iloc[positions].to_dict("records")
+        columns = [c for c in _html.ROW_COLUMNS if c in self.pairs.columns]
+        records = self.pairs[columns].iloc[positions].to_dict("records")
         ids = self.pairs.index[positions].tolist()
         blockers = self._blockers(positions)
         done = self._done_mask(positions)
@@ -297,6 +299,10 @@ class MatchPicker(w.VBox):
             self.next_button.disabled = self._page >= self.n_pages - 1
         finally:
             self._filling = False
+
+    def _redraw(self) -> None:
+        """Redraw the page and the counts that depend on ticks (after the selection changed)."""
+        self._render_page()
         self._refresh_bind_label()
 
     def _refresh_bind_label(self) -> None:
@@ -331,7 +337,7 @@ class MatchPicker(w.VBox):
         self._view = compute_view(self.pairs, self._filters, self._haystack)
         self._page = min(self._page, self.n_pages - 1)
         self._refresh_counts()
-        self._render_page()
+        self._redraw()
 
     # ---------------------------------------------------------------- handlers
     @_guarded
@@ -343,6 +349,7 @@ class MatchPicker(w.VBox):
         self.histogram.value = _html.histogram_html(self._hist, self.band.value,
                                                     self.threshold.value)
         self._render_page()
+        self._render_summary()
 
     @_guarded
     def _on_page_size(self, change: dict) -> None:
@@ -379,7 +386,7 @@ class MatchPicker(w.VBox):
         if pid is None:
             return
         self.actions.set_selected(np.array([self.pairs.index.get_loc(pid)]), value)
-        self._render_page()
+        self._redraw()
 
     @_guarded
     def _on_tick_page(self, _button: w.Button) -> None:
@@ -387,19 +394,19 @@ class MatchPicker(w.VBox):
         free = [p for p, b in zip(positions.tolist(), self._blockers(positions), strict=True)
                 if b is None]
         self.actions.set_selected(np.array(free, dtype=np.intp), True)
-        self._render_page()
+        self._redraw()
 
     @_guarded
     def _on_untick_page(self, _button: w.Button) -> None:
         self.actions.set_selected(self.page_positions(), False)
-        self._render_page()
+        self._redraw()
 
     @_guarded
     def _on_tick_above(self, _button: w.Button) -> None:
         n = self.actions.tick_above(self._view, self.threshold.value)
         self._say(f"ticked {n:,} pair(s) with score ≥ {self.threshold.value:.2f} "
                   "(best candidate per order, orders already taken skipped)")
-        self._render_page()
+        self._redraw()
 
     @_guarded
     def _on_bind(self, _button: w.Button) -> None:
@@ -419,7 +426,7 @@ class MatchPicker(w.VBox):
             self.actions.run_pending()
         finally:
             self._refresh_counts()
-            self._render_page()
+            self._redraw()
 
     @_guarded
     def _on_cancel(self, _button: w.Button) -> None:
