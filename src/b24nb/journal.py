@@ -367,7 +367,9 @@ class Journal:
         rows = list(self.events(portal, run_id=run_id))
         df = pd.DataFrame(rows, columns=["id", *_COLUMNS])
         df = df.set_index("id")
-        df["at"] = pd.to_datetime(df["at"], utc=True, format="ISO8601")
+        df["at"] = pd.to_datetime(df["at"], utc=True, format="ISO8601").astype(
+            "datetime64[ns, UTC]"
+        )
         for col in (
             "pair_id",
             "order_id",
@@ -380,7 +382,11 @@ class Journal:
             df[col] = df[col].astype("Int64")
         for col in ("portal", "run_id", "event", "action", "method", "status", "error", "message"):
             df[col] = df[col].astype("string")
-        df["response"] = [None if r is None else json.loads(r) for r in df["response"]]
+        df["response"] = pd.Series(
+            [None if r["response"] is None else json.loads(r["response"]) for r in rows],
+            index=df.index,
+            dtype=object,
+        )
         return df
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from b24nb.bind.frame import FrameLog, Outcome
+from b24nb.bind.frame import FrameLog, Outcome, fmt
 from b24nb.bind.owners import read_owners
 from b24nb.bind.plan import Plan, plan_bind, plan_unbind
 from b24nb.bind.sender import Sender
@@ -53,8 +53,10 @@ class RunSummary:
     def __repr__(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items())) or "nothing"
         what = "dry run" if self.dry_run else f"run {self.run_id}"
-        return (f"<{self.verb} {what}: {counts}; {self.http_requests} HTTP requests, "
-                f"{self.waited_seconds:.0f} s waited on limits>")  # fmt: skip
+        return (
+            f"<{self.verb} {what}: {counts}; {self.http_requests} HTTP requests, "
+            f"{self.waited_seconds:.0f} s waited on limits>"
+        )
 
 
 def portal_identity(portal: Any) -> str:
@@ -101,42 +103,82 @@ class _Bar:
 
 def _requests(portal: Any) -> tuple[int, float]:
     stats = getattr(portal, "stats", None)
-    return (int(getattr(stats, "http_requests", 0) or 0),
-            float(getattr(stats, "waited_seconds", 0.0) or 0.0))  # fmt: skip
+    return (
+        int(getattr(stats, "http_requests", 0) or 0),
+        float(getattr(stats, "waited_seconds", 0.0) or 0.0),
+    )
 
 
-def _summary(verb: str, run_id: str | None, log: FrameLog, items: list[Item], dry: bool,
-             portal: Any, before: tuple[int, float], extra_wait: float,
-             journal: Journal) -> RunSummary:  # fmt: skip
+def _summary(
+    verb: str,
+    run_id: str | None,
+    log: FrameLog,
+    items: list[Item],
+    dry: bool,
+    portal: Any,
+    before: tuple[int, float],
+    extra_wait: float,
+    journal: Journal,
+) -> RunSummary:
     counts = log.statuses([i.pair_id for i in items]).value_counts(dropna=False)
     after = _requests(portal)
-    return RunSummary(verb, run_id, {str(k): int(v) for k, v in counts.items()}, dry,
-                      after[0] - before[0], after[1] - before[1] + extra_wait,
-                      str(journal.path))  # fmt: skip
+    return RunSummary(
+        verb,
+        run_id,
+        {str(k): int(v) for k, v in counts.items()},
+        dry,
+        after[0] - before[0],
+        after[1] - before[1] + extra_wait,
+        str(journal.path),
+    )
 
 
-def _apply_plan(plan: Plan, journal: Journal, key: str, run_id: str | None,
-                log: FrameLog) -> None:  # fmt: skip
+def _apply_plan(plan: Plan, journal: Journal, key: str, run_id: str | None, log: FrameLog) -> None:
     """Journal the settlements and notes of a plan (not for a dry run)."""
     if run_id is None:
         return
     if plan.settle:
         rows = []
         for send, out in plan.settle:
-            cols = {k: send[k] for k in ("action", "method", "pair_id", "order_id", "owner_id",
-                                          "owner_type_id", "prev_owner_id",
-                                          "prev_owner_type_id")}  # fmt: skip
-            rows.append({**cols, "send_id": send["id"], "status": out.status if out else None,
-                         "message": out.message if out else "read back: not applied"})  # fmt: skip
+            cols = {
+                k: send[k]
+                for k in (
+                    "action",
+                    "method",
+                    "pair_id",
+                    "order_id",
+                    "owner_id",
+                    "owner_type_id",
+                    "prev_owner_id",
+                    "prev_owner_type_id",
+                )
+            }
+            rows.append(
+                {
+                    **cols,
+                    "send_id": send["id"],
+                    "status": out.status if out else None,
+                    "message": out.message if out else "read back: not applied",
+                }
+            )
         journal.record_answers(key, run_id, rows, event="settle")
     if plan.notes:
         journal.note(key, run_id, plan.notes)
 
 
-def _run(verb: str, portal: Any, pairs: pd.DataFrame, items: list[Item], *, dry_run: bool,
-         journal: Any, progress: bool, on_update: Callable[[list[Any]], None] | None,
-         planner: Callable[[Mapping[int, Any], Mapping[int, Any]], Plan],
-         params: Mapping[str, Any]) -> RunSummary:  # fmt: skip
+def _run(
+    verb: str,
+    portal: Any,
+    pairs: pd.DataFrame,
+    items: list[Item],
+    *,
+    dry_run: bool,
+    journal: Any,
+    progress: bool,
+    on_update: Callable[[list[Any]], None] | None,
+    planner: Callable[[Mapping[int, Any], Mapping[int, Any]], Plan],
+    params: Mapping[str, Any],
+) -> RunSummary:
     log = FrameLog(pairs)
     j, opened = open_journal(journal)
     before = _requests(portal)
@@ -152,10 +194,14 @@ def _run(verb: str, portal: Any, pairs: pd.DataFrame, items: list[Item], *, dry_
         run_id = None if dry_run else j.start_run(key, verb, params)
         _apply_plan(plan, j, key, run_id, log)
         first = plan.outcomes + [
-            Outcome(w.item.pair_id, "dry_run" if dry_run else "pending", None,
-                    ("would " if dry_run else "to ") + _describe(w))
+            Outcome(
+                w.item.pair_id,
+                "dry_run" if dry_run else "pending",
+                None,
+                ("would " if dry_run else "to ") + _describe(w),
+            )
             for w in plan.writes
-        ]  # fmt: skip
+        ]
         changed = log.write(first)
         log.set_owners((i.pair_id, owners.get(i.order_id)) for i in items)
         if on_update is not None and changed:
@@ -176,8 +222,6 @@ def _run(verb: str, portal: Any, pairs: pd.DataFrame, items: list[Item], *, dry_
 
 
 def _describe(w: Any) -> str:
-    from b24nb.bind.plan import fmt
-
     if w.action == "bind":
         moved = f" (replacing {fmt(w.prev)})" if w.prev is not None else ""
         return f"bind order {w.item.order_id} to {fmt(w.owner)}{moved}"
@@ -186,10 +230,17 @@ def _describe(w: Any) -> str:
     return f"unbind order {w.item.order_id} from {fmt(w.owner)}"
 
 
-def bind(portal: Any, pairs: pd.DataFrame, *, deals: pd.DataFrame | None = None,
-         dry_run: bool = False, allow_rebind: bool = False,
-         journal: Journal | str | os.PathLike[str] | None = None, progress: bool = True,
-         on_update: Callable[[list[Any]], None] | None = None) -> RunSummary:  # fmt: skip
+def bind(
+    portal: Any,
+    pairs: pd.DataFrame,
+    *,
+    deals: pd.DataFrame | None = None,
+    dry_run: bool = False,
+    allow_rebind: bool = False,
+    journal: Journal | str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    on_update: Callable[[list[Any]], None] | None = None,
+) -> RunSummary:
     """Bind the selected orders to their deals, logging every answer into the frame.
 
     Why so careful: ``crm.orderentity.add`` writes to a customer's CRM and silently replaces an
@@ -238,18 +289,32 @@ def bind(portal: Any, pairs: pd.DataFrame, *, deals: pd.DataFrame | None = None,
     >>> b24nb.bind(portal, pairs, dry_run=True)  # doctest: +SKIP
     """
     items = selected_items(pairs, deals=deals, verb="bind")
-    return _run("bind", portal, pairs, items, dry_run=dry_run, journal=journal,
-                progress=progress, on_update=on_update,
-                planner=lambda owners, ledgers: plan_bind(items, owners, ledgers,
-                                                          allow_rebind=allow_rebind),
-                params={"dry_run": dry_run, "allow_rebind": allow_rebind,
-                        "selected": len(items)})  # fmt: skip
+    return _run(
+        "bind",
+        portal,
+        pairs,
+        items,
+        dry_run=dry_run,
+        journal=journal,
+        progress=progress,
+        on_update=on_update,
+        planner=lambda owners, ledgers: plan_bind(
+            items, owners, ledgers, allow_rebind=allow_rebind
+        ),
+        params={"dry_run": dry_run, "allow_rebind": allow_rebind, "selected": len(items)},
+    )
 
 
-def unbind(portal: Any, pairs: pd.DataFrame, *, run_id: str | None = None,
-           journal: Journal | str | os.PathLike[str] | None = None, progress: bool = True,
-           on_update: Callable[[list[Any]], None] | None = None,
-           dry_run: bool = False) -> RunSummary:  # fmt: skip
+def unbind(
+    portal: Any,
+    pairs: pd.DataFrame,
+    *,
+    run_id: str | None = None,
+    journal: Journal | str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    on_update: Callable[[list[Any]], None] | None = None,
+    dry_run: bool = False,
+) -> RunSummary:
     """Undo what ``bind`` made for the selected rows: remove, or give back the replaced owner.
 
     Only bindings this toolkit made (per the journal) and that the portal still shows are
@@ -270,8 +335,15 @@ def unbind(portal: Any, pairs: pd.DataFrame, *, run_id: str | None = None,
     >>> b24nb.unbind(portal, pairs)  # doctest: +SKIP
     """
     items = selected_items(pairs, verb="unbind")
-    return _run("unbind", portal, pairs, items, dry_run=dry_run, journal=journal,
-                progress=progress, on_update=on_update,
-                planner=lambda owners, ledgers: plan_unbind(items, owners, ledgers,
-                                                            run_id=run_id),
-                params={"run_id": run_id, "selected": len(items)})  # fmt: skip
+    return _run(
+        "unbind",
+        portal,
+        pairs,
+        items,
+        dry_run=dry_run,
+        journal=journal,
+        progress=progress,
+        on_update=on_update,
+        planner=lambda owners, ledgers: plan_unbind(items, owners, ledgers, run_id=run_id),
+        params={"run_id": run_id, "selected": len(items)},
+    )

@@ -14,13 +14,20 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["STATUSES", "FrameLog", "Outcome"]
+__all__ = ["STATUSES", "FrameLog", "Outcome", "fmt"]
 
 #: every value ``bind_status`` can take
 STATUSES = (
-    "pending", "bound", "already_bound", "rebound", "needs_rebind", "failed", "skipped",
-    "dry_run", "unbound",
-)  # fmt: skip
+    "pending",
+    "bound",
+    "already_bound",
+    "rebound",
+    "needs_rebind",
+    "failed",
+    "skipped",
+    "dry_run",
+    "unbound",
+)
 
 _DTYPES: dict[str, Any] = {
     "bind_status": "string",
@@ -29,6 +36,14 @@ _DTYPES: dict[str, Any] = {
     "bind_response": object,
     "bind_at": "datetime64[ns, UTC]",
 }
+
+
+def fmt(owner: tuple[int, int] | None) -> str:
+    """``deal 12`` / ``smart invoice 7`` / ``unbound`` for messages."""
+    if owner is None:
+        return "unbound"
+    kind = {2: "deal", 5: "invoice", 31: "smart invoice"}.get(owner[1], f"type {owner[1]}")
+    return f"{kind} {owner[0]}"
 
 
 @dataclass(frozen=True)
@@ -84,14 +99,20 @@ class FrameLog:
             return
         idx = [pid for pid, _ in owners]
         p.loc[idx, "current_owner_id"] = pd.array(
-            [o[0] if o else None for _, o in owners], dtype="Int64")  # fmt: skip
+            [o[0] if o else None for _, o in owners], dtype="Int64"
+        )
         p.loc[idx, "current_owner_type_id"] = pd.array(
-            [o[1] if o else None for _, o in owners], dtype="Int64")  # fmt: skip
+            [o[1] if o else None for _, o in owners], dtype="Int64"
+        )
         if "rebind" in p.columns:
             target = list(zip(p.loc[idx, "deal_id"], p.loc[idx, "owner_type_id"], strict=True))
             p.loc[idx, "rebind"] = pd.array(
-                [o is not None and tuple(int(x) for x in t) != o
-                 for (_, o), t in zip(owners, target, strict=True)], dtype="boolean")  # fmt: skip
+                [
+                    o is not None and tuple(int(x) for x in t) != o
+                    for (_, o), t in zip(owners, target, strict=True)
+                ],
+                dtype="boolean",
+            )
 
     def statuses(self, pair_ids: Iterable[Any]) -> pd.Series:
         return self.pairs.loc[list(pair_ids), "bind_status"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from b24nb.bind.frame import Outcome
+from b24nb.bind.frame import Outcome, fmt
 from b24nb.bind.sender import Write
 from b24nb.bind.validate import Item
 from b24nb.journal import OrderLedger
@@ -22,14 +22,6 @@ __all__ = ["Plan", "plan_bind", "plan_unbind"]
 
 Owner = tuple[int, int]
 _EMPTY = OrderLedger()
-
-
-def fmt(owner: Owner | None) -> str:
-    """``deal 12`` / ``smart invoice 7`` / ``unbound`` for messages."""
-    if owner is None:
-        return "unbound"
-    kind = {2: "deal", 5: "invoice", 31: "smart invoice"}.get(owner[1], f"type {owner[1]}")
-    return f"{kind} {owner[0]}"
 
 
 @dataclass
@@ -49,10 +41,17 @@ class Plan:
 
 def _note(item: Item, status: str, message: str, now: Owner | None) -> dict[str, Any]:
     now_id, now_type = now or (None, None)
-    return {"action": "note", "pair_id": _pid(item.pair_id), "order_id": item.order_id,
-            "owner_id": item.owner_id, "owner_type_id": item.owner_type_id,
-            "prev_owner_id": now_id, "prev_owner_type_id": now_type, "status": status,
-            "message": message}  # fmt: skip
+    return {
+        "action": "note",
+        "pair_id": _pid(item.pair_id),
+        "order_id": item.order_id,
+        "owner_id": item.owner_id,
+        "owner_type_id": item.owner_type_id,
+        "prev_owner_id": now_id,
+        "prev_owner_type_id": now_type,
+        "status": status,
+        "message": message,
+    }
 
 
 def _pid(pair_id: Any) -> int | None:
@@ -83,14 +82,21 @@ def _settle_pending(plan: Plan, item: Item, ledger: OrderLedger, now: Owner | No
         applied, status = now == owner, "unbound"
     else:
         applied, status = now != owner, "unbound"
-    msg = (f"an earlier run's answer was lost; the portal shows it "
-           f"{'applied' if applied else 'not applied'} (now {fmt(now)})")  # fmt: skip
+    msg = (
+        f"an earlier run's answer was lost; the portal shows it "
+        f"{'applied' if applied else 'not applied'} (now {fmt(now)})"
+    )
     plan.settle.append((send, Outcome(item.pair_id, status, None, msg) if applied else None))
     return applied
 
 
-def plan_bind(items: Sequence[Item], owners: Mapping[int, Owner],
-              ledgers: Mapping[int, OrderLedger], *, allow_rebind: bool) -> Plan:  # fmt: skip
+def plan_bind(
+    items: Sequence[Item],
+    owners: Mapping[int, Owner],
+    ledgers: Mapping[int, OrderLedger],
+    *,
+    allow_rebind: bool,
+) -> Plan:
     """Decide each selected row of a bind: send, skip as done, or refuse."""
     plan = Plan()
     for it in items:
@@ -105,15 +111,18 @@ def plan_bind(items: Sequence[Item], owners: Mapping[int, Owner],
                 when = f" (run {led.ours_run})" if led.ours_run else ""
                 at = pd.Timestamp(led.ours_at) if led.ours_at else None
                 msg = f"done earlier{when}; nothing sent"
-                plan.outcomes.append(Outcome(it.pair_id, led.ours_status or "bound", None, msg,
-                                             at=at))  # fmt: skip
+                plan.outcomes.append(
+                    Outcome(it.pair_id, led.ours_status or "bound", None, msg, at=at)
+                )
             else:
                 msg = f"the order was already bound to {fmt(now)}; nothing sent"
                 plan.outcomes.append(Outcome(it.pair_id, "already_bound", None, msg))
                 plan.notes.append(_note(it, "already_bound", msg, now))
         elif now is not None and not allow_rebind:
-            msg = (f"the order is bound to {fmt(now)}; binding it would silently replace "
-                   "that owner: pass allow_rebind=True to move it")  # fmt: skip
+            msg = (
+                f"the order is bound to {fmt(now)}; binding it would silently replace "
+                "that owner: pass allow_rebind=True to move it"
+            )
             plan.outcomes.append(Outcome(it.pair_id, "needs_rebind", None, msg))
             plan.notes.append(_note(it, "needs_rebind", msg, now))
         else:
@@ -121,8 +130,13 @@ def plan_bind(items: Sequence[Item], owners: Mapping[int, Owner],
     return plan
 
 
-def plan_unbind(items: Sequence[Item], owners: Mapping[int, Owner],
-                ledgers: Mapping[int, OrderLedger], *, run_id: str | None) -> Plan:  # fmt: skip
+def plan_unbind(
+    items: Sequence[Item],
+    owners: Mapping[int, Owner],
+    ledgers: Mapping[int, OrderLedger],
+    *,
+    run_id: str | None,
+) -> Plan:
     """Decide each selected row of an unbind: undo what b24nb made, leave the rest alone."""
     plan = Plan()
     for it in items:
@@ -135,8 +149,9 @@ def plan_unbind(items: Sequence[Item], owners: Mapping[int, Owner],
                 plan.outcomes.append(plan.settle[-1][1])  # type: ignore[arg-type]
                 continue
             # an unanswered bind of an earlier run did land: it is ours to undo
-            led = OrderLedger(ours=_owner(pend), replaced=_owner(pend, "prev_"),
-                              ours_run=pend["run_id"])  # fmt: skip
+            led = OrderLedger(
+                ours=_owner(pend), replaced=_owner(pend, "prev_"), ours_run=pend["run_id"]
+            )
         if led.ours != it.target:
             if led.last_status == "unbound" and now != it.target:
                 msg = f"undone earlier (run {led.last_run}); nothing sent"

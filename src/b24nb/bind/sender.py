@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from b24nb.bind.frame import FrameLog, Outcome
+from b24nb.bind.frame import FrameLog, Outcome, fmt
 from b24nb.bind.owners import read_owners
 from b24nb.bind.validate import Item
 from b24nb.errors import (
@@ -70,11 +70,15 @@ class Write:
     def journal_row(self) -> dict[str, Any]:
         prev = self.prev or (None, None)
         return {
-            "action": self.action, "method": self.method, "pair_id": _pid(self.item.pair_id),
-            "order_id": self.item.order_id, "owner_id": self.owner[0],
-            "owner_type_id": self.owner[1], "prev_owner_id": prev[0],
+            "action": self.action,
+            "method": self.method,
+            "pair_id": _pid(self.item.pair_id),
+            "order_id": self.item.order_id,
+            "owner_id": self.owner[0],
+            "owner_type_id": self.owner[1],
+            "prev_owner_id": prev[0],
             "prev_owner_type_id": prev[1],
-        }  # fmt: skip
+        }
 
     @property
     def success(self) -> str:
@@ -126,9 +130,17 @@ class Sender:
         Injected so a test can use a fake clock.
     """
 
-    def __init__(self, portal: Any, journal: Journal, key: str, run_id: str, log: FrameLog,
-                 bar: Any, on_update: Callable[[list[Any]], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+    def __init__(
+        self,
+        portal: Any,
+        journal: Journal,
+        key: str,
+        run_id: str,
+        log: FrameLog,
+        bar: Any,
+        on_update: Callable[[list[Any]], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.portal, self.journal, self.key, self.run_id = portal, journal, key, run_id
         self.log, self.bar, self.on_update, self.sleep = log, bar, on_update, sleep
         self.waited = 0.0
@@ -148,13 +160,17 @@ class Sender:
         """Journal the answers, then write the final outcomes into the frame."""
         for event in ("answer", "settle"):
             rows = [
-                {**a.write.journal_row(), "send_id": a.write.send_id,
-                 "status": a.outcome.status if a.outcome else None,
-                 "error": a.outcome.error if a.outcome else a.error,
-                 "message": a.outcome.message if a.outcome else a.message,
-                 "response": a.outcome.response if a.outcome else None}
-                for a in answers if a.event == event
-            ]  # fmt: skip
+                {
+                    **a.write.journal_row(),
+                    "send_id": a.write.send_id,
+                    "status": a.outcome.status if a.outcome else None,
+                    "error": a.outcome.error if a.outcome else a.error,
+                    "message": a.outcome.message if a.outcome else a.message,
+                    "response": a.outcome.response if a.outcome else None,
+                }
+                for a in answers
+                if a.event == event
+            ]
             if rows:
                 self.journal.record_answers(self.key, self.run_id, rows, event=event)
         for a in answers:
@@ -204,11 +220,19 @@ class Sender:
                 self._send(batch)
         except BaseException as exc:
             why = _code(exc)
-            out = [Outcome(w.item.pair_id, "pending", why, f"sent, no answer ({why}); "
-                           "rerun to settle it from the journal")
-                   for w in self._inflight.values()]  # fmt: skip
-            out += [Outcome(w.item.pair_id, "skipped", why, f"not sent: the run stopped ({why})")
-                    for w in self._queue]  # fmt: skip
+            out = [
+                Outcome(
+                    w.item.pair_id,
+                    "pending",
+                    why,
+                    f"sent, no answer ({why}); rerun to settle it from the journal",
+                )
+                for w in self._inflight.values()
+            ]
+            out += [
+                Outcome(w.item.pair_id, "skipped", why, f"not sent: the run stopped ({why})")
+                for w in self._queue
+            ]
             self._queue.clear()
             self._inflight.clear()
             self.notify(self.log.write(out))
@@ -275,10 +299,21 @@ class Sender:
         give_up = [w for w in batch if w.tries >= MAX_TRIES]
         keep = [w for w in batch if w.tries < MAX_TRIES]
         if give_up:
-            self._finish([Answer(w, Outcome(w.item.pair_id, "failed", code,
-                                            f"not run after {w.tries} tries ({code}); "
-                                            "rerun to retry"), event="settle")
-                           for w in give_up])  # fmt: skip
+            self._finish(
+                [
+                    Answer(
+                        w,
+                        Outcome(
+                            w.item.pair_id,
+                            "failed",
+                            code,
+                            f"not run after {w.tries} tries ({code}); rerun to retry",
+                        ),
+                        event="settle",
+                    )
+                    for w in give_up
+                ]
+            )
         if keep:
             self._wait(self._limit_wait(err), code)
             self._queue.extendleft(reversed(keep))
@@ -297,7 +332,7 @@ class Sender:
                 settled.append(Answer(w, Outcome(pid, w.success, why, msg), "settle"))
             elif cur != w.prev:
                 # someone else changed the order meanwhile: never overwrite their change
-                msg = f"answer lost ({why}); the order changed meanwhile (now {_fmt(cur)})"
+                msg = f"answer lost ({why}); the order changed meanwhile (now {fmt(cur)})"
                 settled.append(Answer(w, Outcome(pid, "failed", why, msg), "settle"))
             elif w.tries >= MAX_TRIES:
                 msg = f"not applied after {w.tries} tries ({why}); rerun to retry"
@@ -310,16 +345,11 @@ class Sender:
         self._queue.extendleft(reversed(again))
 
 
-def _fmt(owner: Owner | None) -> str:
-    return "unbound" if owner is None else f"{owner[1]}:{owner[0]}"
-
-
 def _ok_text(w: Write) -> str:
-    oid, tid = w.owner
     if w.action == "restore":
-        return f"restored the owner it replaced ({tid}:{oid})"
+        return f"gave the order back to {fmt(w.owner)}"
     if w.action == "unbind":
-        return f"removed the binding to {tid}:{oid}"
+        return f"removed the binding to {fmt(w.owner)}"
     if w.prev is not None:
-        return f"moved from {w.prev[1]}:{w.prev[0]} to {tid}:{oid}"
-    return f"bound to {tid}:{oid}"
+        return f"moved from {fmt(w.prev)} to {fmt(w.owner)}"
+    return f"bound to {fmt(w.owner)}"

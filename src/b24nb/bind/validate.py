@@ -107,8 +107,10 @@ def selected_items(
     known_deals = _deal_ids(deals) if deals is not None else None
     problems: list[str] = []
     items: list[Item] = []
-    rows = pairs[list(_REQUIRED) + [c for c in ("current_owner_id", "current_owner_type_id")
-                                    if c in pairs.columns]]  # fmt: skip
+    rows = pairs[
+        list(_REQUIRED)
+        + [c for c in ("current_owner_id", "current_owner_type_id") if c in pairs.columns]
+    ]
     label_counts = Counter(pairs.index)
     for pair_id, row in rows.iterrows():
         tick = _is_selected(row["selected"])
