@@ -1,0 +1,81 @@
+"""Helpers for tests: small hand-made portals and a raw HTTP caller for the sandbox.
+
+These exist so tests can state exactly what the portal holds (instead of depending on the
+demo generator) and can talk to the sandbox the way any client would — real HTTP on
+127.0.0.1, no mocks of our own code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import requests
+
+__all__ = ["call", "tiny_records", "tiny_sandbox"]
+
+_JAN1 = datetime(2025, 1, 1, 10, 0, tzinfo=timezone(timedelta(hours=3)))
+
+
+def tiny_records(n_deals: int = 120, n_orders: int = 60) -> dict[str, list[dict[str, Any]]]:
+    """A small, fully explicit portal: deals, contacts, companies, orders and bindings.
+
+    Deal ``i`` has ``OPPORTUNITY = 100 * i``, currency RUB for even and USD for odd ``i``,
+    contact ``i % 3 + 1`` and ``DATE_CREATE`` on day ``i`` of 2025 (UTC+3). Order ``j`` has
+    ``price = 100 * j``, contact client ``j % 3 + 1``; orders 1..10 are bound to deal ``j``.
+    """
+    contacts = [
+        {"ID": 1, "NAME": "Иван", "LAST_NAME": "Петров", "EMAIL": [{"VALUE": "ivan@example.ru"}],
+         "PHONE": [{"VALUE": "+7 (900) 111-22-33"}]},
+        {"ID": 2, "NAME": "Anna", "LAST_NAME": "Smith", "EMAIL": [{"VALUE": "anna@example.com"},
+                                                                  {"VALUE": "a.smith@work.com"}]},
+        {"ID": 3, "NAME": "Олег", "LAST_NAME": "Сидоров"},
+    ]
+    companies = [{"ID": 1, "TITLE": "ООО Ромашка", "PHONE": [{"VALUE": "+7 495 000-00-00"}]},
+                 {"ID": 2, "TITLE": "Acme Ltd"}]
+    deals = [{"ID": i, "TITLE": f"Deal {i}", "OPPORTUNITY": 100 * i,
+              "CURRENCY_ID": "RUB" if i % 2 == 0 else "USD", "CONTACT_ID": i % 3 + 1,
+              "COMPANY_ID": 1 if i % 10 == 0 else None,
+              "DATE_CREATE": (_JAN1 + timedelta(days=i - 1)).isoformat(),
+              "ASSIGNED_BY_ID": 1 + i % 4, "STAGE_ID": "WON" if i % 5 == 0 else "NEW"}
+             for i in range(1, n_deals + 1)]
+    orders = [{"id": j, "accountNumber": f"A-{j:04d}", "price": 100 * j,
+               "currency": "RUB" if j % 2 == 0 else "USD",
+               "dateInsert": f"2025-02-{1 + (j - 1) % 28:02d}T09:00:00+03:00", "userId": 1,
+               "responsibleId": 2, "statusId": "N", "payed": j % 2 == 0, "canceled": False,
+               "clients": [{"entityTypeId": 3, "entityId": j % 3 + 1}],
+               "properties": {"NAME": f"Customer {j}", "EMAIL": f"c{j}@example.org",
+                              "PHONE": f"+7 900 000 {j:04d}"}}
+              for j in range(1, n_orders + 1)]
+    bindings = [{"orderId": j, "ownerId": j, "ownerTypeId": 2} for j in range(1, 11)]
+    return {"deals": deals, "contacts": contacts, "companies": companies, "orders": orders,
+            "bindings": bindings}
+
+
+def call(url: str, method: str, params: dict[str, Any] | None = None, *,
+         session: requests.Session | None = None, timeout: float = 10.0) -> requests.Response:
+    """POST ``params`` as JSON to ``url + method`` and return the raw response."""
+    poster = session or requests
+    return poster.post(url + method, json=params or {}, timeout=timeout)
+
+
+def tiny_sandbox(**options: Any) -> Any:
+    """A (not yet started) sandbox holding :func:`tiny_records`; limits and latency off.
+
+    Use as ``with tiny_sandbox() as sb:``; ``options`` override Sandbox arguments.
+    """
+    from b24nb.sandbox import Sandbox
+
+    kwargs: dict[str, Any] = {"demo": False, "limits": False, "latency": False,
+                              **tiny_records()}
+    kwargs.update(options)
+    return Sandbox(**kwargs)
+
+
+@pytest.fixture
+def sb() -> Iterator[Any]:
+    """Fixture: a started :func:`tiny_sandbox` (import it into a test module to use it)."""
+    with tiny_sandbox() as portal:
+        yield portal
