@@ -62,10 +62,10 @@ def to_storage(f: Field, value: Any) -> Any:
 
 
 def _cast_filter_value(f: Field, value: Any, int_cast_lists: bool) -> Any:
-    if isinstance(value, (list, tuple)) and not int_cast_lists:
-        return [_cast_filter_value(f, v, int_cast_lists) for v in value]
-    if isinstance(value, dict) and not int_cast_lists:
-        return [_cast_filter_value(f, v, int_cast_lists) for v in value.values()]
+    if isinstance(value, (list, tuple, dict)) and not int_cast_lists:
+        items = value.values() if isinstance(value, dict) else value
+        # nested arrays inside an IN-list are cast like scalars: (int)array → 1
+        return [_cast_filter_value(f, v, True) for v in items]
     if f.kind in ("int", "ref"):
         return php_int(value)
     if f.kind == "float":
