@@ -75,17 +75,21 @@ class SystemClock:
 class ScaledClock:
     """A clock running ``scale`` times faster than the wall clock.
 
-    Matches a sandbox started with ``time_scale=scale``: its seconds (bucket drain, operating
-    window, ``operating_reset_at``) are ours too, so waits come out right in real time.
+    Matches a sandbox started with ``time_scale=scale``: pass its virtual time as ``now``
+    (``ScaledClock(sb.time_scale, now=sb.clock)``) so that its ``operating_reset_at`` and our
+    waits are on one clock, and a wait of ``s`` virtual seconds takes ``s / scale`` real ones.
     """
 
-    def __init__(self, scale: float = 1.0) -> None:
+    def __init__(self, scale: float = 1.0, now: Callable[[], float] | None = None) -> None:
         self.scale = float(scale)
+        self._now = now
         self._t0 = time.time()
+        self._p0 = time.perf_counter()
 
     def time(self) -> float:
-        now = time.time()
-        return self._t0 + (now - self._t0) * self.scale
+        if self._now is not None:
+            return float(self._now())
+        return self._t0 + (time.perf_counter() - self._p0) * self.scale
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -237,7 +241,7 @@ def retry_delay(error: PortalError, attempt: int, *, jitter: float = 0.5) -> flo
     if isinstance(error, OperationTimeLimitError):
         # the coordinator's OperatingBudget holds the method until its reset; this is only the
         # small pause before asking it again
-        return 1.0 if attempt < 20 else None
+        return 1.0 if attempt < 5 else None
     if isinstance(error, LimitError) or error.status == 503:
         # the bucket overflowed: exponential back-off with jitter so threads spread out
         if attempt >= 12:

@@ -32,6 +32,7 @@ Decisions:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import threading
@@ -158,6 +159,8 @@ def iter_list(portal: Portal, method: str, params: dict[str, Any], *,
         wanted = {str(k): str(v).upper() for k, v in dict(order).items()}
         if wanted != {idf: "ASC"}:
             spec = None  # honour the user's order with offset pages
+    if spec is not None and not isinstance(_get(params, "filter") or {}, Mapping):
+        spec = None  # let the portal judge a malformed filter, on the plain path
     run = _Run(portal, method, progress)
     done: list[dict[str, Any]] = []
     try:
@@ -213,7 +216,8 @@ def _ordered(run: _Run, tasks: list[Callable[[], list[dict[str, Any]]]]
 def _id_walk(run: _Run, params: dict[str, Any], idf: str, wrapper: str | None
              ) -> Iterator[list[dict[str, Any]]]:
     user_filter = dict(_get(params, "filter") or {})
-    select = list(_get(params, "select") or [])
+    raw_select = _get(params, "select") or []
+    select = [raw_select] if isinstance(raw_select, str) else list(raw_select)
     drop_id = bool(select) and "*" not in select and idf not in select
     if drop_id:
         select.append(idf)
@@ -274,15 +278,50 @@ def _id_walk(run: _Run, params: dict[str, Any], idf: str, wrapper: str | None
         for a in range(cursor, top, CHAIN * PAGE):
             last = min(a + CHAIN * PAGE, top)
             ranges.append((a, last, last - a))
-    else:
-        k = max(1, math.ceil(max(remaining, 1) / (CHAIN * PAGE)))
-        edges = [cursor + round(span * i / k) for i in range(k + 1)]
-        ranges = [(edges[i], edges[i + 1], None) for i in range(k) if edges[i + 1] > edges[i]]
+    else:  # sparse IDs (a filtered list): count equal-width ranges, then walk each exactly
+        ranges = _counted_ranges(run, base, flt, idf, wrapper, cursor, top, remaining)
     tasks = [
         (lambda a=a, z=z, e=e: clean(_walk_range(run, base, flt, idf, wrapper, a, z, e)))
         for a, z, e in ranges
     ]
     yield from _ordered(run, tasks)
+
+
+def _counted_ranges(run: _Run, base: dict[str, Any],
+                    flt: Callable[[int | None, int | None], dict[str, Any]], idf: str,
+                    wrapper: str | None, cursor: int, top: int, remaining: int
+                    ) -> list[tuple[int, int, int | None]]:
+    """Cut (cursor, top] into equal-width ranges and count each (cheap: one filtered count).
+
+    Why count: a chained page after a short one gets the server's partial ``$result`` value
+    (a whole array) as its ``>ID``, which no server handles well; knowing each range's size
+    lets every batch carry exactly the pages it needs.
+    """
+    span = top - cursor
+    k = max(1, math.ceil(max(remaining, 1) / (CHAIN * PAGE)))
+    edges = sorted({cursor + round(span * i / k) for i in range(k + 1)})
+    spans = list(itertools.pairwise(edges))
+    cmds = {f"c{i}": (run.method, {**base, "select": [idf], "filter": flt(a, z + 1),
+                                   "order": {idf: "ASC"}, "start": 0})
+            for i, (a, z) in enumerate(spans)}
+    attempt = 0
+    counts: dict[str, int] = {}
+    while len(counts) < len(cmds):
+        todo = {key: c for key, c in cmds.items() if key not in counts}
+        try:
+            res = run.batch(todo)
+        except PortalError as err:
+            raise _Failed([], err) from None
+        failed = None
+        for key, r in res.items():
+            if r.ok:
+                counts[key] = int(r.total or len(_unwrap(r.result, wrapper)))
+            elif failed is None:
+                failed = r.error
+        if failed is not None:
+            run.retry_or_raise(failed, attempt, [])
+            attempt += 1
+    return [(a, z, counts[f"c{i}"]) for i, (a, z) in enumerate(spans) if counts[f"c{i}"] > 0]
 
 
 def _int(v: Any) -> int | None:

@@ -369,7 +369,7 @@ def connect(
     sb.__enter__()
     scale = float(getattr(sb, "time_scale", 1.0) or 1.0)
     portal = Portal(sb.url, timeout=timeout, plan=plan, progress=progress,
-                    clock=ScaledClock(scale) if scale != 1.0 else None)
+                    clock=ScaledClock(scale, now=sb.clock) if scale != 1.0 else None)
     portal.sandbox = sb
     # the sandbox lives as long as the Portal; stop it when the Portal is collected
     portal._finalizer = weakref.finalize(portal, sb.__exit__, None, None, None)
