@@ -126,7 +126,10 @@ class Actions:
             if self.last_run_id is None or self.last_positions is None:
                 picker._say("nothing to undo: no run from this widget yet")
                 return
-            positions, label = self.last_positions, f"Undo run {self.last_run_id}"
+            made = self.pairs["bind_status"].iloc[self.last_positions].isin(
+                ["bound", "rebound"]).to_numpy(dtype=bool, na_value=False)
+            positions = self.last_positions[made]  # already_bound was not ours to undo
+            label = f"Undo run {self.last_run_id}"
         else:
             raise ValueError(f"unknown action {kind!r}")
         if len(positions) == 0:
@@ -174,11 +177,12 @@ class Actions:
             if kind == "undo":
                 from b24nb.bind import unbind
 
-                summary = unbind(picker.portal, self.pairs, run_id=self.last_run_id,
-                                 journal=self.journal, progress=False,
-                                 on_update=self.on_update)
+                summary = self._scoped(unbind, positions, run_id=self.last_run_id)
             else:
-                summary = self._bind_only(positions, dry_run)
+                from b24nb.bind import bind
+
+                summary = self._scoped(bind, positions, deals=self.deals, dry_run=dry_run,
+                                       allow_rebind=bool(picker.allow_rebind.value))
             ok = True
         finally:
             self.running = False
@@ -188,7 +192,8 @@ class Actions:
         picker.progress_label.value = f"{len(positions):,}/{len(positions):,} done"
         if kind == "undo":
             self.last_run_id, self.last_positions = None, None
-        elif not dry_run:
+        elif not dry_run and self.pairs["bind_status"].iloc[positions].isin(
+                ["bound", "rebound"]).any():  # undo means the last run that wrote bindings
             self.last_run_id, self.last_positions = run_id_of(summary), positions
         picker.undo_button.disabled = self.last_run_id is None
         status = self.pairs["bind_status"].iloc[positions].fillna("not sent").value_counts()
@@ -197,23 +202,21 @@ class Actions:
         picker._say(f"{'dry run' if dry_run else kind}{'' if run is None else f' (run {run})'}:"
                     f" {counts}")
 
-    def _bind_only(self, positions: np.ndarray, dry_run: bool) -> Any:
-        """Call :func:`b24nb.bind` so that exactly ``positions`` are sent.
+    def _scoped(self, verb: Any, positions: np.ndarray, **kwargs: Any) -> Any:
+        """Call ``bind``/``unbind`` so that exactly the rows at ``positions`` are acted on.
 
-        bind() sends the rows whose ``selected`` is true; for the duration of the call the
-        column is narrowed to ``positions`` and then restored, so a retry sends only the
-        failed rows and "Bind selected" never resends rows already bound.
+        Both verbs act on the rows whose ``selected`` is true; for the duration of the call
+        the column is narrowed to ``positions`` and then restored, so a retry sends only the
+        failed rows, "Bind selected" never resends rows already bound, and an undo touches
+        only the last run's rows.
         """
-        from b24nb.bind import bind
-
         column = self.pairs["selected"].copy()
         narrowed = np.zeros(len(self.pairs), dtype=bool)
         narrowed[positions] = True
         self.pairs["selected"] = pd.array(narrowed, dtype="boolean")
         try:
-            return bind(self.picker.portal, self.pairs, deals=self.deals, dry_run=dry_run,
-                        allow_rebind=bool(self.picker.allow_rebind.value),
-                        journal=self.journal, progress=False, on_update=self.on_update)
+            return verb(self.picker.portal, self.pairs, journal=self.journal, progress=False,
+                        on_update=self.on_update, **kwargs)
         finally:
             self.pairs["selected"] = column
 

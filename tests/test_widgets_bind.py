@@ -1,0 +1,212 @@
+"""The review grid's write path against the real sandbox portal over HTTP.
+
+Ticks and clicks go through the widget objects (no kernel needed); every claim is checked on
+the pairs frame *and* on the sandbox's own store, so a widget that only looks right fails.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import b24nb
+from b24nb.widgets import MatchPicker, review
+from b24nb.widgets._synthetic import synthetic_pairs
+
+
+def pairs_from_truth(sb, portal, n_orders: int = 20) -> pd.DataFrame:
+    """A contract-shaped frame: each order with its true deal (0.95) and a decoy (0.6)."""
+    bindings = b24nb.load_bindings(portal, progress=False)
+    order_ids, deal_ids, scores = [], [], []
+    for order in sorted(sb.truth)[:n_orders]:
+        deal = sb.truth[order]
+        order_ids += [order, order]
+        deal_ids += [deal, deal + 1]
+        scores += [0.95, 0.6]
+    frame = synthetic_pairs(len(order_ids), seed=0)
+    frame["deal_id"] = pd.array(deal_ids, dtype="Int64")
+    frame["order_id"] = pd.array(order_ids, dtype="Int64")
+    frame["order_number"] = pd.array([str(o) for o in order_ids], dtype="string")
+    frame["score"] = np.array(scores)
+    owner = bindings["owner_id"].reindex(order_ids).to_numpy()
+    frame["current_owner_id"] = pd.array(owner, dtype="Int64")
+    frame["current_owner_type_id"] = pd.array(
+        bindings["owner_type_id"].reindex(order_ids).to_numpy(), dtype="Int64")
+    frame["current_owner_auto"] = pd.array([False] * len(frame), dtype="boolean")
+    frame["rebind"] = pd.array(pd.notna(owner) & (owner != np.array(deal_ids)),
+                               dtype="boolean")
+    return frame
+
+
+@pytest.fixture
+def portal(small_sandbox):
+    return b24nb.connect(small_sandbox.url, progress=False)
+
+
+@pytest.fixture
+def pairs(small_sandbox, portal):
+    return pairs_from_truth(small_sandbox, portal)
+
+
+@pytest.fixture
+def picker(pairs, portal, journal_path) -> MatchPicker:
+    picker = review(pairs, portal=portal)
+    picker.status_filter.value = "not sent"
+    return picker
+
+
+def tick_free(picker: MatchPicker, n: int, *, rebind: bool = False) -> list[int]:
+    """Tick ``n`` pairs through their checkboxes; return their pair ids."""
+    chosen = []
+    for row in picker.rows:
+        if len(chosen) == n:
+            break
+        if row.pair_id is None or row.checkbox.disabled or row.checkbox.value:
+            continue
+        if bool(picker.pairs.loc[row.pair_id, "rebind"]) != rebind:
+            continue
+        row.checkbox.value = True
+        chosen.append(row.pair_id)
+    assert len(chosen) == n
+    return chosen
+
+
+def store(sb) -> set[tuple[int, int]]:
+    return {(b["orderId"], b["ownerId"]) for b in sb.bindings()}
+
+
+def test_bind_sends_nothing_before_confirm_then_binds_exactly_the_ticked_pairs(
+        picker, pairs, small_sandbox):
+    before = store(small_sandbox)
+    ids = tick_free(picker, 3)
+    small_sandbox.stats.reset()
+    picker.bind_button.click()
+    assert small_sandbox.stats.method_calls["crm.orderentity.add"] == 0
+    assert "3 pair(s)" in picker.confirm_html.value
+    picker.confirm_button.click()
+    assert pairs.loc[ids, "bind_status"].tolist() == ["bound"] * 3
+    assert pairs["bind_status"].notna().sum() == 3
+    expected = {(int(pairs.loc[i, "order_id"]), int(pairs.loc[i, "deal_id"])) for i in ids}
+    assert store(small_sandbox) - before == expected
+    assert picker.progress.value == picker.progress.max == 3
+    assert picker.progress.bar_style == "success"
+    assert picker.bind_button.description == "Bind selected (0)"
+    assert "bound 3" in picker.message.value
+    rows = [picker.rows[i] for i, r in enumerate(picker.rows) if r.pair_id in ids]
+    assert all("b24nb-status-bound" in r.html.value for r in rows)
+    assert all(r.checkbox.disabled for r in rows)
+
+
+def test_progress_advances_per_batch_and_statuses_show_live(picker, pairs, small_sandbox):
+    picker.page_size.value = 50
+    picker.tick_page_button.click()
+    n = int(pairs["selected"].sum())
+    seen_values: list[int] = []
+    live: list[bool] = []  # was the run still going when a row showed its new status?
+    picker.progress.observe(lambda c: seen_values.append(c["new"]), names="value")
+
+    def on_row(change):
+        if re.search(r"b24nb-status-(bound|needs_rebind)", change["new"]):
+            live.append(picker.actions.running)
+
+    for row in picker.rows:
+        row.html.observe(on_row, names="value")
+    picker.bind_button.click()
+    picker.confirm_button.click()
+    assert seen_values[-1] == n
+    assert seen_values == sorted(seen_values)
+    assert any(live)  # statuses reached the rows during the run, not only after it
+    statuses = pairs.loc[pairs["selected"], "bind_status"]
+    assert statuses.notna().all()
+    assert set(statuses) <= {"bound", "already_bound", "needs_rebind"}
+
+
+def test_dry_run_writes_nothing_and_marks_rows_dry_run(picker, pairs, small_sandbox):
+    before = store(small_sandbox)
+    ids = tick_free(picker, 2)
+    picker.dry_run.value = True
+    picker.bind_button.click()
+    assert "dry run" in picker.confirm_html.value
+    picker.confirm_button.click()
+    assert pairs.loc[ids, "bind_status"].tolist() == ["dry_run"] * 2
+    assert store(small_sandbox) == before
+    assert picker.undo_button.disabled  # nothing was written, so nothing to undo
+
+
+def test_rebind_needs_allow_rebind_and_retry_moves_the_order(picker, pairs, small_sandbox):
+    (pid,) = tick_free(picker, 1, rebind=True)
+    order, deal = int(pairs.loc[pid, "order_id"]), int(pairs.loc[pid, "deal_id"])
+    old_owner = int(pairs.loc[pid, "current_owner_id"])
+    picker.bind_button.click()
+    assert "bound to another owner today" in picker.confirm_html.value
+    picker.confirm_button.click()
+    assert pairs.loc[pid, "bind_status"] == "needs_rebind"
+    assert (order, old_owner) in store(small_sandbox)
+    picker.allow_rebind.value = True
+    picker.retry_button.click()
+    picker.confirm_button.click()
+    assert pairs.loc[pid, "bind_status"] == "rebound"
+    assert (order, deal) in store(small_sandbox)
+    assert (order, old_owner) not in store(small_sandbox)
+
+
+def test_failed_rows_are_retried_alone(picker, pairs, small_sandbox):
+    ok = tick_free(picker, 2)
+    picker.bind_button.click()
+    picker.confirm_button.click()
+    small_sandbox.faults.add(method="crm.orderentity.add", kind="500", p=1.0, seed=1)
+    bad = tick_free(picker, 2)
+    picker.bind_button.click()
+    picker.confirm_button.click()
+    assert pairs.loc[bad, "bind_status"].tolist() == ["failed"] * 2
+    assert pairs.loc[bad, "bind_message"].notna().all()
+    assert "b24nb-status-failed" in picker.rows[[r.pair_id for r in picker.rows].index(
+        bad[0])].html.value
+    small_sandbox.faults.clear()
+    assert picker.retry_button.description == "Retry failed (2)"
+    small_sandbox.stats.reset()
+    picker.retry_button.click()
+    assert "Retry</b>: 2 pair(s)" in picker.confirm_html.value
+    picker.confirm_button.click()
+    assert pairs.loc[bad, "bind_status"].tolist() == ["bound"] * 2
+    assert pairs.loc[ok, "bind_status"].tolist() == ["bound"] * 2
+    assert small_sandbox.stats.method_calls["crm.orderentity.add"] == 2
+    assert picker.retry_button.description == "Retry failed (0)"
+
+
+def test_undo_last_run_removes_its_bindings_only(picker, pairs, small_sandbox):
+    first = tick_free(picker, 2)
+    picker.bind_button.click()
+    picker.confirm_button.click()
+    second = tick_free(picker, 2)
+    picker.bind_button.click()
+    picker.confirm_button.click()
+    before_undo = store(small_sandbox)
+    assert not picker.undo_button.disabled
+    picker.undo_button.click()
+    assert "Undo run" in picker.confirm_html.value
+    picker.confirm_button.click()
+    assert pairs.loc[second, "bind_status"].tolist() == ["unbound"] * 2
+    assert pairs.loc[first, "bind_status"].tolist() == ["bound"] * 2
+    removed = {(int(pairs.loc[i, "order_id"]), int(pairs.loc[i, "deal_id"])) for i in second}
+    assert before_undo - store(small_sandbox) == removed
+    assert picker.undo_button.disabled
+
+
+def test_an_error_raised_by_bind_is_shown_and_the_bar_turns_red(picker, pairs, small_sandbox):
+    before = store(small_sandbox)
+    (pid,) = tick_free(picker, 1)
+    pairs.loc[pid, "owner_type_id"] = 7  # not an owner type the portal accepts
+    picker.bind_button.click()
+    picker.confirm_button.click()
+    assert "b24nb-error" in picker.message.value
+    assert "ValidationError" in picker.message.value
+    assert picker.progress.bar_style == "danger"
+    assert not picker._busy
+    assert not picker.actions.running
+    assert bool(pairs.loc[pid, "selected"])  # the tick survived the failed call
+    assert store(small_sandbox) == before
+    assert small_sandbox.url.rsplit("/", 2)[-2] not in picker.message.value
