@@ -26,7 +26,6 @@ from b24nb.bind.validate import Item
 from b24nb.errors import (
     LimitError,
     NetworkError,
-    OperationTimeLimitError,
     OutcomeUnknownError,
     PortalError,
     ServerError,
@@ -197,18 +196,21 @@ class Sender:
         self.waited += max(0.0, seconds)
         self.bar.set_postfix_str(f"waited {self.waited:.0f}s on limits", refresh=True)
 
-    def _limit_wait(self, err: Any) -> float:
-        """Seconds to wait after a limit refusal inside a batch (whole requests refused by a
-        limit are waited out and resent by the client itself)."""
-        if isinstance(err, OperationTimeLimitError):
-            waiter = getattr(self.portal, "limit_wait", None)
-            if callable(waiter):
-                return float(waiter(err))
-            reset = getattr(err, "reset_at", None)
-            if reset:
-                return min(600.0, max(0.5, float(reset) - time.time()))
-            return 5.0
-        return 1.0
+    def _limit_wait(self, err: Any, whole_request: bool) -> float:
+        """Seconds to wait ourselves before resending writes refused by a limit.
+
+        A command refused inside a batch is already booked by the client's limiter (a 429
+        blocks its method until ``operating_reset_at``), so the next request waits there, and
+        the wait shows in our bar through the limiter's listener: nothing to add. A whole
+        request refused even after the client's own retries gets a short extra pause.
+        """
+        has_limiter = getattr(self.portal, "limiter", None) is not None
+        if has_limiter and not whole_request:
+            return 0.0
+        reset = getattr(err, "reset_at", None)
+        if reset and not has_limiter:
+            return min(600.0, max(0.5, float(reset) - time.time()))
+        return 5.0
 
     # -- the loop -------------------------------------------------------------------------
     def run(self, writes: Sequence[Write]) -> None:
@@ -252,11 +254,11 @@ class Sender:
         except NetworkError as exc:
             if getattr(exc, "sent", True):
                 return self._settle(batch, exc)
-            return self._retry_later(batch, exc)
+            return self._retry_later(batch, exc, whole_request=True)
         except LimitError as exc:
             if not exc.transient:
                 raise
-            return self._retry_later(batch, exc)
+            return self._retry_later(batch, exc, whole_request=True)
         final: list[Answer] = []
         again: list[Write] = []
         unknown: list[Write] = []
@@ -288,12 +290,12 @@ class Sender:
             self._requeue(again, limit)
         return None
 
-    def _retry_later(self, batch: list[Write], exc: PortalError) -> None:
+    def _retry_later(self, batch: list[Write], exc: PortalError, *, whole_request: bool) -> None:
         code = _code(exc)
         self._finish([Answer(w, None, error=code, message=f"not run: {code}") for w in batch])
-        self._requeue(batch, exc)
+        self._requeue(batch, exc, whole_request=whole_request)
 
-    def _requeue(self, batch: list[Write], err: Any) -> None:
+    def _requeue(self, batch: list[Write], err: Any, *, whole_request: bool = False) -> None:
         """Put writes that surely did not run back in front, after waiting out the limit."""
         code = _code(err)
         give_up = [w for w in batch if w.tries >= MAX_TRIES]
@@ -315,7 +317,7 @@ class Sender:
                 ]
             )
         if keep:
-            self._wait(self._limit_wait(err), code)
+            self._wait(self._limit_wait(err, whole_request), code)
             self._queue.extendleft(reversed(keep))
 
     def _settle(self, batch: list[Write], exc: BaseException) -> None:
