@@ -98,10 +98,13 @@ def load_deals(
     del rows
     if contacts:
         people = _contacts(portal, deals["CONTACT_ID"], progress=progress)
+        # A left merge keeps the deals' row order; take the columns by position so the
+        # result does not depend on which index pandas gives the merged frame.
         joined = deals[["CONTACT_ID"]].merge(people, how="left", left_on="CONTACT_ID",
                                              right_index=True)
         for name in CONTACT_COLUMNS:
-            deals[name] = joined[name].astype(STRING)
+            deals[name] = pd.array(joined[name].to_numpy(dtype=object, na_value=None),
+                                   dtype=STRING)
     return deals
 
 

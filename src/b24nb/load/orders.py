@@ -190,7 +190,8 @@ def _customers(
         }
     )
     del rows
-    props = props[props["order"].isin(ids) & props["value"].notna() & (props["value"] != "")]
+    keep = props["order"].isin(ids) & props["value"].fillna("").ne("")
+    props = props[keep.fillna(False).astype(bool)]
     props["target"] = props["code"].map({c: t for c, (t, _) in code_rank.items()})
     props["rank"] = props["code"].map({c: r for c, (_, r) in code_rank.items()})
     props = props.dropna(subset=["target"]).sort_values(["order", "rank"], kind="stable")
