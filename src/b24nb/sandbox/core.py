@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 import threading
@@ -72,6 +73,20 @@ class Sandbox:
                                 base_url=self._base_url)
         self.latency: Latency = self._backend.latency
         self.truth: dict[int, int] = {}
+        # Loading builds millions of small objects; the cyclic GC would rescan them all.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._load(seed, n_deals, n_orders, demo, deals, orders, contacts, companies,
+                       bindings)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        self.truth.update({int(k): int(v) for k, v in (truth or {}).items()})
+
+    def _load(self, seed: int, n_deals: int, n_orders: int, demo: bool, deals: Records,
+              orders: Records, contacts: Records, companies: Records, bindings: Records
+              ) -> None:
         store = self._backend.store
         if demo:
             from .demo import make_demo  # lazy: demo data is only built when asked for
@@ -89,7 +104,6 @@ class Sandbox:
         store.add_orders(orders or [])
         store.add_bindings(bindings or [])
         store.create_indexes()
-        self.truth.update({int(k): int(v) for k, v in (truth or {}).items()})
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Sandbox:

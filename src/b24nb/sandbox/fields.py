@@ -9,6 +9,7 @@ here is stored, filtered, sorted, selected and described consistently.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 __all__ = ["COMPANY", "CONTACT", "DEAL", "ORDER", "ORDER_ENTITY", "PROPERTY_VALUE", "Entity",
            "Field"]
@@ -59,7 +60,7 @@ class Entity:
         """Resolve an API name the way this entity's REST layer does, or None if unknown."""
         return self.by_name.get(name.upper() if self.upper_names else name)
 
-    @property
+    @cached_property
     def columns(self) -> tuple[Field, ...]:
         """Fields stored as table columns (everything except multifields)."""
         return tuple(f for f in self.fields if f.kind != "fm")

@@ -12,6 +12,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from .fields import COMPANY, CONTACT, DEAL, ORDER, PROPERTY_VALUE, SQL_TYPES, Entity
@@ -66,6 +67,8 @@ class Store:
                         " type_id TEXT, value_type TEXT, value TEXT)")
         self._defaults = {e.name: {f.name: None for f in e.columns} for e in
                           (DEAL, CONTACT, COMPANY, ORDER)}
+        self._getters = {e.name: itemgetter(*(f.name for f in e.columns)) for e in
+                         (DEAL, CONTACT, COMPANY, ORDER)}
 
     # ------------------------------------------------------------------ seeding
     def _row(self, ent: Entity, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -143,14 +146,22 @@ class Store:
         cur = self.db.execute(f'SELECT COALESCE(MAX("{pk}"), 0) + 1 FROM {table}')
         return int(cur.fetchone()[0])
 
-    def _insert(self, ent: Entity, rows: Sequence[dict[str, Any]]) -> None:
+    def _insert(self, ent: Entity, rows: list[tuple]) -> None:
         if not rows:
             return
         names = [f.name for f in ent.columns]
         cols = ", ".join(f'"{n}"' for n in names)
         marks = ", ".join("?" * len(names))
         self.db.executemany(f"INSERT OR REPLACE INTO {ent.table} ({cols}) VALUES ({marks})",
-                            [tuple(r[n] for n in names) for r in rows])
+                            rows)
+        rows.clear()
+
+    def _keep(self, ent: Entity, rows: list[tuple], row: dict[str, Any]) -> None:
+        # Rows become column-ordered tuples at once and are flushed in chunks: 200,000
+        # dicts of 45 keys would cost gigabytes and make the load crawl.
+        rows.append(self._getters[ent.name](row))
+        if len(rows) >= 20_000:
+            self._insert(ent, rows)
 
     def add_people(self, ent: Entity, records: Iterable[Mapping[str, Any]]) -> list[int]:
         """Insert contacts or companies with their PHONE/EMAIL/… multifields."""
@@ -175,7 +186,7 @@ class Store:
                         else:
                             fm_rows.append((ent.name, row["ID"], code, vtype, str(item)))
                 self._person_defaults(row, now, fm)
-                rows.append(row)
+                self._keep(ent, rows, row)
                 ids.append(row["ID"])
             self._insert(ent, rows)
             self.db.executemany("INSERT INTO fm (entity, element_id, type_id, value_type, value)"
@@ -194,7 +205,7 @@ class Store:
                     row["ID"] = next_id
                 next_id = max(next_id, row["ID"]) + 1
                 self._deal_defaults(row, now)
-                rows.append(row)
+                self._keep(DEAL, rows, row)
                 ids.append(row["ID"])
             self._insert(DEAL, rows)
         return ids
@@ -223,7 +234,8 @@ class Store:
                     properties = [{"code": k, "value": v} for k, v in properties.items()]
                 for p in properties:
                     code = str(p.get("code", "")).upper()
-                    pid, pname = PROPERTY_CODES.get(code, (100 + len(code), code.title()))
+                    known = PROPERTY_CODES.get(code)
+                    pid, pname = known if known else (100 + len(code), code.title())
                     value = p.get("value")
                     props.append((next_prop, oid, php_int(p.get("orderPropsId", pid)),
                                   f"bx_prop_{code.lower()}", code, p.get("name", pname),
@@ -233,14 +245,14 @@ class Store:
                          if k in rec}
                 if extra:
                     nested.append((oid, json.dumps(extra, default=str)))
-                rows.append(row)
+                self._keep(ORDER, rows, row)
                 ids.append(oid)
             self._insert(ORDER, rows)
             self.db.executemany('INSERT INTO order_clients ("orderId", "entityTypeId", '
                                 '"entityId", "isPrimary", "roleId", sort) VALUES (?,?,?,?,?,?)',
                                 clients)
-            self._insert(PROPERTY_VALUE, [dict(zip([f.name for f in PROPERTY_VALUE.columns], p,
-                                                   strict=True)) for p in props])
+            self.db.executemany(f"INSERT INTO order_props VALUES "
+                                f"({', '.join('?' * len(PROPERTY_VALUE.columns))})", props)
             self.db.executemany("INSERT OR REPLACE INTO order_nested VALUES (?, ?)", nested)
         return ids
 
