@@ -34,6 +34,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="1,000 bindings on a faster clock")
     ap.add_argument("-n", type=int, default=None, help="bindings (default 10,000)")
     ap.add_argument("--scale", type=float, default=None, help="sandbox time_scale (default 20)")
+    ap.add_argument("--progress", action="store_true", help="show the progress bar")
     args = ap.parse_args()
     n = args.n or (1000 if args.quick else 10_000)
     scale = args.scale or (100.0 if args.quick else 20.0)
@@ -51,24 +52,31 @@ def main() -> None:
         },
         index=pd.Index(range(n), name="pair_id", dtype="Int64"),
     )
-    with Sandbox(demo=False, deals=deals, orders=orders, limits=True, latency=True,
-                 time_scale=scale) as sb:
+    with Sandbox(
+        demo=False, deals=deals, orders=orders, limits=True, latency=True, time_scale=scale
+    ) as sb:
         portal = Portal(sb.url, progress=False, clock=ScaledClock(scale))
         sb.stats.reset()
         t0 = time.perf_counter()
-        summary = b24nb.bind(portal, pairs, journal=journal, progress=True)
+        summary = b24nb.bind(portal, pairs, journal=journal, progress=args.progress)
         wall = time.perf_counter() - t0
         bound = len(sb.bindings())
         stats = portal.stats
         print(f"bindings            {summary['bound']:,} bound ({bound:,} on the portal)")
-        print(f"HTTP requests       {stats.http_requests} (server saw {sb.stats.http_requests}; "
-              f"target <= {n // 50 + 1} plus retries; one call per pair would be {n:,})")
+        print(
+            f"HTTP requests       {stats.http_requests} (server saw {sb.stats.http_requests}; "
+            f"target <= {n // 50 + 1} plus retries; one call per pair would be {n:,})"
+        )
         print(f"retries             {stats.retries}")
         print(f"refused by portal   503: {sb.stats.refused_503}, 429: {sb.stats.refused_429}")
-        print(f"wall time           {wall:.1f} s at time_scale {scale:g} "
-              f"(~{wall * scale:.0f} s on a real portal)")
-        print(f"waited on limits    {stats.waited_seconds:.0f} s of portal time "
-              f"({stats.waited_seconds / scale:.1f} s wall)")
+        print(
+            f"wall time           {wall:.1f} s at time_scale {scale:g} "
+            f"(~{wall * scale:.0f} s on a real portal)"
+        )
+        print(
+            f"waited on limits    {stats.waited_seconds:.0f} s of portal time "
+            f"({stats.waited_seconds / scale:.1f} s wall)"
+        )
         print(f"journal             {os.path.getsize(journal) / 1e6:.1f} MB at {journal}")
         portal.close()
 

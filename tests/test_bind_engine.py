@@ -24,7 +24,7 @@ def make_pairs(pairs: list[tuple[int, int]], selected: bool | list[bool] = True)
     """A pairs frame in the contract's shape (only the columns bind() reads or writes)."""
     n = len(pairs)
     sel = [selected] * n if isinstance(selected, bool) else selected
-    df = pd.DataFrame(
+    return pd.DataFrame(
         {
             "deal_id": pd.array([d for d, _ in pairs], dtype="Int64"),
             "order_id": pd.array([o for _, o in pairs], dtype="Int64"),
@@ -36,7 +36,6 @@ def make_pairs(pairs: list[tuple[int, int]], selected: bool | list[bool] = True)
         },
         index=pd.Index(range(n), name="pair_id", dtype="Int64"),
     )
-    return df
 
 
 def owners(sb: Sandbox) -> dict[int, tuple[int, int]]:
@@ -51,10 +50,10 @@ def writes(sb: Sandbox) -> int:
 @pytest.fixture
 def sb() -> Iterator[Sandbox]:
     deals = [{"ID": i, "TITLE": f"Deal {i}"} for i in range(1, N_DEALS + 1)]
-    orders = [{"id": i, "accountNumber": f"A-{i}", "price": 100.0}
-              for i in range(1, N_ORDERS + 1)]
-    with Sandbox(demo=False, deals=deals, orders=orders, bindings=BINDINGS, limits=False,
-                 latency=False) as box:
+    orders = [{"id": i, "accountNumber": f"A-{i}", "price": 100.0} for i in range(1, N_ORDERS + 1)]
+    with Sandbox(
+        demo=False, deals=deals, orders=orders, bindings=BINDINGS, limits=False, latency=False
+    ) as box:
         yield box
 
 
@@ -71,8 +70,9 @@ def test_bind_binds_selected_rows_only_and_logs_each_row(sb, portal, journal_pat
     assert owners(sb)[12] == (12, 2)
     assert 11 not in owners(sb)
     assert list(pairs["bind_status"].fillna("-")) == ["bound", "-", "bound"]
-    assert pairs.loc[0, "bind_response"] == {"dealOrder": {"orderId": 10, "ownerId": 10,
-                                                           "ownerTypeId": 2}}
+    assert pairs.loc[0, "bind_response"] == {
+        "dealOrder": {"orderId": 10, "ownerId": 10, "ownerTypeId": 2}
+    }
     assert str(pairs["bind_at"].dtype) == "datetime64[ns, UTC]"
     assert pd.notna(pairs.loc[0, "bind_at"])
     assert pd.isna(pairs.loc[1, "bind_at"])
@@ -245,3 +245,13 @@ def test_bind_summary_repr_and_module_call(sb, portal, journal_path):
     assert "1 bound" in repr(summary)
     assert sb.url.split("/")[-2] not in repr(summary)  # no secret
     assert "#user1" in b24nb.history()["portal"].iloc[0]
+
+
+def test_failing_on_update_callback_does_not_stop_the_run(sb, portal, journal_path, caplog):
+    def broken(ids):
+        raise RuntimeError("widget bug")
+
+    pairs = make_pairs([(i, i) for i in range(7, 107)])
+    summary = b24nb.bind(portal, pairs, progress=False, on_update=broken)
+    assert summary["bound"] == 100
+    assert "on_update callback failed" in caplog.text

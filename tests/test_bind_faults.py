@@ -51,8 +51,9 @@ def sandbox(n: int, **kw) -> Sandbox:
     return Sandbox(demo=False, deals=deals, orders=orders, bindings=others, **kw)
 
 
-def assert_agree(sb: Sandbox, portal: Portal, pairs: pd.DataFrame, journal: Journal,
-                 before: list[dict]) -> None:
+def assert_agree(
+    sb: Sandbox, portal: Portal, pairs: pd.DataFrame, journal: Journal, before: list[dict]
+) -> None:
     """Portal, frame and journal agree; nothing outside the selection changed."""
     selected = {int(o) for o in pairs.loc[pairs.selected, "order_id"]}
     expected = [b for b in before if b["orderId"] not in selected]
@@ -107,8 +108,12 @@ def test_fault_soak_binds_every_pair_exactly_once(journal):
     n = 5000
     with sandbox(n, limits=True, latency=True, time_scale=SCALE) as sb:
         before = sb.bindings()
-        for kind, p, seed in (("503", 0.10, 1), ("500", 0.02, 2), ("reset", 0.02, 3),
-                              ("expired_token", 0.03, 4)):
+        for kind, p, seed in (
+            ("503", 0.10, 1),
+            ("500", 0.02, 2),
+            ("reset", 0.02, 3),
+            ("expired_token", 0.03, 4),
+        ):
             sb.faults.add(method="*", kind=kind, p=p, seed=seed)
         tokens = sb.issue_tokens(expires_in=120) | sb.oauth_client()
         refreshed: list[dict] = []
@@ -167,8 +172,12 @@ def test_bind_killed_mid_run_and_rerun_ends_bound_exactly_once(tmp_path, journal
         script = tmp_path / "child.py"
         script.write_text(CHILD)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-        child = subprocess.Popen([sys.executable, str(script), sb.url, str(journal_path), str(n)],
-                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        child = subprocess.Popen(
+            [sys.executable, str(script), sb.url, str(journal_path), str(n)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -192,3 +201,44 @@ def test_bind_killed_mid_run_and_rerun_ends_bound_exactly_once(tmp_path, journal
             assert_agree(sb, portal, pairs, journal, before)
             h = b24nb.history(journal)
             assert (h.event == "settle").any()
+
+
+def test_limit_wait_is_shown_in_progress_bar(journal, capfd):
+    with sandbox(100, limits=True, latency=False, time_scale=SCALE) as sb:
+        sb.faults.add(method="crm.orderentity.add", kind="429", p=1.0, times=1)
+        with Portal(sb.url, progress=False, clock=ScaledClock(SCALE)) as portal:
+            pairs = make_pairs(100)
+            summary = b24nb.bind(portal, pairs, journal=journal, progress=True)
+    err = capfd.readouterr().err
+    assert summary["bound"] == 100
+    assert "waiting" in err
+    assert "operating-time limit of crm.orderentity.add" in err
+    h = b24nb.history(journal)
+    refused = h[(h.event == "answer") & (h.error == "OPERATION_TIME_LIMIT")]
+    assert len(refused) == 1
+    assert refused.status.isna().all()  # refused: surely not run, resent later
+
+
+def test_auth_failure_mid_run_marks_rows_and_raises(journal):
+    with sandbox(100, limits=False, latency=False) as sb:
+        with Portal(sb.url, progress=False) as portal:
+            pairs = make_pairs(100)
+            calls = []
+
+            def break_credentials(ids):
+                calls.append(ids)
+                if len(calls) == 2:  # after the first batch: the webhook is revoked
+                    portal._auth._base = portal._auth._base.replace("/rest/1/", "/rest/7/")
+
+            with pytest.raises(b24nb.errors.AuthError):
+                b24nb.bind(
+                    portal, pairs, journal=journal, progress=False, on_update=break_credentials
+                )
+        counts = pairs["bind_status"].value_counts().to_dict()
+        assert counts == {"bound": 50, "failed": 50}
+        assert set(pairs.loc[pairs.bind_status == "failed", "bind_error"]) == {
+            "INVALID_CREDENTIALS"
+        }
+        assert len(sb.bindings()) == 50 + 50  # 50 new, 50 of other owners
+        led = journal.ledgers(portal_identity(portal), range(51, 101))
+        assert all(v.pending is None for v in led.values())

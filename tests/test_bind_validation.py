@@ -65,8 +65,14 @@ def test_bind_rejects_bad_row_and_sends_nothing(sb, portal, journal_path, change
 
 
 def test_bind_lists_every_offending_row_at_once(sb, portal, journal_path):
-    pairs = frame([GOOD, {**GOOD, "order_id": 0}, {**GOOD, "order_id": 3, "owner_type_id": 7},
-                   {**GOOD, "order_id": 1, "deal_id": 2}])
+    pairs = frame(
+        [
+            GOOD,
+            {**GOOD, "order_id": 0},
+            {**GOOD, "order_id": 3, "owner_type_id": 7},
+            {**GOOD, "order_id": 1, "deal_id": 2},
+        ]
+    )
     with pytest.raises(ValidationError) as info:
         b24nb.bind(portal, pairs, progress=False)
     text = str(info.value)
@@ -107,19 +113,32 @@ def test_unbind_validates_the_same_way(sb, portal, journal_path):
 
 # -- property: any frame with at least one bad selected row sends nothing ---------------------
 
-_bad_id = st.one_of(st.integers(max_value=0), st.none(), st.just(float("nan")), st.text(max_size=3),
-                    st.floats(allow_nan=False).filter(lambda f: not f.is_integer()), st.booleans())
+_bad_id = st.one_of(
+    st.integers(max_value=0),
+    st.none(),
+    st.just(float("nan")),
+    st.text(max_size=3),
+    st.floats(allow_nan=False).filter(lambda f: not f.is_integer()),
+    st.booleans(),
+)
 _good_id = st.integers(min_value=1, max_value=10**9)
-_bad_type = st.one_of(st.integers().filter(lambda t: t not in (2, 5, 31)), st.none(),
-                      st.sampled_from(["2", 2.5]))
+_bad_type = st.one_of(
+    st.integers().filter(lambda t: t not in (2, 5, 31)), st.none(), st.sampled_from(["2", 2.5])
+)
 
 
 @st.composite
 def bad_frames(draw: st.DrawFn) -> pd.DataFrame:
     n = draw(st.integers(min_value=1, max_value=12))
-    rows = [{"deal_id": draw(_good_id), "order_id": 1000 + i,
-             "owner_type_id": draw(st.sampled_from([2, 5, 31])),
-             "selected": draw(st.booleans())} for i in range(n)]
+    rows = [
+        {
+            "deal_id": draw(_good_id),
+            "order_id": 1000 + i,
+            "owner_type_id": draw(st.sampled_from([2, 5, 31])),
+            "selected": draw(st.booleans()),
+        }
+        for i in range(n)
+    ]
     k = draw(st.integers(min_value=0, max_value=n - 1))
     kind = draw(st.sampled_from(["order", "deal", "type", "twice", "tick"]))
     rows[k]["selected"] = True
@@ -136,7 +155,9 @@ def bad_frames(draw: st.DrawFn) -> pd.DataFrame:
     return frame(rows)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(pairs=bad_frames())
 def test_property_bad_frames_send_nothing(sb, portal, journal_path, pairs):
     before = sb.stats.http_requests

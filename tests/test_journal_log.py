@@ -13,21 +13,52 @@ from b24nb.journal import Journal, default_path, fold, history
 PORTAL = "http://127.0.0.1:1#user1"
 
 
-def _send(j: Journal, run: str, order: int, owner: int, prev: int | None = None,
-          action: str = "bind") -> int:  # fmt: skip
-    return j.record_sends(PORTAL, run, [{
-        "action": action, "method": "crm.orderentity.add", "pair_id": order, "order_id": order,
-        "owner_id": owner, "owner_type_id": 2, "prev_owner_id": prev,
-        "prev_owner_type_id": None if prev is None else 2,
-    }])[0]  # fmt: skip
+def _send(
+    j: Journal, run: str, order: int, owner: int, prev: int | None = None, action: str = "bind"
+) -> int:
+    return j.record_sends(
+        PORTAL,
+        run,
+        [
+            {
+                "action": action,
+                "method": "crm.orderentity.add",
+                "pair_id": order,
+                "order_id": order,
+                "owner_id": owner,
+                "owner_type_id": 2,
+                "prev_owner_id": prev,
+                "prev_owner_type_id": None if prev is None else 2,
+            }
+        ],
+    )[0]
 
 
-def _answer(j: Journal, run: str, send_id: int, order: int, owner: int, status: str | None,
-            event: str = "answer", action: str = "bind") -> None:  # fmt: skip
-    j.record_answers(PORTAL, run, [{
-        "action": action, "send_id": send_id, "order_id": order, "owner_id": owner,
-        "owner_type_id": 2, "status": status,
-    }], event=event)  # fmt: skip
+def _answer(
+    j: Journal,
+    run: str,
+    send_id: int,
+    order: int,
+    owner: int,
+    status: str | None,
+    event: str = "answer",
+    action: str = "bind",
+) -> None:
+    j.record_answers(
+        PORTAL,
+        run,
+        [
+            {
+                "action": action,
+                "send_id": send_id,
+                "order_id": order,
+                "owner_id": owner,
+                "owner_type_id": 2,
+                "status": status,
+            }
+        ],
+        event=event,
+    )
 
 
 def test_journal_default_path_follows_environment(journal_path):
@@ -97,8 +128,18 @@ def test_journal_masks_secrets_in_messages(journal_path):
     with Journal() as j:
         run = j.start_run(PORTAL, "bind")
         sid = _send(j, run, 10, 5)
-        j.record_answers(PORTAL, run, [{"send_id": sid, "order_id": 10, "status": "failed",
-                                        "message": "at https://x/rest/1/abcdefsecret/ boom"}])  # fmt: skip
+        j.record_answers(
+            PORTAL,
+            run,
+            [
+                {
+                    "send_id": sid,
+                    "order_id": 10,
+                    "status": "failed",
+                    "message": "at https://x/rest/1/abcdefsecret/ boom",
+                }
+            ],
+        )
     raw = b"".join(p.read_bytes() for p in journal_path.parent.glob("journal.sqlite*"))
     assert b"boom" in raw
     assert b"abcdefsecret" not in raw
@@ -107,14 +148,14 @@ def test_journal_masks_secrets_in_messages(journal_path):
 @pytest.mark.parametrize(
     ("answers", "ours", "pending"),
     [
-        ([], None, True),                                   # sent, never answered
+        ([], None, True),  # sent, never answered
         ([("answer", "bound")], (5, 2), False),
         ([("answer", "failed")], None, False),
-        ([("answer", None)], None, False),                  # refused by a limit: did not run
-        ([("settle", "bound")], (5, 2), False),             # read back: it landed
-        ([("answer", "already_bound")], None, False),       # first try: someone else's
+        ([("answer", None)], None, False),  # refused by a limit: did not run
+        ([("settle", "bound")], (5, 2), False),  # read back: it landed
+        ([("answer", "already_bound")], None, False),  # first try: someone else's
     ],
-)  # fmt: skip
+)
 def test_fold_table(journal_path, answers, ours, pending):
     with Journal() as j:
         run = j.start_run(PORTAL, "bind")

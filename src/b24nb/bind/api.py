@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from b24nb.bind.frame import FrameLog, Outcome, fmt
 from b24nb.bind.owners import read_owners
 from b24nb.bind.plan import Plan, plan_bind, plan_unbind
-from b24nb.bind.sender import Sender
+from b24nb.bind.sender import Sender, notify
 from b24nb.bind.validate import Item, selected_items
 from b24nb.journal import Journal, open_journal
 from b24nb.redact import redact
@@ -204,8 +204,7 @@ def _run(
         ]
         changed = log.write(first)
         log.set_owners((i.pair_id, owners.get(i.order_id)) for i in items)
-        if on_update is not None and changed:
-            on_update(changed)
+        notify(on_update, changed)
         if dry_run or not plan.writes:
             return _summary(verb, run_id, log, items, dry_run, portal, before, 0.0, j)
         assert run_id is not None

@@ -24,15 +24,18 @@ from b24nb.bind.frame import FrameLog, Outcome, fmt
 from b24nb.bind.owners import read_owners
 from b24nb.bind.validate import Item
 from b24nb.errors import (
+    AccessDeniedError,
+    AuthError,
     LimitError,
     NetworkError,
     OutcomeUnknownError,
+    OverloadError,
     PortalError,
     ServerError,
 )
 from b24nb.journal import Journal
 
-__all__ = ["Sender", "Write"]
+__all__ = ["Sender", "Write", "notify"]
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +104,19 @@ def _code(err: Any) -> str:
     return str(getattr(err, "code", "") or type(err).__name__)
 
 
+def notify(on_update: Callable[[list[Any]], None] | None, pair_ids: list[Any]) -> None:
+    """Tell the widget which rows changed; its errors are logged and never stop a run.
+
+    Why not raise: the writes of a batch are already on the portal and in the journal; a
+    broken display must not leave the rest of the selection half-sent.
+    """
+    if pair_ids and on_update is not None:
+        try:
+            on_update(pair_ids)
+        except Exception:
+            logger.exception("on_update callback failed; the run goes on")
+
+
 @dataclass(frozen=True)
 class Answer:
     """One journal answer: ``outcome`` None means "surely not applied, will be resent"."""
@@ -148,12 +164,7 @@ class Sender:
 
     # -- bookkeeping ----------------------------------------------------------------------
     def notify(self, pair_ids: list[Any]) -> None:
-        """Tell the widget which rows changed; its errors are logged, never stop a run."""
-        if pair_ids and self.on_update is not None:
-            try:
-                self.on_update(pair_ids)
-            except Exception:
-                logger.exception("on_update callback failed; the run goes on")
+        notify(self.on_update, pair_ids)
 
     def _finish(self, answers: Sequence[Answer]) -> None:
         """Journal the answers, then write the final outcomes into the frame."""
@@ -222,6 +233,12 @@ class Sender:
                 self._send(batch)
         except BaseException as exc:
             why = _code(exc)
+            if isinstance(exc, AuthError | AccessDeniedError | OverloadError) and self._inflight:
+                # refused before it ran: say so in the journal, so a rerun need not read back
+                sent = list(self._inflight.values())
+                self._finish([Answer(w, None, error=why, message=f"not run: {exc}") for w in sent])
+                failed = [Outcome(w.item.pair_id, "failed", why, str(exc)) for w in sent]
+                self.notify(self.log.write(failed))
             out = [
                 Outcome(
                     w.item.pair_id,

@@ -142,7 +142,7 @@ def selected_items(
             continue
         items.append(
             Item(
-                pair_id,
+                pair_id.item() if hasattr(pair_id, "item") else pair_id,
                 int(order_id),
                 int(deal_id),
                 int(type_id),  # type: ignore[arg-type]
