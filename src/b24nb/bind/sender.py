@@ -290,13 +290,16 @@ class Sender:
             desc = getattr(err, "description", "") or str(err)
             if w.action == "bind" and code == DUPLICATE:
                 final.append(Answer(w, Outcome(pid, "already_bound", code, desc)))
+            elif w.action == "restore" and code == DUPLICATE:
+                # the old owner is back already (an earlier try landed): the undo is done
+                final.append(Answer(w, Outcome(pid, "unbound", code, "the owner was back")))
             elif w.action == "unbind" and code == NO_RELATION:
                 final.append(Answer(w, Outcome(pid, "unbound", code, "the binding was gone")))
             elif isinstance(err, LimitError) and err.transient:
                 final.append(Answer(w, None, error=code, message=f"not run: {desc}"))
                 again.append(w)
                 limit = err
-            elif isinstance(err, ServerError | NetworkError):
+            elif isinstance(err, ServerError | NetworkError) or code == "NOT_RUN":
                 unknown.append(w)
             else:
                 final.append(Answer(w, Outcome(pid, "failed", code, desc)))

@@ -1,0 +1,12 @@
+"""The journal: an append-only SQLite log of every write b24nb sends to a portal.
+
+:mod:`~b24nb.journal.store` holds the file (:class:`Journal`, :func:`history`), and
+:mod:`~b24nb.journal.ledger` folds one order's events into what resume and undo need.
+"""
+
+from __future__ import annotations
+
+from b24nb.journal.ledger import MADE, OrderLedger, fold
+from b24nb.journal.store import Journal, default_path, history, open_journal
+
+__all__ = ["MADE", "Journal", "OrderLedger", "default_path", "fold", "history", "open_journal"]
