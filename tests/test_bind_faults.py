@@ -192,7 +192,9 @@ def test_bind_killed_mid_run_and_rerun_ends_bound_exactly_once(tmp_path, journal
             if child.poll() is None:
                 child.kill()
         sends, answers = _journal_counts(journal_path)
-        assert sends > answers, "the kill left a batch sent without a recorded answer"
+        # almost always the kill lands while a batch is in flight (0.3 s of every ~0.3 s);
+        # in the rare case it fell between answer and next send, the rerun still must agree
+        in_flight = sends > answers
         assert len(sb.bindings()) < n + 50, "the kill came before the run finished"
         with Portal(sb.url, progress=False) as portal, Journal(journal_path) as journal:
             pairs = make_pairs(n)
@@ -200,7 +202,8 @@ def test_bind_killed_mid_run_and_rerun_ends_bound_exactly_once(tmp_path, journal
             time.sleep(0.5)  # an orphaned request of the killed run may still be landing
             assert_agree(sb, portal, pairs, journal, before)
             h = b24nb.history(journal)
-            assert (h.event == "settle").any()
+            if in_flight:
+                assert (h.event == "settle").any(), "the unanswered batch was settled"
 
 
 def test_limit_wait_is_shown_in_progress_bar(journal, capfd):
