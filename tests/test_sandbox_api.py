@@ -372,3 +372,38 @@ def test_records_fixture_is_consistent():
     rec = tiny_records()
     assert len(rec["deals"]) == 120
     assert len(rec["orders"]) == 60
+
+
+# ---------------------------------------------------------------- extras used by the client
+
+
+def test_order_get_fields_wraps_metadata_under_order(sb):
+    fields = call(sb.url, "sale.order.getFields").json()["result"]["order"]
+    assert fields["price"]["type"] == "double"
+    assert fields["id"]["type"] == "integer"
+    assert fields["dateInsert"]["type"] == "datetime"
+    assert fields["lid"]["isRequired"] is True
+
+
+def test_item_list_serves_deals_typed_in_camelcase(sb):
+    body = call(sb.url, "crm.item.list", {"entityTypeId": 2, "filter": {">opportunity": 11800},
+                                          "select": ["id", "opportunity", "contactId"]}).json()
+    assert body["result"]["items"] == [
+        {"id": 119, "opportunity": 11900, "contactId": 3, "contactIds": [3]},
+        {"id": 120, "opportunity": 12000, "contactId": 1, "contactIds": [1]}]
+    assert body["total"] == 2
+    fast = call(sb.url, "crm.item.list", {"entityTypeId": 2, "start": -1,
+                                          "filter": {">id": 100}, "order": {"id": "ASC"}}).json()
+    assert fast["result"]["items"][0]["createdTime"] == "2025-04-11T10:00:00+03:00"
+    assert "total" not in fast
+
+
+def test_item_list_needs_a_known_entity_type(sb):
+    r = call(sb.url, "crm.item.list", {"entityTypeId": 999})
+    assert r.status_code == 400
+    assert r.json()["error"] == "NOT_FOUND"
+
+
+def test_item_get_returns_one_deal(sb):
+    item = call(sb.url, "crm.item.get", {"entityTypeId": 2, "id": 5}).json()["result"]["item"]
+    assert (item["id"], item["title"], item["stageId"]) == (5, "Deal 5", "WON")

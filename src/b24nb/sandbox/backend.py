@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import crm, sale
+from . import crm, items, sale
 from .api import ZERO_LATENCY, Answer, ApiError, Latency
 from .batch import run_batch
 from .faults import Faults
@@ -61,9 +61,9 @@ class Backend:
         self.stats = Stats()
         self.faults = Faults()
         self.oauth = OAuth(clock.now, base_url)
-        self.handlers: dict[str, Handler] = {**crm.HANDLERS, **sale.HANDLERS,
-                                             "profile": _profile, "scope": _scope,
-                                             "server.time": _server_time}
+        self.handlers: dict[str, Handler] = {**crm.HANDLERS, **sale.HANDLERS, **items.HANDLERS,
+                                             "profile": _profile, "user.current": _profile,
+                                             "scope": _scope, "server.time": _server_time}
 
     # ------------------------------------------------------------------ timing
     def timing(self, start: float, processing: float, key: tuple[str, str]) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-__all__ = ["COMPANY", "CONTACT", "DEAL", "ORDER", "ORDER_ENTITY", "PROPERTY_VALUE", "Entity",
-           "Field"]
+__all__ = ["COMPANY", "CONTACT", "DEAL", "DEAL_ITEM", "ORDER", "ORDER_ENTITY", "PROPERTY_VALUE",
+           "Entity", "Field"]
 
 # Storage kinds:
 #   int      integer, never null (IDs, counters)
@@ -39,6 +39,12 @@ class Field:
     read_only: bool = False
     immutable: bool = False
     index: bool = False
+    column: str = ""  # storage column when it differs from the API name (crm.item views)
+
+    @property
+    def col(self) -> str:
+        """The table column holding this field."""
+        return self.column or self.name
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class Entity:
     pk: str
     fields: tuple[Field, ...]
     upper_names: bool = True  # legacy CRM: UPPER_SNAKE names, matched case-insensitively
+    layout: Entity | None = None  # the entity whose table this one views (crm.item → deals)
     by_name: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -64,6 +71,16 @@ class Entity:
     def columns(self) -> tuple[Field, ...]:
         """Fields stored as table columns (everything except multifields)."""
         return tuple(f for f in self.fields if f.kind != "fm")
+
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Column name → position in ``SELECT *`` rows of the table."""
+        return {f.col: i for i, f in enumerate((self.layout or self).columns)}
+
+    @cached_property
+    def pk_column(self) -> str:
+        """The table column of the primary key."""
+        return self.by_name[self.pk.upper() if self.upper_names else self.pk].col
 
 
 def _f(name: str, kind: str, api_type: str, title: str = "", **kw: bool) -> Field:
@@ -187,7 +204,7 @@ ORDER = Entity("order", "orders", "id", (
     _f("externalOrder", "yn", "char"),
     _f("personTypeId", "int", "integer", required=True),
     _f("personTypeXmlId", "str", "string"),
-    _f("statusId", "str", "string", index=True),
+    _f("statusId", "str", "char", index=True),
     _f("statusXmlId", "str", "string"),
     _f("empStatusId", "ref", "integer"),
     _f("dateStatus", "datetime", "datetime"),
@@ -238,3 +255,27 @@ PROPERTY_VALUE = Entity("propertyvalue", "order_props", "id", (
     _f("multiple", "yn", "char"),
     _f("type", "str", "string"),
 ), upper_names=False)
+
+# crm.item.list (entityTypeId=2): the same deals, camelCase names, typed values.
+_ITEM_NAMES = (
+    ("id", "ID"), ("title", "TITLE"), ("typeId", "TYPE_ID"), ("categoryId", "CATEGORY_ID"),
+    ("stageId", "STAGE_ID"), ("stageSemanticId", "STAGE_SEMANTIC_ID"), ("isNew", "IS_NEW"),
+    ("isRecurring", "IS_RECURRING"), ("isReturnCustomer", "IS_RETURN_CUSTOMER"),
+    ("isRepeatedApproach", "IS_REPEATED_APPROACH"), ("probability", "PROBABILITY"),
+    ("currencyId", "CURRENCY_ID"), ("opportunity", "OPPORTUNITY"),
+    ("isManualOpportunity", "IS_MANUAL_OPPORTUNITY"), ("taxValue", "TAX_VALUE"),
+    ("companyId", "COMPANY_ID"), ("contactId", "CONTACT_ID"), ("quoteId", "QUOTE_ID"),
+    ("begindate", "BEGINDATE"), ("closedate", "CLOSEDATE"), ("opened", "OPENED"),
+    ("closed", "CLOSED"), ("comments", "COMMENTS"), ("assignedById", "ASSIGNED_BY_ID"),
+    ("createdBy", "CREATED_BY_ID"), ("updatedBy", "MODIFY_BY_ID"),
+    ("createdTime", "DATE_CREATE"), ("updatedTime", "DATE_MODIFY"), ("sourceId", "SOURCE_ID"),
+    ("sourceDescription", "SOURCE_DESCRIPTION"), ("leadId", "LEAD_ID"),
+    ("originatorId", "ORIGINATOR_ID"), ("originId", "ORIGIN_ID"),
+    ("utmSource", "UTM_SOURCE"), ("utmMedium", "UTM_MEDIUM"), ("utmCampaign", "UTM_CAMPAIGN"),
+    ("utmContent", "UTM_CONTENT"), ("utmTerm", "UTM_TERM"),
+    ("lastActivityTime", "LAST_ACTIVITY_TIME"), ("lastActivityBy", "LAST_ACTIVITY_BY"),
+)
+DEAL_ITEM = Entity("item", "deals", "id", tuple(
+    Field(camel, DEAL.by_name[upper].kind, DEAL.by_name[upper].api_type,
+          DEAL.by_name[upper].title, column=upper) for camel, upper in _ITEM_NAMES),
+    upper_names=False, layout=DEAL)

@@ -114,7 +114,7 @@ def compile_filter(
             clauses.append(sql)
             params.extend(p)
             continue
-        col = f'"{f.name}"'
+        col = f'"{f.col}"'
         value = _cast_filter_value(f, raw_value, int_cast_lists)
         sql, p = _clause(col, op, value, _is_empty(raw_value) and f.kind not in ("int",))
         clauses.append(sql)
@@ -180,7 +180,7 @@ def _fm_clause(entity: Entity, f: Field, op: str, value: Any, fm_table: str
     sub = (f"SELECT element_id FROM {fm_table} WHERE entity = ? AND type_id = ? "
            f"AND ({cond or '0'})")
     neg = "NOT " if op.startswith("!") else ""
-    return f'"{entity.pk}" {neg}IN ({sub})', [entity.name, f.name, *pattern]
+    return f'"{entity.pk_column}" {neg}IN ({sub})', [entity.name, f.name, *pattern]
 
 
 def compile_order(entity: Entity, order: Any, default: Iterable[tuple[str, str]]) -> str:
@@ -190,13 +190,13 @@ def compile_order(entity: Entity, order: Any, default: Iterable[tuple[str, str]]
     items = order.items() if isinstance(order, Mapping) and order else default
     for name, direction in items:
         f = entity.lookup(str(name))
-        if f is None or f.kind == "fm" or f.name in seen:
+        if f is None or f.kind == "fm" or f.col in seen:
             continue
         d = "DESC" if str(direction).strip().upper() == "DESC" else "ASC"
-        parts.append(f'"{f.name}" {d}')
-        seen.add(f.name)
-    if entity.pk not in seen:
-        parts.append(f'"{entity.pk}" ASC')
+        parts.append(f'"{f.col}" {d}')
+        seen.add(f.col)
+    if entity.pk_column not in seen:
+        parts.append(f'"{entity.pk_column}" ASC')
     return ", ".join(parts)
 
 
@@ -225,12 +225,12 @@ def _sale_value(kind: str) -> Callable[[Any], Any]:
 def formatter(entity: Entity, names: Iterable[str], style: ValueStyle
               ) -> list[tuple[str, int, Callable[[Any], Any]]]:
     """Build ``(api_name, column_index, to_api)`` triples for a SELECT of ``names``."""
-    index = {f.name: i for i, f in enumerate(entity.columns)}
+    index = entity.positions
     maker = _crm_value if style == "crm" else _sale_value
     out = []
     for name in names:
         f = entity.lookup(name)
         if f is None or f.kind == "fm":
             continue
-        out.append((f.name, index[f.name], maker(f.kind)))
+        out.append((f.name, index[f.col], maker(f.kind)))
     return out

@@ -39,38 +39,46 @@ def _select(ent: Entity, select: Any) -> list[str]:
     return names or [f.name for f in ent.columns]  # empty after white-listing: everything
 
 
-def _render(ent: Entity, rows: list[tuple], names: list[str]) -> list[dict[str, Any]]:
-    fmt = sorted(formatter(ent, names, "sale"))  # ksort: keys in byte order
+def render(ent: Entity, rows: list[tuple], names: list[str], *, sort_keys: bool = True
+           ) -> list[dict[str, Any]]:
+    """Typed camelCase records; sale/orderentity views ``ksort`` their keys."""
+    fmt = formatter(ent, names, "sale")
+    if sort_keys:
+        fmt.sort()  # ksort: keys in byte order
     return [{name: conv(row[i]) for name, i, conv in fmt} for row in rows]
 
 
-def _engine_list(ctx: Any, ent: Entity, params: Mapping[str, Any], wrapper: str, *,
-                 default_order: list[tuple[str, str]], int_cast: bool = False) -> Answer:
+
+def engine_list(ctx: Any, ent: Entity, params: Mapping[str, Any], wrapper: str, *,
+                default_order: list[tuple[str, str]], int_cast: bool = False,
+                sort_keys: bool = True) -> Answer:
+    """A list page the way engine controllers answer (RestManager navigation rules)."""
     names = _select(ent, param(params, "select"))
     where, args = compile_filter(ent, _mapping(param(params, "filter")), int_cast_lists=int_cast)
     order_sql = compile_order(ent, _mapping(param(params, "order")), default_order)
     start = php_int(param(params, "start", 0))
     if start == -1:  # RestManager::DONT_CALCULATE_COUNT: first page, no total, no next
         rows, _ = ctx.store.page(ent, where, args, order_sql, 0, PAGE, False)
-        return Answer({wrapper: _render(ent, rows, names)}, cost=ctx.latency.list_cost(0, None))
+        return Answer({wrapper: render(ent, rows, names, sort_keys=sort_keys)},
+                      cost=ctx.latency.list_cost(0, None))
     offset = (start // PAGE) * PAGE if start > 0 else 0
     rows, total = ctx.store.page(ent, where, args, order_sql, offset, PAGE, True)
     nxt = offset + len(rows) if offset + len(rows) < total else None
-    return Answer({wrapper: _render(ent, rows, names)}, total=total, next=nxt,
-                  cost=ctx.latency.list_cost(offset, total))
+    return Answer({wrapper: render(ent, rows, names, sort_keys=sort_keys)}, total=total,
+                  next=nxt, cost=ctx.latency.list_cost(offset, total))
 
 
 # ---------------------------------------------------------------------- sale.order
 def order_list(ctx: Any, params: Mapping[str, Any]) -> Answer:
     """``sale.order.list``: typed camelCase orders under ``orders``."""
-    return _engine_list(ctx, ORDER, params, "orders", default_order=[("id", "ASC")])
+    return engine_list(ctx, ORDER, params, "orders", default_order=[("id", "ASC")])
 
 
 def _order_body(ctx: Any, oid: int) -> dict[str, Any] | None:
     rows = ctx.store.select('SELECT * FROM orders WHERE "id" = ?', [oid])
     if not rows:
         return None
-    body = _render(ORDER, rows, [f.name for f in ORDER.columns])[0]
+    body = render(ORDER, rows, [f.name for f in ORDER.columns])[0]
     clients = ctx.store.select('SELECT id, "orderId", "entityTypeId", "entityId", "isPrimary",'
                                ' "roleId", sort FROM order_clients WHERE "orderId" = ? ORDER BY'
                                ' sort, id', [oid])
@@ -81,7 +89,7 @@ def _order_body(ctx: Any, oid: int) -> dict[str, Any] | None:
     body["propertyValues"] = [
         {k: v for k, v in item.items() if k in ("code", "id", "name", "orderPropsId",
                                                  "orderPropsXmlId", "value")}
-        for item in _render(PROPERTY_VALUE, props, [f.name for f in PROPERTY_VALUE.columns])]
+        for item in render(PROPERTY_VALUE, props, [f.name for f in PROPERTY_VALUE.columns])]
     nested = ctx.store.select('SELECT body FROM order_nested WHERE "orderId" = ?', [oid])
     extra = json.loads(nested[0][0]) if nested else {}
     body["basketItems"] = extra.get("basketItems", [])
@@ -123,9 +131,16 @@ def order_add(ctx: Any, params: Mapping[str, Any]) -> Answer:
     return Answer({"order": _order_body(ctx, oid)}, cost=cost)
 
 
+def order_fields(ctx: Any, params: Mapping[str, Any]) -> Answer:
+    """``sale.order.getFields``: field metadata under ``order``, keys sorted."""
+    info = {f.name: {"isImmutable": f.immutable, "isReadOnly": f.read_only,
+                     "isRequired": f.required, "type": f.api_type} for f in ORDER.columns}
+    return Answer({"order": dict(sorted(info.items()))}, cost=ctx.latency.call)
+
+
 def propertyvalue_list(ctx: Any, params: Mapping[str, Any]) -> Answer:
     """``sale.propertyvalue.list``: where the customer's name, e-mail and phone live."""
-    return _engine_list(ctx, PROPERTY_VALUE, params, "propertyValues",
+    return engine_list(ctx, PROPERTY_VALUE, params, "propertyValues",
                         default_order=[("id", "ASC")])
 
 
@@ -180,7 +195,7 @@ def orderentity_delete(ctx: Any, params: Mapping[str, Any]) -> Answer:
 
 def orderentity_list(ctx: Any, params: Mapping[str, Any]) -> Answer:
     """List bindings under ``orderEntity``; every filter value goes through ``(int)``."""
-    return _engine_list(ctx, ORDER_ENTITY, params, "orderEntity",
+    return engine_list(ctx, ORDER_ENTITY, params, "orderEntity",
                         default_order=[("ownerId", "ASC")], int_cast=True)
 
 
@@ -203,6 +218,7 @@ HANDLERS = {
     "sale.order.list": order_list,
     "sale.order.get": order_get,
     "sale.order.add": order_add,
+    "sale.order.getfields": order_fields,
     "sale.propertyvalue.list": propertyvalue_list,
     "crm.orderentity.add": orderentity_add,
     "crm.orderentity.deletebyfilter": orderentity_delete,
