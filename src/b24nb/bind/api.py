@@ -133,7 +133,7 @@ def _summary(
     )
 
 
-def _apply_plan(plan: Plan, journal: Journal, key: str, run_id: str | None, log: FrameLog) -> None:
+def _apply_plan(plan: Plan, journal: Journal, key: str, run_id: str | None) -> None:
     """Journal the settlements and notes of a plan (not for a dry run)."""
     if run_id is None:
         return
@@ -192,7 +192,7 @@ def _run(
         owners = read_owners(portal, orders)
         plan = planner(owners, ledgers)
         run_id = None if dry_run else j.start_run(key, verb, params)
-        _apply_plan(plan, j, key, run_id, log)
+        _apply_plan(plan, j, key, run_id)
         first = plan.outcomes + [
             Outcome(
                 w.item.pair_id,

@@ -192,8 +192,8 @@ class Sender:
             w, status = a.write, a.outcome.status  # type: ignore[union-attr]
             if status == w.success:
                 owners.append((w.item.pair_id, w.owner if w.action != "unbind" else None))
-            elif status == "unbound":  # a restore or delete that found it already done
-                owners.append((w.item.pair_id, w.prev if w.action == "restore" else None))
+            elif status == "already_bound":  # the portal had it already: it is the owner
+                owners.append((w.item.pair_id, w.owner))
         self.log.set_owners(owners)
         self.bar.update(len(done))
         self.notify(idx)
@@ -233,12 +233,6 @@ class Sender:
                 self._send(batch)
         except BaseException as exc:
             why = _code(exc)
-            if isinstance(exc, AuthError | AccessDeniedError | OverloadError) and self._inflight:
-                # refused before it ran: say so in the journal, so a rerun need not read back
-                sent = list(self._inflight.values())
-                self._finish([Answer(w, None, error=why, message=f"not run: {exc}") for w in sent])
-                failed = [Outcome(w.item.pair_id, "failed", why, str(exc)) for w in sent]
-                self.notify(self.log.write(failed))
             out = [
                 Outcome(
                     w.item.pair_id,
@@ -266,6 +260,13 @@ class Sender:
         commands = {f"w{n}": (w.method, w.params) for n, w in enumerate(batch)}
         try:
             answers = self.portal.batch(commands)
+        except (AuthError, AccessDeniedError, OverloadError) as exc:
+            # refused before it ran: a final answer for these rows, then stop the run
+            code = _code(exc)
+            self._finish(
+                [Answer(w, Outcome(w.item.pair_id, "failed", code, str(exc))) for w in batch]
+            )
+            raise
         except (OutcomeUnknownError, ServerError) as exc:
             return self._settle(batch, exc)
         except NetworkError as exc:
