@@ -108,8 +108,13 @@ def open_and_run_all(page, url: str, name: str = "reconcile.ipynb") -> float:
     start = time.perf_counter()
     # fire and forget: awaiting this promise inside evaluate() hangs (notebook-ux.md B.3)
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-    page.locator(f"{ACTIVE} .b24nb-pool-row .b24nb-row").first.wait_for(
-        state="attached", timeout=90_000)
+    try:
+        page.locator(f"{ACTIVE} .b24nb-pool-row .b24nb-row").first.wait_for(
+            state="attached", timeout=90_000)
+    except Exception as exc:  # say what the notebook showed instead of a bare timeout
+        shown = page.locator(f"{ACTIVE} .jp-OutputArea-output").all_inner_texts()
+        raise AssertionError("the review grid never rendered; notebook outputs:\n"
+                             + "\n---\n".join(t[-800:] for t in shown)) from exc
     return time.perf_counter() - start
 
 

@@ -268,3 +268,13 @@ def test_page_change_costs_under_100ms_on_a_million_pairs():
         timings.append(time.perf_counter() - start)
     assert picker.page_label.value.startswith("page 11/20,000")
     assert max(timings) < 0.1, timings
+
+
+def test_an_empty_frame_shows_an_empty_grid_without_errors():
+    picker = review(synthetic_pairs(10).iloc[:0].copy())
+    picker.next_button.click()
+    picker.tick_page_button.click()
+    picker.tick_above_button.click()
+    assert visible(picker) == []
+    assert "b24nb-error" not in picker.message.value
+    assert picker.page_label.value == "page 1/1 · rows 0–0 of 0"
