@@ -255,3 +255,27 @@ def test_failing_on_update_callback_does_not_stop_the_run(sb, portal, journal_pa
     summary = b24nb.bind(portal, pairs, progress=False, on_update=broken)
     assert summary["bound"] == 100
     assert "on_update callback failed" in caplog.text
+
+
+def test_bind_then_unbind_suggested_pairs_keeps_portal_frame_and_journal_in_agreement(
+    small_sandbox, journal_path
+):
+    with Portal(small_sandbox.url, progress=False) as p:
+        deals = b24nb.load_deals(p, progress=False)
+        orders = b24nb.load_orders(p, progress=False)
+        before = b24nb.load_bindings(p, progress=False)
+        pairs = b24nb.suggest(deals, orders, bindings=before)
+        pairs["selected"] = pairs["selected"] | pairs["rebind"].fillna(False)
+        pairs = pairs.drop_duplicates("order_id")  # one pair per order
+        b24nb.bind(p, pairs, deals=deals, progress=False)
+        sel = pairs[pairs.selected]
+        assert set(sel.loc[sel.rebind.fillna(False), "bind_status"]) == {"needs_rebind"}
+        b24nb.bind(p, pairs, deals=deals, allow_rebind=True, progress=False)
+        sel = pairs[pairs.selected]
+        assert set(sel["bind_status"]) <= {"bound", "rebound", "already_bound"}
+        assert (sel["bind_status"] == "rebound").any()
+        after = b24nb.load_bindings(p, progress=False)
+        assert (after.loc[sel.order_id, "owner_id"].to_numpy() == sel.deal_id.to_numpy()).all()
+        assert (sel.current_owner_id == sel.deal_id).all()
+        b24nb.unbind(p, pairs, progress=False)
+        assert b24nb.load_bindings(p, progress=False).equals(before)
