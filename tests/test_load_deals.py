@@ -208,3 +208,16 @@ def test_load_deals_stays_within_the_request_budget(small_sandbox):
     budget = math.ceil(len(deals) / 2500) + 3 + math.ceil(contacts / 2500)
     assert small_sandbox.stats.http_requests <= budget
     assert deals["contact_email"].notna().sum() > 0
+
+
+def test_load_deals_asks_for_field_metadata_once_until_forgotten(seeded):
+    from b24nb.load import forget_fields
+
+    sb, portal = seeded
+    b24nb.load_deals(portal, contacts=False, progress=False)
+    sb.stats.reset()
+    b24nb.load_deals(portal, contacts=False, progress=False)
+    assert sb.stats.method_calls["crm.deal.fields"] == 0
+    forget_fields(portal)
+    b24nb.load_deals(portal, contacts=False, progress=False)
+    assert sb.stats.method_calls["crm.deal.fields"] == 1

@@ -9,7 +9,7 @@ pinned in ``docs/contracts.md`` §Frames.
 
 from __future__ import annotations
 
-from b24nb.load._fields import forget
+from b24nb.load._fields import forget_fields
 from b24nb.load.bindings import load_bindings
 from b24nb.load.deals import CONTACT_COLUMNS, DEFAULT_DEAL_SELECT, load_deals
 from b24nb.load.orders import CLIENT_COLUMNS, CUSTOMER_COLUMNS, PROPERTY_CODES, load_orders
@@ -20,7 +20,7 @@ __all__ = [
     "CUSTOMER_COLUMNS",
     "DEFAULT_DEAL_SELECT",
     "PROPERTY_CODES",
-    "forget",
+    "forget_fields",
     "load_bindings",
     "load_deals",
     "load_orders",

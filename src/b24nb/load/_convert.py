@@ -89,7 +89,25 @@ def _to_float(values: Sequence[Any], money: bool = False) -> np.ndarray:
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
+def _arrow_strings(values: Sequence[Any]) -> Any | None:
+    """An Arrow string array with ``""`` turned into null; ``None`` if not all text."""
+    if pa is None:
+        return None
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
 def _to_datetime(values: Sequence[Any]) -> pd.api.extensions.ExtensionArray:
+    arr = _arrow_strings(values)
+    if arr is not None:
+        # The portal's own format (2024-09-02T18:37:18+02:00) parses in C; anything else
+        # (bare dates, fractions of a second) leaves nulls behind and goes to pandas.
+        parsed = pc.strptime(arr, format="%Y-%m-%dT%H:%M:%S%z", unit="ns", error_is_null=True)
+        if parsed.null_count == arr.null_count:
+            return parsed.to_pandas().astype(DATETIME).array
     s = _series(values)
     s = s.where(s != "")
     out = pd.to_datetime(s, utc=True, format="ISO8601", errors="coerce")
@@ -103,6 +121,10 @@ def _to_bool(values: Sequence[Any]) -> pd.api.extensions.ExtensionArray:
 
 
 def _to_string(values: Sequence[Any]) -> pd.api.extensions.ExtensionArray:
+    if STRING.storage == "pyarrow":
+        arr = _arrow_strings(values)
+        if arr is not None:
+            return pd.arrays.ArrowStringArray(pa.chunked_array([arr], type=pa.string()))
     out = _series(values).astype(STRING)
     return out.where(out != "").array
 
@@ -114,6 +136,15 @@ def _flag_or_string(name: str, values: Sequence[Any]) -> pd.api.extensions.Exten
     ``payed``; a status column where every order is "N" must not turn into ``False``.
     """
     if _REFERENCE_NAME.search(name):
+        return _to_string(values)
+    arr = _arrow_strings(values)
+    if arr is not None:  # the usual case, all text: decide and convert in Arrow
+        if pc.all(pc.is_in(arr.drop_null(), pa.array(["Y", "N"]))).as_py() is not False:
+            flags = pc.equal(arr, "Y")
+            return pd.arrays.BooleanArray(
+                flags.fill_null(False).to_numpy(zero_copy_only=False),
+                flags.is_null().to_numpy(zero_copy_only=False),
+            )
         return _to_string(values)
     s = _series(values)
     present = s[s.notna() & (s != "")]

@@ -19,7 +19,8 @@ from typing import Any
 
 from b24nb.errors import FieldError, MethodNotFoundError
 
-__all__ = ["FieldInfo", "Kind", "check_fields", "field_infos", "filter_names", "kind_of"]
+__all__ = ["FieldInfo", "Kind", "check_fields", "field_infos", "filter_names", "forget_fields",
+           "kind_of"]
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def field_infos(portal: Any, method: str, *, optional: bool = False) -> dict[str
     return infos
 
 
-def forget(portal: Any) -> None:
+def forget_fields(portal: Any) -> None:
     """Drop the cached metadata of one portal (after an admin changed its fields)."""
     with _lock:
         _cache.pop(id(portal), None)

@@ -53,7 +53,7 @@ def load_deals(
         Add ``contact_name``, ``contact_email`` (first, lower-case), ``contact_emails``
         (all, ``;``-joined), ``contact_phone`` (first, digits only) and ``contact_phones``
         from ``crm.contact.list`` for the distinct ``CONTACT_ID`` values (50 ids per command,
-        50 commands per request).
+        50 commands per request). ``CONTACT_ID`` is then always selected.
     progress : bool
         Show progress bars.
 
