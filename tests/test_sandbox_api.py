@@ -407,3 +407,8 @@ def test_item_list_needs_a_known_entity_type(sb):
 def test_item_get_returns_one_deal(sb):
     item = call(sb.url, "crm.item.get", {"entityTypeId": 2, "id": 5}).json()["result"]["item"]
     assert (item["id"], item["title"], item["stageId"]) == (5, "Deal 5", "WON")
+
+
+def test_deal_list_order_given_as_a_list_is_an_array_with_no_known_keys(sb):
+    body = call(sb.url, "crm.deal.list", {"order": ["ID"], "select": ["ID"], "start": -1}).json()
+    assert body["result"][0]["ID"] == "1"

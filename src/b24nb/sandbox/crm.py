@@ -32,8 +32,8 @@ def _array_param(params: Mapping[str, Any], name: str) -> Any:
     if name == "select" and isinstance(value, str):
         return [value]
     if name != "select" and not isinstance(value, Mapping):
-        if isinstance(value, list) and not value:
-            return {}
+        if isinstance(value, list):  # a PHP array all the same; keys 0, 1, … match no field
+            return {str(i): v for i, v in enumerate(value)}
         raise ApiError("", f"Parameter '{name}' must be array.")
     return value
 
