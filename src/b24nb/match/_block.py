@@ -1,0 +1,195 @@
+"""Blocking: the candidate (deal, order) pairs worth scoring, never the full cross product.
+
+Each rule yields index pairs and sets its bit in ``found_by``; the union is deduplicated with
+the bits OR-ed, so a pair found by e-mail and by amount says both. Rules (research
+``notebook-ux.md`` C.4):
+
+* ``contact`` / ``company`` — the order's CRM client is the deal's contact / company;
+* ``email`` / ``phone`` — a customer e-mail / phone (last 10 digits) of the order equals one
+  of the deal contact's;
+* ``amount`` — same currency, amounts within ``amount_tol`` and the order dated within
+  ``date_window`` days of the deal (sorted-neighbourhood search, no cross product);
+* ``number`` — the deal's title names the order's number;
+* ``current`` — the order's current owner (it competes with the suggestions).
+
+Identity rules keep only pairs within ``id_window`` days, so a customer with years of history
+does not multiply out.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from b24nb.match._prep import NO_TIME, NONE, Side
+
+__all__ = ["RULES", "auto_created", "block", "title_numbers"]
+
+RULES = ("contact", "company", "email", "phone", "amount", "number", "current")
+BIT = {name: np.uint8(1 << i) for i, name in enumerate(RULES)}
+DAY = 86_400
+
+# An order reference in a title: "Заказ №123", "заказ 123", "Order #A-17", "№123", "#123".
+_REF = re.compile(r"(?:заказ\w*|order|№|#)\s*(?:№|#|n\s)?\s*([0-9A-Za-zА-Яа-я][\w\-]*)",
+                  re.IGNORECASE)
+# A title that *is* an order reference, as the portal writes for the deals it auto-creates.
+_AUTO_TITLE = re.compile(r"^\s*(?:заказ|order)\b", re.IGNORECASE)
+
+
+def _pairs(a: pd.DataFrame, b: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Equi-join (row, key) tables of deals ``a`` and orders ``b`` on ``key``."""
+    if not len(a) or not len(b):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    m = a.merge(b, on="key", suffixes=("_d", "_o"))
+    return m["row_d"].to_numpy(np.int64), m["row_o"].to_numpy(np.int64)
+
+
+def _id_table(values: np.ndarray) -> pd.DataFrame:
+    ok = values != NONE
+    return pd.DataFrame({"row": np.flatnonzero(ok), "key": values[ok]})
+
+
+def title_numbers(titles: pd.Series) -> pd.DataFrame:
+    """Order references in deal titles, as (row, key) with the key lower-cased."""
+    found = titles.str.findall(_REF).explode().dropna()
+    return pd.DataFrame({"row": found.index.to_numpy(np.int64),
+                         "key": found.str.lower().to_numpy(object)}).drop_duplicates()
+
+
+def _order_numbers(orders: Side) -> pd.DataFrame:
+    num = orders.text.str.lower()
+    ok = (num != "").to_numpy()
+    return pd.DataFrame({"row": np.flatnonzero(ok), "key": num[ok].to_numpy(object)})
+
+
+def auto_created(deals: Side, orders: Side, window_min: float) -> np.ndarray:
+    """Boolean per deal: it looks auto-created from an order.
+
+    The rule: the title starts as an order reference ("Заказ …", "Order …") naming an existing
+    order, and the deal was created between 5 minutes before and ``window_min`` minutes after
+    that order — what ``sale.order.add`` does on a live portal (research §10). A deal a
+    manager titled "Заказ 123: …" days before the order is not caught by it.
+    """
+    auto = np.zeros(len(deals.ids), dtype=bool)
+    looks = deals.text.str.contains(_AUTO_TITLE, na=False).to_numpy()
+    if not looks.any() or not len(orders.ids):
+        return auto
+    refs = title_numbers(deals.text[looks])
+    di, oi = _pairs(refs, _order_numbers(orders))
+    lag = deals.t[di] - orders.t[oi]
+    ok = (deals.t[di] != NO_TIME) & (orders.t[oi] != NO_TIME)
+    ok &= (lag >= -300) & (lag <= window_min * 60)
+    auto[di[ok]] = True
+    return auto
+
+
+def _amount_block(deals: Side, orders: Side, tol: float, window: tuple[float, float],
+                  cap: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Same currency, |Δamount| within ``tol`` (relative), order date in the window.
+
+    Orders are sorted by (currency, log-amount bucket, time); a deal looks up its own bucket
+    and the two neighbours, each a contiguous time range found by binary search, so the work
+    is proportional to the pairs produced. Per bucket only the ``cap`` = (before, after)
+    orders nearest to the deal's date are kept.
+    """
+    empty = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    width = np.log1p(max(tol, 1e-6))
+
+    def valid(s: Side) -> np.ndarray:
+        return (s.cur != NONE) & (s.t != NO_TIME) & np.isfinite(s.amount)
+
+    vo, vd = np.flatnonzero(valid(orders)), np.flatnonzero(valid(deals))
+    if not len(vo) or not len(vd):
+        return empty
+    t0 = min(orders.t[vo].min(), deals.t[vd].min()) - int(abs(window[0]) * DAY) - 1
+
+    def bucket(a: np.ndarray) -> np.ndarray:
+        return np.floor(np.log(np.maximum(np.abs(a), 1.0)) / width).astype(np.int64) + 1
+
+    def head(cur: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return ((cur << 20) + b) << 32
+
+    ko = head(orders.cur[vo], bucket(orders.amount[vo])) + (orders.t[vo] - t0)
+    order_sort = np.argsort(ko, kind="stable")
+    ko = ko[order_sort]
+    so = vo[order_sort]
+    td = deals.t[vd] - t0
+    top = (1 << 32) - 1
+    lo_t = np.clip(td + int(window[0] * DAY), 0, top)
+    mid_t = np.clip(td, 0, top)
+    hi_t = np.clip(td + int(window[1] * DAY), 0, top)
+    bd = bucket(deals.amount[vd])
+    d_out, o_out = [], []
+    for shift in (-1, 0, 1):
+        base = head(deals.cur[vd], bd + shift)
+        lo = np.searchsorted(ko, base + lo_t, side="left")
+        mid = np.searchsorted(ko, base + mid_t, side="left")
+        hi = np.searchsorted(ko, base + hi_t, side="right")
+        # Sorted neighbourhood: at a popular catalogue price hundreds of orders share the
+        # amount within the window; only the ones nearest in time to the deal are worth
+        # scoring (the rest could never be told apart on amount and date alone).
+        lo = np.maximum(lo, mid - cap[0])
+        hi = np.minimum(hi, mid + cap[1])
+        counts = np.maximum(hi - lo, 0)
+        total = int(counts.sum())
+        if not total:
+            continue
+        di = np.repeat(vd, counts)
+        starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        oi = so[np.arange(total) + starts]
+        a, p = deals.amount[di], orders.amount[oi]
+        ok = np.abs(a - p) <= tol * np.maximum(np.abs(a), np.abs(p)) + 0.005
+        d_out.append(di[ok])
+        o_out.append(oi[ok])
+    if not d_out:
+        return empty
+    return np.concatenate(d_out), np.concatenate(o_out)
+
+
+def block(deals: Side, orders: Side, *, candidate: np.ndarray, current: np.ndarray,
+          amount_tol: float, date_window: tuple[float, float], id_window: tuple[float, float],
+          amount_cap: tuple[int, int] = (4, 12)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Union of all rules: (deal rows, order rows, found_by bits), each pair once.
+
+    ``candidate`` masks deals allowed as suggestions (auto-created ones are not);
+    ``current`` gives, per order, the deal row of its current owner or NONE.
+    """
+    parts: list[tuple[np.ndarray, np.ndarray, np.uint8]] = []
+
+    def windowed(di: np.ndarray, oi: np.ndarray, lo: float, hi: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        lag = orders.t[oi] - deals.t[di]
+        known = (orders.t[oi] != NO_TIME) & (deals.t[di] != NO_TIME)
+        keep = candidate[di] & (~known | ((lag >= lo * DAY) & (lag <= hi * DAY)))
+        return di[keep], oi[keep]
+
+    for rule, (a, b) in {
+        "contact": (_id_table(deals.contact), _id_table(orders.contact)),
+        "company": (_id_table(deals.company), _id_table(orders.company)),
+        "email": (deals.emails, orders.emails),
+        "phone": (deals.phones, orders.phones),
+        "number": (title_numbers(deals.text), _order_numbers(orders)),
+    }.items():
+        di, oi = windowed(*_pairs(a, b), *id_window)
+        parts.append((di, oi, BIT[rule]))
+    di, oi = _amount_block(deals, orders, amount_tol, date_window, amount_cap)
+    keep = candidate[di]
+    parts.append((di[keep], oi[keep], BIT["amount"]))
+    oi = np.flatnonzero(current != NONE)
+    parts.append((current[oi], oi, BIT["current"]))
+
+    di = np.concatenate([p[0] for p in parts])
+    oi = np.concatenate([p[1] for p in parts])
+    bits = np.concatenate([np.full(len(p[0]), p[2], dtype=np.uint8) for p in parts])
+    if not len(di):
+        return di, oi, bits
+    key = di * np.int64(max(len(orders.ids), 1)) + oi
+    order = np.argsort(key, kind="stable")
+    key, bits = key[order], bits[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    merged = np.bitwise_or.reduceat(bits, first)
+    key = key[first]
+    n_o = np.int64(max(len(orders.ids), 1))
+    return key // n_o, key % n_o, merged

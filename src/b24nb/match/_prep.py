@@ -1,0 +1,190 @@
+"""Check the input frames and turn them into flat numpy arrays the matcher works on.
+
+Why arrays: every later step (blocking, scoring, assignment) is a handful of vectorised
+operations over index arrays into these columns; pandas objects per pair would cost seconds
+at 100,000 × 120,000.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from b24nb.errors import ValidationError
+
+__all__ = ["Side", "prepare"]
+
+NONE = -1  # "no value" in integer id arrays
+NO_TIME = np.iinfo(np.int64).min
+
+# deals / orders: required columns and what kind each must be
+DEAL_REQUIRED = {"OPPORTUNITY": "number", "CURRENCY_ID": "text", "DATE_CREATE": "datetime"}
+DEAL_OPTIONAL = {"TITLE": "text", "CONTACT_ID": "integer", "COMPANY_ID": "integer",
+                 "ASSIGNED_BY_ID": "integer", "contact_name": "text", "contact_email": "text",
+                 "contact_emails": "text", "contact_phone": "text", "contact_phones": "text"}
+ORDER_REQUIRED = {"price": "number", "currency": "text", "dateInsert": "datetime"}
+ORDER_OPTIONAL = {"accountNumber": "text", "responsibleId": "integer", "contact_id": "integer",
+                  "company_id": "integer", "customer_name": "text", "customer_email": "text",
+                  "customer_phone": "text"}
+BINDING_REQUIRED = {"owner_id": "integer", "owner_type_id": "integer"}
+
+_CYR = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґәғқңөұүһ"
+_LAT = ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p",
+        "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya",
+        "i", "i", "e", "g", "a", "g", "k", "n", "o", "u", "u", "h"]
+# Names compare across scripts ("Иван Петров" = "Ivan Petrov"): both sides go to Latin.
+_TRANSLIT = str.maketrans(dict(zip(_CYR, _LAT, strict=True)))
+NAME_TOKENS = 3  # tokens kept per name
+_TOKEN_PREFIX = 5  # "petrov"/"petrova", "aleksey"/"alexey" → same key
+
+
+@dataclass
+class Side:
+    """One side (deals or orders) as arrays; row ``i`` is the frame's ``i``-th row."""
+
+    ids: np.ndarray  # int64
+    amount: np.ndarray  # float64, NaN = unknown
+    cur: np.ndarray  # int64 code shared by both sides, NONE = unknown
+    t: np.ndarray  # int64 seconds since epoch (UTC), NO_TIME = unknown
+    contact: np.ndarray  # int64, NONE = unknown
+    company: np.ndarray
+    user: np.ndarray  # ASSIGNED_BY_ID / responsibleId
+    name_tok: np.ndarray  # (n, NAME_TOKENS) int32, 0 = no token
+    emails: pd.DataFrame  # columns row (int64), key (str): one row per e-mail
+    phones: pd.DataFrame  # one row per phone (last 10 digits)
+    text: pd.Series  # deals: TITLE; orders: accountNumber (both str, "" when missing)
+
+
+def _kind_ok(s: pd.Series, kind: str) -> bool:
+    if kind == "number":
+        return ptypes.is_numeric_dtype(s) and not ptypes.is_bool_dtype(s)
+    if kind == "integer":
+        return ptypes.is_integer_dtype(s) or (s.isna().all())
+    if kind == "datetime":
+        return ptypes.is_datetime64_any_dtype(s)
+    return ptypes.is_string_dtype(s) or ptypes.is_object_dtype(s) or s.isna().all()
+
+
+def check(frame: object, what: str, required: dict[str, str], optional: dict[str, str]) -> None:
+    """Raise :class:`ValidationError` naming every missing column and wrong dtype at once."""
+    if not isinstance(frame, pd.DataFrame):
+        raise ValidationError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
+    problems = [f"missing column {c!r} ({k})" for c, k in required.items()
+                if c not in frame.columns]
+    for col, kind in {**required, **optional}.items():
+        if col in frame.columns and not _kind_ok(frame[col], kind):
+            problems.append(f"column {col!r} has dtype {frame[col].dtype}, expected {kind}")
+    if len(frame) and not ptypes.is_integer_dtype(frame.index):
+        problems.append(f"index has dtype {frame.index.dtype}, expected integer ids (Int64)")
+    elif len(frame) and frame.index.hasnans:
+        problems.append("index has missing ids")
+    if problems:
+        raise ValidationError(f"{what} frame is not usable for matching", problems)
+
+
+def _ints(frame: pd.DataFrame, col: str) -> np.ndarray:
+    if col not in frame.columns:
+        return np.full(len(frame), NONE, dtype=np.int64)
+    return pd.to_numeric(frame[col]).astype("Int64").fillna(NONE).to_numpy(np.int64)
+
+
+def _texts(frame: pd.DataFrame, col: str) -> pd.Series:
+    if col not in frame.columns:
+        return pd.Series([""] * len(frame), dtype=object)
+    return frame[col].astype("string").fillna("").str.strip().astype(object).reset_index(drop=True)
+
+
+def _seconds(s: pd.Series) -> np.ndarray:
+    if getattr(s.dt, "tz", None) is None:  # naive: read as UTC
+        s = s.dt.tz_localize("UTC")
+    v = s.dt.tz_convert("UTC").astype("datetime64[ns, UTC]").to_numpy("datetime64[s]")
+    out = v.astype(np.int64)
+    out[np.isnat(v)] = NO_TIME
+    return out
+
+
+def _multi(frame: pd.DataFrame, many: str, one: str, norm: str) -> pd.DataFrame:
+    """Explode ``;``-joined values into (row, key) pairs, normalised for equality."""
+    col = many if many in frame.columns else one if one in frame.columns else None
+    if col is None or not len(frame):
+        return pd.DataFrame({"row": np.zeros(0, np.int64), "key": np.zeros(0, object)})
+    s = frame[col].astype("string").reset_index(drop=True)
+    s = s[s.notna() & (s != "")]
+    if many == col:
+        s = s.str.split(";").explode()
+    s = s.astype("string").str.strip()
+    if norm == "email":
+        s = s.str.lower()
+        s = s[s.str.contains("@", regex=False, na=False)]
+    else:  # phone: the last 10 digits survive every way of writing a country prefix
+        s = s.str.replace(r"\D+", "", regex=True).str[-10:]
+        s = s[s.str.len() >= 7]
+    out = pd.DataFrame({"row": s.index.to_numpy(np.int64), "key": s.to_numpy(object)})
+    return out.drop_duplicates(ignore_index=True)
+
+
+def _name_tokens(names: pd.Series) -> pd.Series:
+    """Name tokens per row (Latin, lower-case, prefix-cut), exploded; index = row."""
+    latin = names.str.lower().str.translate(_TRANSLIT)
+    toks = latin.str.findall(r"[a-z]{2,}").explode().dropna()
+    return toks.str[:_TOKEN_PREFIX]
+
+
+def _token_matrix(toks: pd.Series, codes: np.ndarray, n: int) -> np.ndarray:
+    """Up to three token codes per row (1-based; 0 = none)."""
+    out = np.zeros((n, NAME_TOKENS), dtype=np.int32)
+    if not len(toks):
+        return out
+    rows = toks.index.to_numpy(np.int64)
+    pos = pd.Series(rows).groupby(rows).cumcount().to_numpy()
+    keep = pos < NAME_TOKENS
+    out[rows[keep], pos[keep]] = codes[keep] + 1
+    return out
+
+
+def _side(frame: pd.DataFrame, cols: dict[str, str], cur_codes: dict[str, int]) -> Side:
+    cur = frame[cols["cur"]].astype("string").str.strip().str.upper().fillna("")
+    return Side(
+        ids=frame.index.to_numpy(np.int64),
+        amount=pd.to_numeric(frame[cols["amount"]]).astype("float64").to_numpy(),
+        cur=cur.map(cur_codes).fillna(NONE).to_numpy(np.int64),
+        t=_seconds(frame[cols["t"]]),
+        contact=_ints(frame, cols["contact"]),
+        company=_ints(frame, cols["company"]),
+        user=_ints(frame, cols["user"]),
+        name_tok=np.zeros((len(frame), NAME_TOKENS), dtype=np.int32),
+        emails=_multi(frame, cols["emails"], cols["email"], "email"),
+        phones=_multi(frame, cols["phones"], cols["phone"], "phone"),
+        text=_texts(frame, cols["text"]),
+    )
+
+
+DEAL_COLS = {"amount": "OPPORTUNITY", "cur": "CURRENCY_ID", "t": "DATE_CREATE",
+             "contact": "CONTACT_ID", "company": "COMPANY_ID", "user": "ASSIGNED_BY_ID",
+             "name": "contact_name", "emails": "contact_emails", "email": "contact_email",
+             "phones": "contact_phones", "phone": "contact_phone", "text": "TITLE"}
+ORDER_COLS = {"amount": "price", "cur": "currency", "t": "dateInsert", "contact": "contact_id",
+              "company": "company_id", "user": "responsibleId", "name": "customer_name",
+              "emails": "-", "email": "customer_email", "phones": "-", "phone": "customer_phone",
+              "text": "accountNumber"}
+
+
+def prepare(deals: pd.DataFrame, orders: pd.DataFrame) -> tuple[Side, Side]:
+    """Validated deals and orders as :class:`Side` arrays sharing currency and name codes."""
+    check(deals, "deals", DEAL_REQUIRED, DEAL_OPTIONAL)
+    check(orders, "orders", ORDER_REQUIRED, ORDER_OPTIONAL)
+    currencies = pd.concat([deals["CURRENCY_ID"].astype("string"),
+                            orders["currency"].astype("string")]).str.strip().str.upper()
+    cur_codes = {c: i for i, c in enumerate(sorted(set(currencies.dropna()) - {""}))}
+    d, o = _side(deals, DEAL_COLS, cur_codes), _side(orders, ORDER_COLS, cur_codes)
+    # A deal without a contact name often names the customer in its title ("… — Петров").
+    names = _texts(deals, "contact_name")
+    names = names.where(names != "", _texts(deals, "TITLE"))
+    td, to = _name_tokens(names), _name_tokens(_texts(orders, "customer_name"))
+    codes, _ = pd.factorize(pd.concat([td, to], ignore_index=True))
+    d.name_tok = _token_matrix(td, codes[:len(td)], len(d.ids))
+    o.name_tok = _token_matrix(to, codes[len(td):], len(o.ids))
+    return d, o
