@@ -73,20 +73,17 @@ def kernel_side(n: int) -> None:
 
 def browser_side() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    import shutil
     import tempfile
 
     from playwright.sync_api import sync_playwright
 
     from b24nb.sandbox import Sandbox
-    from test_browser import NOTEBOOK, launch_chromium, open_and_run_all
+    from test_browser import copy_notebook, lab_server, launch_chromium, open_and_run_all
 
     with tempfile.TemporaryDirectory() as tmp, \
             Sandbox(seed=5, n_deals=300, n_orders=360, limits=False, latency=False) as sb:
         work = Path(tmp)
-        shutil.copy(NOTEBOOK, work / "reconcile.ipynb")
-        from test_browser import lab_server
-
+        copy_notebook(work / "reconcile.ipynb")
         env = {"B24_WEBHOOK_URL": sb.url, "B24NB_JOURNAL": str(work / "journal.sqlite")}
         with lab_server(work, env) as url, sync_playwright() as pw:
             browser = launch_chromium(pw)

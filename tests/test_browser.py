@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,6 +118,17 @@ def open_and_run_all(page, url: str, name: str = "reconcile.ipynb") -> float:
     return time.perf_counter() - start
 
 
+def copy_notebook(target: Path, **params: object) -> None:
+    """Copy the notebook with papermill-style overrides after its ``parameters`` cell."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    where = next(i for i, c in enumerate(nb.cells)
+                 if "parameters" in c.get("metadata", {}).get("tags", []))
+    source = "\n".join(f"{k} = {v!r}" for k, v in params.items())
+    nb.cells.insert(where + 1, nbformat.v4.new_code_cell(
+        source, metadata={"tags": ["injected-parameters"]}))
+    nbformat.write(nb, target)
+
+
 def _bindings(url: str) -> set[tuple[int, int, int]]:
     """Every (order, owner, owner type) the sandbox reports over its REST API."""
     import b24nb
@@ -133,7 +144,7 @@ def test_analyst_ticks_three_pairs_binds_them_and_exactly_those_are_bound(tmp_pa
 
     from b24nb.sandbox import Sandbox
 
-    shutil.copy(NOTEBOOK, tmp_path / "reconcile.ipynb")
+    copy_notebook(tmp_path / "reconcile.ipynb", PRETICK=False)  # the analyst ticks all three
     with Sandbox(seed=5, n_deals=300, n_orders=360, limits=False, latency=False) as sb:
         before = _bindings(sb.url)
         env = {"B24_WEBHOOK_URL": sb.url, "B24NB_JOURNAL": str(tmp_path / "journal.sqlite")}

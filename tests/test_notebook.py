@@ -66,8 +66,8 @@ def test_notebook_parameters_cell_is_tagged_for_papermill():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    for name in ("PORTAL_URL", "DATE_FROM", "DATE_TO", "MIN_SCORE", "TICK_THRESHOLD", "BIND",
-                 "PICK", "DRY_RUN", "EXPORT"):
+    for name in ("PORTAL_URL", "DATE_FROM", "DATE_TO", "MIN_SCORE", "TICK_THRESHOLD", "PRETICK",
+                 "BIND", "PICK", "DRY_RUN", "EXPORT"):
         assert re.search(rf"^{name} = ", tagged[0].source, re.M), name
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
