@@ -165,3 +165,27 @@ def test_fault_expired_token_expires_the_callers_token_until_refresh(sb):
         "client_secret": client["client_secret"],
         "refresh_token": tokens["refresh_token"]}).json()
     assert call(rest, "profile", {"auth": new["access_token"]}).status_code == 200
+
+
+def test_fault_after_runs_the_write_then_loses_the_answer(sb):
+    sb.faults.add(method="crm.orderentity.add", kind="reset", p=1.0, times=1, after=True)
+    with pytest.raises(requests.ConnectionError):
+        call(sb.url, "crm.orderentity.add",
+             {"fields": {"orderId": 40, "ownerId": 8, "ownerTypeId": 2}})
+    assert {"orderId": 40, "ownerId": 8, "ownerTypeId": 2} in sb.bindings()
+
+
+def test_fault_500_after_the_write_still_binds(sb):
+    sb.faults.add(method="crm.orderentity.add", kind="500", p=1.0, after=True)
+    r = call(sb.url, "crm.orderentity.add",
+             {"fields": {"orderId": 41, "ownerId": 9, "ownerTypeId": 2}})
+    assert r.status_code == 500
+    assert {"orderId": 41, "ownerId": 9, "ownerTypeId": 2} in sb.bindings()
+
+
+def test_fault_before_the_call_leaves_no_write(sb):
+    sb.faults.add(method="crm.orderentity.add", kind="reset", p=1.0, times=1)
+    with pytest.raises(requests.ConnectionError):
+        call(sb.url, "crm.orderentity.add",
+             {"fields": {"orderId": 42, "ownerId": 9, "ownerTypeId": 2}})
+    assert all(b["orderId"] != 42 for b in sb.bindings())

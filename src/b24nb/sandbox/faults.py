@@ -29,6 +29,7 @@ class Fault:
     seed: int | None
     delay: float = 2.0
     times: int | None = None
+    after: bool = False
     fired: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -45,7 +46,7 @@ class Faults:
         self._lock = threading.Lock()
 
     def add(self, method: str = "*", kind: str = "503", p: float = 1.0, seed: int | None = 0,
-            *, delay: float = 2.0, times: int | None = None) -> Fault:
+            *, delay: float = 2.0, times: int | None = None, after: bool = False) -> Fault:
         """Inject ``kind`` into calls of ``method`` with probability ``p``.
 
         Parameters
@@ -56,12 +57,16 @@ class Faults:
         seed : seeds this rule's random draws so runs repeat exactly.
         delay : virtual seconds a ``"slow"`` answer waits before being served.
         times : stop after firing this many times (None: unlimited).
+        after : for ``"reset"``, ``"500"`` and ``"slow"``: run the call first, then lose or
+            delay its answer — a write that landed although the client saw a failure.
         """
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {KINDS}")
         if not 0.0 <= p <= 1.0:
             raise ValueError("p must be between 0 and 1")
-        rule = Fault(method, kind, float(p), seed, delay=delay, times=times,
+        if after and kind not in ("reset", "500", "slow"):
+            raise ValueError("after=True applies to 'reset', '500' and 'slow' only")
+        rule = Fault(method, kind, float(p), seed, delay=delay, times=times, after=after,
                      rng=random.Random(seed))
         with self._lock:
             self._rules.append(rule)

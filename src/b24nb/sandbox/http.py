@@ -161,7 +161,11 @@ class _Handler(BaseHTTPRequestHandler):
             cmd = param(params, "cmd")
             items = cmd.values() if isinstance(cmd, dict) else cmd if isinstance(cmd, list) else []
             methods += [parse_command(c)[0] for c in items]
-        for rule in backend.faults.draw_request(methods):
+        fired = backend.faults.draw_request(methods)
+        late = [rule for rule in fired if rule.after]
+        for rule in fired:
+            if rule.after:
+                continue
             backend.stats.add("faults_injected")
             if rule.kind == "reset":
                 raise _Reset
@@ -206,4 +210,13 @@ class _Handler(BaseHTTPRequestHandler):
         # 4. the REST layer
         status, body, wait = backend.run(method, params, identity)
         backend.clock.sleep(wait)
+        # 5. faults after the fact: the call ran, its answer is delayed or lost
+        for rule in late:
+            backend.stats.add("faults_injected")
+            if rule.kind == "reset":
+                raise _Reset
+            if rule.kind == "500":
+                self._send(500, _HTML_500, html=True)
+                return
+            backend.clock.sleep(rule.delay)
         self._send(status, body)
