@@ -412,3 +412,12 @@ def test_item_get_returns_one_deal(sb):
 def test_deal_list_order_given_as_a_list_is_an_array_with_no_known_keys(sb):
     body = call(sb.url, "crm.deal.list", {"order": ["ID"], "select": ["ID"], "start": -1}).json()
     assert body["result"][0]["ID"] == "1"
+
+
+def test_stopped_sandbox_drops_kept_alive_connections():
+    s = requests.Session()
+    with tiny_sandbox() as portal:
+        url = portal.url
+        assert call(url, "profile", session=s).status_code == 200
+    with pytest.raises(requests.ConnectionError):
+        call(url, "profile", session=s, timeout=3)

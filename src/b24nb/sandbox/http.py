@@ -14,6 +14,7 @@ import logging
 import secrets
 import socket
 import struct
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -46,7 +47,18 @@ class Server(ThreadingHTTPServer):
         self.backend = backend
         self.secret = secret
         self.user_id = str(user_id)
+        self.open_connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), _Handler)
+
+    def close_connections(self) -> None:
+        """Cut every kept-alive connection, so a stopped sandbox really stops answering."""
+        with self.connections_lock:
+            conns = list(self.open_connections)
+            self.open_connections.clear()
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
 
 class _Reset(Exception):
@@ -64,6 +76,14 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         # Without this, Nagle + delayed ACK add ~40 ms to every keep-alive answer.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.connections_lock:
+            self.server.open_connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.open_connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         # Never log the path: it carries the webhook secret.
