@@ -74,7 +74,8 @@ def check(frame: object, what: str, required: dict[str, str], optional: dict[str
         raise ValidationError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
     problems = [f"missing column {c!r} ({k})" for c, k in required.items()
                 if c not in frame.columns]
-    for col, kind in {**required, **optional}.items():
+    # A frame with no rows carries no dtypes worth checking (pd.DataFrame(columns=[...])).
+    for col, kind in {**required, **optional}.items() if len(frame) else ():
         if col in frame.columns and not _kind_ok(frame[col], kind):
             problems.append(f"column {col!r} has dtype {frame[col].dtype}, expected {kind}")
     if len(frame) and not ptypes.is_integer_dtype(frame.index):
@@ -108,13 +109,14 @@ def _seconds(s: pd.Series) -> np.ndarray:
 
 def _multi(frame: pd.DataFrame, many: str, one: str, norm: str) -> pd.DataFrame:
     """Explode ``;``-joined values into (row, key) pairs, normalised for equality."""
-    col = many if many in frame.columns else one if one in frame.columns else None
-    if col is None or not len(frame):
+    cols = [c for c in (many, one) if c in frame.columns]
+    if not cols or not len(frame):
         return pd.DataFrame({"row": np.zeros(0, np.int64), "key": np.zeros(0, object)})
-    s = frame[col].astype("string").reset_index(drop=True)
+    s = frame[cols[0]].astype("string").reset_index(drop=True)
+    if len(cols) == 2:  # the joined list when present, else the single value
+        s = s.fillna(frame[cols[1]].astype("string").reset_index(drop=True))
     s = s[s.notna() & (s != "")]
-    if many == col:
-        s = s.str.split(";").explode()
+    s = s.str.split(";").explode()
     s = s.astype("string").str.strip()
     if norm == "email":
         s = s.str.lower()
