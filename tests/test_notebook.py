@@ -101,7 +101,7 @@ def test_notebook_binds_the_picked_pairs_on_the_sandbox_and_logs_them(tmp_path, 
     assert len(secret) >= 8
     for cell in nb.cells[:-1]:  # the report cell prints the secret on purpose
         assert secret not in outputs_text(cell)
-    widget_cells = [c for c in nb.cells
-                    if any("application/vnd.jupyter.widget-view+json" in out.get("data", {})
-                           for out in c.get("outputs", []))]
-    assert len(widget_cells) == 1  # the review grid rendered as a widget
+    grids = [out for c in nb.cells for out in c.get("outputs", [])
+             if "application/vnd.jupyter.widget-view+json" in out.get("data", {})
+             and out["data"].get("text/plain", "").startswith("MatchPicker(")]
+    assert len(grids) == 1  # the review grid rendered as a widget, once
