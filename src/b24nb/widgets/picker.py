@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import html
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
@@ -29,6 +28,7 @@ import pandas as pd
 from b24nb.redact import redact
 from b24nb.widgets import _html
 from b24nb.widgets._actions import Actions
+from b24nb.widgets._layout import POOL_SIZE, Row, guarded
 from b24nb.widgets._view import (
     DONE_STATUSES,
     SORTS,
@@ -46,40 +46,6 @@ __all__ = ["MatchPicker"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
-
-POOL_SIZE = 50  # the largest page; smaller pages hide the spare rows instead of destroying them
-
-
-def _guarded(method: Callable[..., None]) -> Callable[..., None]:
-    """Run a widget handler at most once at a time and show any error it raises."""
-
-    @functools.wraps(method)
-    def wrapper(self: MatchPicker, *args: Any) -> None:
-        if self._busy:
-            return
-        self._busy = True
-        try:
-            method(self, *args)
-        except Exception as exc:  # shown to the analyst in the widget, not swallowed
-            self._show_error(exc)
-        finally:
-            self._busy = False
-
-    return wrapper
-
-
-class _Row:
-    """One pooled row: a checkbox and an HTML cell, and the pair it shows right now."""
-
-    def __init__(self) -> None:
-        self.checkbox = w.Checkbox(value=False, indent=False, description="",
-                                   layout=w.Layout(width="28px", flex="0 0 28px"))
-        self.html = w.HTML(layout=w.Layout(flex="1 1 auto", width="100%"))
-        self.box = w.HBox([self.checkbox, self.html],
-                          layout=w.Layout(border_bottom="1px solid #eee", align_items="center"))
-        self.box.add_class("b24nb-pool-row")  # a stable hook for browser tests and CSS
-        self.pair_id: Any = None
-
 
 class MatchPicker(w.VBox):
     """Review suggested deal↔order pairs, tick the ones to bind, bind them, undo them.
@@ -157,7 +123,7 @@ class MatchPicker(w.VBox):
         self.tick_above_button = w.Button(description="Tick all ≥ threshold", icon="check-square")
         self.tick_page_button = w.Button(description="Tick page", icon="check")
         self.untick_page_button = w.Button(description="Untick page", icon="square-o")
-        self.rows = [_Row() for _ in range(POOL_SIZE)]
+        self.rows = [Row() for _ in range(POOL_SIZE)]
         self.prev_button = w.Button(description="Prev", icon="chevron-left",
                                     layout=w.Layout(width="80px"))
         self.next_button = w.Button(description="Next", icon="chevron-right",
@@ -340,7 +306,7 @@ class MatchPicker(w.VBox):
         self._redraw()
 
     # ---------------------------------------------------------------- handlers
-    @_guarded
+    @guarded
     def _on_filter(self, _change: dict) -> None:
         self._filters = Filters(text=self.search.value, band=tuple(self.band.value),
                                 status=self.status_filter.value, sort=self.sort.value)
@@ -351,22 +317,22 @@ class MatchPicker(w.VBox):
         self._render_page()
         self._render_summary()
 
-    @_guarded
+    @guarded
     def _on_page_size(self, change: dict) -> None:
         first = self._page * change["old"]
         self._page = first // change["new"]
         self._render_page()
 
-    @_guarded
+    @guarded
     def _on_threshold(self, _change: dict) -> None:
         self.histogram.value = _html.histogram_html(self._hist, self.band.value,
                                                     self.threshold.value)
 
-    @_guarded
+    @guarded
     def _on_prev(self, _button: w.Button) -> None:
         self.go_to_page(self._page - 1)
 
-    @_guarded
+    @guarded
     def _on_next(self, _button: w.Button) -> None:
         self.go_to_page(self._page + 1)
 
@@ -380,7 +346,7 @@ class MatchPicker(w.VBox):
             return
         self._tick(slot, bool(change["new"]))
 
-    @_guarded
+    @guarded
     def _tick(self, slot: int, value: bool) -> None:
         pid = self.rows[slot].pair_id
         if pid is None:
@@ -388,7 +354,7 @@ class MatchPicker(w.VBox):
         self.actions.set_selected(np.array([self.pairs.index.get_loc(pid)]), value)
         self._redraw()
 
-    @_guarded
+    @guarded
     def _on_tick_page(self, _button: w.Button) -> None:
         positions = self.page_positions()
         free = [p for p, b in zip(positions.tolist(), self._blockers(positions), strict=True)
@@ -396,31 +362,31 @@ class MatchPicker(w.VBox):
         self.actions.set_selected(np.array(free, dtype=np.intp), True)
         self._redraw()
 
-    @_guarded
+    @guarded
     def _on_untick_page(self, _button: w.Button) -> None:
         self.actions.set_selected(self.page_positions(), False)
         self._redraw()
 
-    @_guarded
+    @guarded
     def _on_tick_above(self, _button: w.Button) -> None:
         n = self.actions.tick_above(self._view, self.threshold.value)
         self._say(f"ticked {n:,} pair(s) with score ≥ {self.threshold.value:.2f} "
                   "(best candidate per order, orders already taken skipped)")
         self._redraw()
 
-    @_guarded
+    @guarded
     def _on_bind(self, _button: w.Button) -> None:
         self.actions.propose("bind")
 
-    @_guarded
+    @guarded
     def _on_retry(self, _button: w.Button) -> None:
         self.actions.propose("retry")
 
-    @_guarded
+    @guarded
     def _on_undo(self, _button: w.Button) -> None:
         self.actions.propose("undo")
 
-    @_guarded
+    @guarded
     def _on_confirm(self, _button: w.Button) -> None:
         try:
             self.actions.run_pending()
@@ -428,7 +394,7 @@ class MatchPicker(w.VBox):
             self._refresh_counts()
             self._redraw()
 
-    @_guarded
+    @guarded
     def _on_cancel(self, _button: w.Button) -> None:
         self.actions.cancel()
         self._say("cancelled: nothing was sent")

@@ -1,0 +1,48 @@
+"""Building blocks of the review grid: the pooled row and the handler guard.
+
+Why apart: both are small, generic and independent of what the grid shows; keeping them here
+leaves :mod:`b24nb.widgets.picker` about the grid itself.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+
+__all__ = ["POOL_SIZE", "Row", "guarded"]
+
+POOL_SIZE = 50  # the largest page; smaller pages hide the spare rows instead of destroying them
+
+
+def guarded(method: Callable[..., None]) -> Callable[..., None]:
+    """Run a widget handler at most once at a time and show any error it raises."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            method(self, *args)
+        except Exception as exc:  # shown to the analyst in the widget, not swallowed
+            self._show_error(exc)
+        finally:
+            self._busy = False
+
+    return wrapper
+
+
+class Row:
+    """One pooled row: a checkbox and an HTML cell, and the pair it shows right now."""
+
+    def __init__(self) -> None:
+        self.checkbox = w.Checkbox(value=False, indent=False, description="",
+                                   layout=w.Layout(width="28px", flex="0 0 28px"))
+        self.html = w.HTML(layout=w.Layout(flex="1 1 auto", width="100%"))
+        self.box = w.HBox([self.checkbox, self.html],
+                          layout=w.Layout(border_bottom="1px solid #eee", align_items="center"))
+        self.box.add_class("b24nb-pool-row")  # a stable hook for browser tests and CSS
+        self.pair_id: Any = None
