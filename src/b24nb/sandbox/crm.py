@@ -14,7 +14,7 @@ from typing import Any
 from .api import PAGE, Answer, ApiError, param
 from .fields import COMPANY, CONTACT, DEAL, Entity
 from .php import php_int
-from .query import compile_filter, compile_order, formatter
+from .query import columns_for, compile_filter, compile_order, formatter
 
 __all__ = ["HANDLERS"]
 
@@ -61,9 +61,9 @@ def _select_names(ent: Entity, select: Any) -> tuple[list[str], list[str]]:
     return cols, fms
 
 
-def _render(ctx: Any, ent: Entity, rows: list[tuple], cols: list[str], fms: list[str]
-            ) -> list[dict[str, Any]]:
-    fmt = formatter(ent, cols, "crm")
+def _render(ctx: Any, ent: Entity, rows: list[tuple], cols: list[str], fms: list[str],
+            positions: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    fmt = formatter(ent, cols, "crm", positions)
     out = [{name: conv(row[i]) for name, i, conv in fmt} for row in rows]
     if fms and rows:
         multi = ctx.store.multifields(ent.name, [r[0] for r in rows])
@@ -83,15 +83,16 @@ def _list(ent: Entity):
         start = php_int(param(params, "start", 0))
         where, args = compile_filter(ent, flt, fm_table="fm")
         order_sql = compile_order(ent, order, [(ent.pk, "ASC")])
+        sql_cols, pos = columns_for(ent, cols)
         if start < 0:
-            rows, _ = ctx.store.page(ent, where, args, order_sql, 0, PAGE, False)
+            rows, _ = ctx.store.page(ent, where, args, order_sql, 0, PAGE, False, sql_cols)
             # nTopCount mode: no count, no next; NavRecordCount stays 0
-            return Answer(_render(ctx, ent, rows, cols, fms), total=0,
+            return Answer(_render(ctx, ent, rows, cols, fms, pos), total=0,
                           cost=ctx.latency.list_cost(0, None))
         offset = (start // PAGE) * PAGE  # iNumPage = intval(start / 50) + 1
-        rows, total = ctx.store.page(ent, where, args, order_sql, offset, PAGE, True)
+        rows, total = ctx.store.page(ent, where, args, order_sql, offset, PAGE, True, sql_cols)
         nxt = offset + PAGE if offset + PAGE < total else None
-        return Answer(_render(ctx, ent, rows, cols, fms), total=total, next=nxt,
+        return Answer(_render(ctx, ent, rows, cols, fms, pos), total=total, next=nxt,
                       cost=ctx.latency.list_cost(offset, total))
     return handler
 

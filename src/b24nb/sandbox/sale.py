@@ -18,7 +18,7 @@ from typing import Any
 from .api import PAGE, Answer, ApiError, param
 from .fields import ORDER, ORDER_ENTITY, PROPERTY_VALUE, Entity
 from .php import php_int
-from .query import compile_filter, compile_order, formatter
+from .query import columns_for, compile_filter, compile_order, formatter
 
 __all__ = ["HANDLERS"]
 
@@ -39,10 +39,10 @@ def _select(ent: Entity, select: Any) -> list[str]:
     return names or [f.name for f in ent.columns]  # empty after white-listing: everything
 
 
-def render(ent: Entity, rows: list[tuple], names: list[str], *, sort_keys: bool = True
-           ) -> list[dict[str, Any]]:
+def render(ent: Entity, rows: list[tuple], names: list[str], *, sort_keys: bool = True,
+           positions: dict[str, int] | None = None) -> list[dict[str, Any]]:
     """Typed camelCase records; sale/orderentity views ``ksort`` their keys."""
-    fmt = formatter(ent, names, "sale")
+    fmt = formatter(ent, names, "sale", positions)
     if sort_keys:
         fmt.sort()  # ksort: keys in byte order
     return [{name: conv(row[i]) for name, i, conv in fmt} for row in rows]
@@ -57,15 +57,16 @@ def engine_list(ctx: Any, ent: Entity, params: Mapping[str, Any], wrapper: str, 
     where, args = compile_filter(ent, _mapping(param(params, "filter")), int_cast_lists=int_cast)
     order_sql = compile_order(ent, _mapping(param(params, "order")), default_order)
     start = php_int(param(params, "start", 0))
+    cols, pos = columns_for(ent, names)
     if start == -1:  # RestManager::DONT_CALCULATE_COUNT: first page, no total, no next
-        rows, _ = ctx.store.page(ent, where, args, order_sql, 0, PAGE, False)
-        return Answer({wrapper: render(ent, rows, names, sort_keys=sort_keys)},
+        rows, _ = ctx.store.page(ent, where, args, order_sql, 0, PAGE, False, cols)
+        return Answer({wrapper: render(ent, rows, names, sort_keys=sort_keys, positions=pos)},
                       cost=ctx.latency.list_cost(0, None))
     offset = (start // PAGE) * PAGE if start > 0 else 0
-    rows, total = ctx.store.page(ent, where, args, order_sql, offset, PAGE, True)
+    rows, total = ctx.store.page(ent, where, args, order_sql, offset, PAGE, True, cols)
     nxt = offset + len(rows) if offset + len(rows) < total else None
-    return Answer({wrapper: render(ent, rows, names, sort_keys=sort_keys)}, total=total,
-                  next=nxt, cost=ctx.latency.list_cost(offset, total))
+    return Answer({wrapper: render(ent, rows, names, sort_keys=sort_keys, positions=pos)},
+                  total=total, next=nxt, cost=ctx.latency.list_cost(offset, total))
 
 
 # ---------------------------------------------------------------------- sale.order

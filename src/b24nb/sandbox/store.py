@@ -291,11 +291,13 @@ class Store:
             return self.db.execute(sql, params).rowcount
 
     def page(self, ent: Entity, where: str, params: Sequence[Any], order_sql: str,
-             offset: int, limit: int, count: bool) -> tuple[list[tuple], int | None]:
-        """One page of full rows, and the filter's total when ``count`` is asked for."""
+             offset: int, limit: int, count: bool, columns: Sequence[str] | None = None
+             ) -> tuple[list[tuple], int | None]:
+        """One page of rows (all columns, or just ``columns``) and, if asked, the total."""
+        what = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         with self.lock:
             rows = self.db.execute(
-                f"SELECT * FROM {ent.table} WHERE {where} ORDER BY {order_sql} "
+                f"SELECT {what} FROM {ent.table} WHERE {where} ORDER BY {order_sql} "
                 f"LIMIT {int(limit)} OFFSET {int(offset)}", params).fetchall()
             total = None
             if count:
