@@ -135,3 +135,15 @@ def test_clock_runs_time_scale_faster():
         a = sb.clock()
         time.sleep(0.1)
         assert 4.0 < sb.clock() - a < 8.0
+
+
+def test_settings_can_change_on_a_running_sandbox():
+    with tiny_sandbox(limits=False) as sb:
+        assert (sb.limits, sb.plan, sb.operating_limit) == (False, "standard", 480.0)
+        sb.limits = True
+        sb.plan = "enterprise"
+        s = requests.Session()
+        codes = [call(sb.url, "profile", session=s).status_code for _ in range(60)]
+        assert codes == [200] * 60  # enterprise burst is 250
+        sb.latency = Latency(page=0.5)
+        assert call(sb.url, "crm.deal.list").json()["time"]["processing"] >= 0.5

@@ -9,11 +9,11 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .api import Latency
+from .api import ZERO_LATENCY, Latency
 from .backend import Backend
 from .faults import Faults
 from .http import Server
-from .limits import Clock, Stats
+from .limits import PLANS, Clock, Stats
 
 __all__ = ["Sandbox"]
 
@@ -59,9 +59,6 @@ class Sandbox:
                  time_scale: float = 1.0, latency: bool | Latency = True, port: int = 0,
                  auto_deals: bool = True, truth: Mapping[int, int] | None = None) -> None:
         self.seed = seed
-        self.plan = plan
-        self.limits = limits
-        self.operating_limit = operating_limit
         self.time_scale = float(time_scale)
         self._port = port
         self._secret = secrets.token_hex(8)
@@ -71,7 +68,6 @@ class Sandbox:
         self._backend = Backend(clock=self._clock, latency=latency, limits=limits, plan=plan,
                                 operating_limit=operating_limit, auto_deals=auto_deals,
                                 base_url=self._base_url)
-        self.latency: Latency = self._backend.latency
         self.truth: dict[int, int] = {}
         # Loading builds millions of small objects; the cyclic GC would rescan them all.
         gc_was_enabled = gc.isenabled()
@@ -139,6 +135,46 @@ class Sandbox:
     def __repr__(self) -> str:
         state = f"port={self.port}" if self._server else "stopped"
         return f"<Sandbox {state} plan={self.plan} limits={self.limits}>"
+
+    # ------------------------------------------------------------------ tunables
+    # Live settings: changing them on a running sandbox takes effect with the next request.
+    @property
+    def limits(self) -> bool:
+        """Whether the 503 bucket and the 429 operating-time limit are enforced."""
+        return self._backend.limits
+
+    @limits.setter
+    def limits(self, value: bool) -> None:
+        self._backend.limits = bool(value)
+
+    @property
+    def plan(self) -> str:
+        """``"standard"`` (bucket 50, 2/s) or ``"enterprise"`` (250, 5/s)."""
+        return self._backend.plan
+
+    @plan.setter
+    def plan(self, value: str) -> None:
+        burst, rate = PLANS[value]
+        self._backend.plan = value
+        self._backend.bucket.burst, self._backend.bucket.rate = burst, rate
+
+    @property
+    def operating_limit(self) -> float:
+        """Seconds of execution allowed per method per 10 minutes."""
+        return self._backend.operating.limit
+
+    @operating_limit.setter
+    def operating_limit(self, value: float) -> None:
+        self._backend.operating.limit = float(value)
+
+    @property
+    def latency(self) -> Latency:
+        """The latency model in use (all zeros when latency is off)."""
+        return self._backend.latency
+
+    @latency.setter
+    def latency(self, value: bool | Latency) -> None:
+        self._backend.latency = Latency() if value is True else (value or ZERO_LATENCY)
 
     # ------------------------------------------------------------------ public state
     @property
