@@ -421,3 +421,20 @@ def test_stopped_sandbox_drops_kept_alive_connections():
         assert call(url, "profile", session=s).status_code == 200
     with pytest.raises(requests.ConnectionError):
         call(url, "profile", session=s, timeout=3)
+
+
+def test_company_list_and_get_with_phone(sb):
+    body = call(sb.url, "crm.company.list", {"select": ["ID", "TITLE", "PHONE"]}).json()
+    assert body["result"][0] == {"ID": "1", "TITLE": "ООО Ромашка", "PHONE": [
+        {"ID": body["result"][0]["PHONE"][0]["ID"], "VALUE_TYPE": "WORK",
+         "VALUE": "+7 495 000-00-00", "TYPE_ID": "PHONE"}]}
+    assert call(sb.url, "crm.company.get", {"id": 2}).json()["result"]["TITLE"] == "Acme Ltd"
+
+
+def test_contact_add_stores_multifields(sb):
+    new_id = call(sb.url, "crm.contact.add", {"fields": {
+        "NAME": "Вера", "PHONE": [{"VALUE": "+7 999 123-45-67", "VALUE_TYPE": "MOBILE"}]}}
+    ).json()["result"]
+    contact = call(sb.url, "crm.contact.get", {"id": new_id}).json()["result"]
+    assert contact["PHONE"][0]["VALUE_TYPE"] == "MOBILE"
+    assert contact["HAS_PHONE"] == "Y"
