@@ -438,3 +438,16 @@ def test_contact_add_stores_multifields(sb):
     contact = call(sb.url, "crm.contact.get", {"id": new_id}).json()["result"]
     assert contact["PHONE"][0]["VALUE_TYPE"] == "MOBILE"
     assert contact["HAS_PHONE"] == "Y"
+
+
+def test_sandbox_imports_nothing_from_the_client():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom b24nb.sandbox import Sandbox\n"
+            "with Sandbox(n_deals=30, n_orders=30, limits=False, latency=False):\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('b24nb.')"
+            " and not m.startswith('b24nb.sandbox')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout.strip()
+    assert out == "[]"
