@@ -60,10 +60,15 @@ def lab_server(workdir: Path, env: dict[str, str]) -> Iterator[str]:
     port = _free_port()
     (workdir / "ws").mkdir(exist_ok=True)
     (workdir / "config").mkdir(exist_ok=True)
+    # no "get notified about news?" toast floating over the grid
+    settings = workdir / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     args = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
             "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
             "--ServerApp.disable_check_xsrf=True", "--LabApp.expose_app_in_browser=True",
             f"--LabApp.workspaces_dir={workdir / 'ws'}", f"--ServerApp.root_dir={workdir}",
+            f"--LabApp.user_settings_dir={workdir / 'settings'}",
             "--LabApp.news_url=", "--ServerApp.log_level=WARN"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--allow-root")  # jupyter refuses to start as root without it

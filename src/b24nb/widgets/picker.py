@@ -120,9 +120,12 @@ class MatchPicker(w.VBox):
         self.threshold = w.FloatSlider(value=threshold, min=0.0, max=1.0, step=0.01,
                                        description="tick ≥", readout_format=".2f",
                                        continuous_update=False, layout=w.Layout(width="260px"))
-        self.tick_above_button = w.Button(description="Tick all ≥ threshold", icon="check-square")
-        self.tick_page_button = w.Button(description="Tick page", icon="check")
-        self.untick_page_button = w.Button(description="Untick page", icon="square-o")
+        auto = w.Layout(width="auto")  # room for the whole label, never "Tick all ≥ thres…"
+        self.tick_above_button = w.Button(description="Tick all ≥ threshold",
+                                          icon="check-square", layout=auto)
+        self.tick_page_button = w.Button(description="Tick page", icon="check", layout=auto)
+        self.untick_page_button = w.Button(description="Untick page", icon="square-o",
+                                           layout=auto)
         self.rows = [Row() for _ in range(POOL_SIZE)]
         self.prev_button = w.Button(description="Prev", icon="chevron-left",
                                     layout=w.Layout(width="80px"))
@@ -135,8 +138,9 @@ class MatchPicker(w.VBox):
                                   layout=w.Layout(width="90px"))
         self.allow_rebind = w.Checkbox(value=allow_rebind, description="allow rebind",
                                        indent=False, layout=w.Layout(width="120px"))
-        self.retry_button = w.Button(description="Retry failed (0)", icon="repeat")
-        self.undo_button = w.Button(description="Undo last run", icon="undo", disabled=True)
+        self.retry_button = w.Button(description="Retry failed (0)", icon="repeat", layout=auto)
+        self.undo_button = w.Button(description="Undo last run", icon="undo", disabled=True,
+                                    layout=auto)
         self.confirm_html = w.HTML()
         self.confirm_button = w.Button(description="Confirm", button_style="danger")
         self.cancel_button = w.Button(description="Cancel")
