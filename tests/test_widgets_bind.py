@@ -210,3 +210,19 @@ def test_an_error_raised_by_bind_is_shown_and_the_bar_turns_red(picker, pairs, s
     assert bool(pairs.loc[pid, "selected"])  # the tick survived the failed call
     assert store(small_sandbox) == before
     assert small_sandbox.url.rsplit("/", 2)[-2] not in picker.message.value
+
+
+def test_grid_over_suggest_output_binds_a_ticked_pair(small_sandbox, portal, journal_path):
+    deals = b24nb.load_deals(portal, progress=False)
+    orders = b24nb.load_orders(portal, progress=False)
+    bindings = b24nb.load_bindings(portal, progress=False)
+    pairs = b24nb.suggest(deals, orders, bindings=bindings)
+    pairs["selected"] = pd.array([False] * len(pairs), dtype="boolean")
+    picker = review(pairs, portal=portal, deals=deals)
+    (pid,) = tick_free(picker, 1)
+    picker.bind_button.click()
+    picker.confirm_button.click()
+    assert pairs.loc[pid, "bind_status"] == "bound"
+    assert (int(pairs.loc[pid, "order_id"]), int(pairs.loc[pid, "deal_id"])) in store(
+        small_sandbox)
+    assert "b24nb-error" not in picker.message.value
