@@ -144,7 +144,7 @@ def _bindings(url: str) -> set[tuple[int, int, int]]:
             for o, r in zip(frame.index, frame.itertuples(), strict=True)}
 
 
-def test_analyst_ticks_three_pairs_binds_them_and_exactly_those_are_bound(tmp_path):
+def test_analyst_ticks_three_pairs_binds_them_and_exactly_those_are_bound(tmp_path, capsys):
     from playwright.sync_api import expect, sync_playwright
 
     from b24nb.sandbox import Sandbox
@@ -159,7 +159,8 @@ def test_analyst_ticks_three_pairs_binds_them_and_exactly_those_are_bound(tmp_pa
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             seconds = open_and_run_all(page, url)
-            print(f"\nrun-all → first rendered page: {seconds:.2f} s")
+            with capsys.disabled():  # the figure shows even without -s
+                print(f"\nrun-all → first rendered page: {seconds:.2f} s")
 
             panel = page.locator(ACTIVE)
             rows = panel.locator(".b24nb-pool-row")

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["DONE_STATUSES", "SORTS", "STATUS_FILTERS", "Filters", "OrderIndex", "compute_view",
+__all__ = ["DONE_STATUSES", "SORTS", "STATUS_FILTERS", "Filters", "OrderIndex", "TextSearch",
+           "compute_view",
            "histogram", "selected_mask", "status_counts"]
 
 #: statuses meaning "the order is bound to this pair's deal now"
@@ -36,7 +37,7 @@ STATUS_FILTERS: tuple[str, ...] = (
     "bound", "failed", "needs_rebind", "dry_run", "skipped", "unbound",
 )
 
-_HAYSTACK_COLUMNS = ("deal_title", "order_number", "customer", "reasons", "found_by")
+_SEARCH_COLUMNS = ("deal_title", "order_number", "customer", "reasons", "found_by")
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def _status_mask(frame: pd.DataFrame, status: str) -> np.ndarray | None:
     return (bs == status).to_numpy(dtype=bool, na_value=False)
 
 
-class Haystack:
+class TextSearch:
     """Case-insensitive substring search over the text columns, plus exact ids.
 
     Why column by column: pandas' string methods run in pyarrow compute over each column
@@ -101,7 +102,7 @@ class Haystack:
     def contains(self, needle: str) -> np.ndarray:
         frame = self._frame
         mask = np.zeros(len(frame), dtype=bool)
-        for column in _HAYSTACK_COLUMNS:
+        for column in _SEARCH_COLUMNS:
             if column in frame.columns:
                 hit = frame[column].astype("string").str.contains(needle, case=False,
                                                                   regex=False)
@@ -112,7 +113,7 @@ class Haystack:
         return mask
 
 
-def compute_view(frame: pd.DataFrame, filters: Filters, haystack: Haystack) -> np.ndarray:
+def compute_view(frame: pd.DataFrame, filters: Filters, search: TextSearch) -> np.ndarray:
     """Row positions (into ``frame``) that pass ``filters``, in display order.
 
     Ties are broken by position, so the order is deterministic and pages never shuffle.
@@ -126,7 +127,7 @@ def compute_view(frame: pd.DataFrame, filters: Filters, haystack: Haystack) -> n
     if status is not None:
         mask &= status
     if filters.text.strip():
-        mask &= haystack.contains(filters.text.strip())
+        mask &= search.contains(filters.text.strip())
     positions = np.flatnonzero(mask)
     column, ascending = SORTS.get(filters.sort, SORTS["score ↓"])
     if column not in frame.columns or len(positions) == 0:

@@ -34,8 +34,8 @@ from b24nb.widgets._view import (
     SORTS,
     STATUS_FILTERS,
     Filters,
-    Haystack,
     OrderIndex,
+    TextSearch,
     compute_view,
     histogram,
     selected_mask,
@@ -89,9 +89,9 @@ class MatchPicker(w.VBox):
         self._filling = False
         self._page = 0
         self._filters = Filters()
-        self._haystack = Haystack(pairs)
+        self._search = TextSearch(pairs)
         self._orders = OrderIndex(pairs)
-        self._view = compute_view(pairs, self._filters, self._haystack)
+        self._view = compute_view(pairs, self._filters, self._search)
         self._hist = histogram(pairs)
         self._counts: dict[str, int] = {}
         self.actions = Actions(self, deals=deals, journal=journal)
@@ -304,7 +304,7 @@ class MatchPicker(w.VBox):
 
     def refresh(self) -> None:
         """Recompute the view and counts from the frame (after changing it outside the widget)."""
-        self._view = compute_view(self.pairs, self._filters, self._haystack)
+        self._view = compute_view(self.pairs, self._filters, self._search)
         self._page = min(self._page, self.n_pages - 1)
         self._refresh_counts()
         self._redraw()
@@ -314,7 +314,7 @@ class MatchPicker(w.VBox):
     def _on_filter(self, _change: dict) -> None:
         self._filters = Filters(text=self.search.value, band=tuple(self.band.value),
                                 status=self.status_filter.value, sort=self.sort.value)
-        self._view = compute_view(self.pairs, self._filters, self._haystack)
+        self._view = compute_view(self.pairs, self._filters, self._search)
         self._page = 0
         self.histogram.value = _html.histogram_html(self._hist, self.band.value,
                                                     self.threshold.value)
