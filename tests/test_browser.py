@@ -106,10 +106,14 @@ def open_and_run_all(page, url: str, name: str = "reconcile.ipynb") -> float:
     page.goto(f"{url}/lab/tree/{name}?reset", wait_until="domcontentloaded")
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell"
                            " && window.jupyterapp.shell.currentWidget", timeout=90_000)
+    # the notebook's model is loaded, its cells exist and its kernel is idle: only then does
+    # run-all run anything (fired earlier, it silently does nothing)
     page.wait_for_function("""() => { const w = window.jupyterapp.shell.currentWidget;
-        const k = w && w.sessionContext && w.sessionContext.session
+        if (!w || !w.context || !w.context.isReady || !w.content || !w.content.widgets
+            || w.content.widgets.length === 0) return false;
+        const k = w.sessionContext && w.sessionContext.session
                   && w.sessionContext.session.kernel;
-        return k && k.status === 'idle'; }""", timeout=90_000)
+        return w.sessionContext.isReady && k && k.status === 'idle'; }""", timeout=90_000)
     start = time.perf_counter()
     # fire and forget: awaiting this promise inside evaluate() hangs (notebook-ux.md B.3)
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
