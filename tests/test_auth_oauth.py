@@ -86,3 +86,10 @@ def test_connect_accepts_oauth_settings_with_a_configurable_token_url(small_sand
     portal = connect(oauth=settings, progress=False)
     assert portal.call("profile")["ID"] == "1"
     assert settings["access_token"] not in repr(portal)
+
+
+def test_list_over_oauth_batches_with_the_token(small_sandbox):
+    auth = oauth_for(small_sandbox)
+    portal = Portal(auth, progress=False)
+    rows = list(portal.list("crm.deal.list", {"select": ["ID"]}))
+    assert [int(r["ID"]) for r in rows] == list(range(1, 201))

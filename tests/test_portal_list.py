@@ -140,3 +140,21 @@ def test_closing_the_generator_early_stops_the_workers(sb):
     gen.close()
     before = sb.stats.http_requests
     assert before <= math.ceil(N / 2500) + 3
+
+
+def test_progress_bar_shows_rows_and_never_the_secret(sb, capsys):
+    portal = portal_for(sb)
+    rows = list(portal.list("crm.deal.list", {"select": ["ID"]}, progress=True))
+    assert len(rows) == N
+    err = capsys.readouterr().err
+    assert "crm.deal.list" in err
+    assert "rows" in err
+    assert sb.url.rstrip("/").rsplit("/", 1)[-1] not in err
+
+
+def test_progress_false_prints_nothing(sb, capsys):
+    portal = portal_for(sb)
+    assert len(list(portal.list("crm.deal.list", {"select": ["ID"]}, progress=False))) == N
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert captured.out == ""

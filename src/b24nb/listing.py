@@ -163,9 +163,9 @@ def iter_list(portal: Portal, method: str, params: dict[str, Any], *,
         spec = None  # let the portal judge a malformed filter, on the plain path
     run = _Run(portal, method, progress)
     done: list[dict[str, Any]] = []
+    gen = (_id_walk(run, params, *spec) if spec is not None
+           else _offset_pages(run, params, *OFFSET_METHODS.get(key, (None, None))))
     try:
-        gen = (_id_walk(run, params, *spec) if spec is not None
-               else _offset_pages(run, params, *OFFSET_METHODS.get(key, (None, None))))
         for chunk in gen:
             done.extend(chunk)
             yield from chunk
@@ -175,6 +175,7 @@ def iter_list(portal: Portal, method: str, params: dict[str, Any], *,
         raise ListIncompleteError(method, done, e) from e
     finally:
         run.close()
+        gen.close()  # stops the worker pool now, not when the generator is collected
 
 
 def _ordered(run: _Run, tasks: list[Callable[[], list[dict[str, Any]]]]

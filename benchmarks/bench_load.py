@@ -1,0 +1,160 @@
+"""Full-list load: b24nb vs fast_bitrix24 ``get_all`` vs b24pysdk ``as_list_fast``.
+
+Each client lists every deal (``select ID, TITLE``) of a sandbox portal with its latency model
+and limits on (bucket 50/2 s⁻¹, operating time 480 s per 10 min, real-time clock). Each run gets
+a fresh sandbox from the same seed, so no client inherits a drained bucket or a spent
+operating budget from the one before. The sandbox runs in a child process so that its JSON work
+does not compete with the client for one interpreter lock.
+
+Printed per client and size: rows returned, seconds, rows/s, HTTP requests (counted by the
+sandbox), 503/429 refusals, and failure (an exception, or a row count that is not exactly N).
+
+Usage: ``python benchmarks/bench_load.py [--quick] [--sizes 20000,100000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import math
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+SELECT = ["ID", "TITLE"]
+
+
+def serve(n: int) -> None:
+    """Child process: serve a sandbox, answer 'stats' on stdin, stop on 'quit'."""
+    from b24nb.sandbox import Sandbox
+
+    with Sandbox(seed=7, n_deals=n, n_orders=10, limits=True, latency=True) as sb:
+        print(sb.url, flush=True)
+        for line in sys.stdin:
+            cmd = line.strip()
+            if cmd == "stats":
+                s = sb.stats
+                print(json.dumps({"http_requests": s.http_requests, "refused_503": s.refused_503,
+                                  "refused_429": s.refused_429}), flush=True)
+            elif cmd == "quit":
+                break
+
+
+class Child:
+    """A sandbox in a child process."""
+
+    def __init__(self, n: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(n)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().strip()
+
+    def stats(self) -> dict[str, int]:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write("stats\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=30)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run_b24nb(url: str) -> list[dict[str, Any]]:
+    from b24nb.portal import Portal
+
+    with Portal(url, progress=False) as portal:
+        return list(portal.list("crm.deal.list", {"select": SELECT}))
+
+
+def run_fast_bitrix24(url: str) -> list[dict[str, Any]]:
+    from fast_bitrix24 import Bitrix
+
+    return Bitrix(url, verbose=False).get_all("crm.deal.list", params={"select": SELECT})
+
+
+def run_b24pysdk(url: str) -> list[dict[str, Any]]:
+    # b24pysdk builds https://{domain}/rest; point it at the loopback sandbox over http
+    caller = importlib.import_module("b24pysdk.api.callers.call_method")
+    caller._MethodCaller._base_url = property(lambda self: f"http://{self._domain}/rest")
+    from b24pysdk import BitrixWebhook, Client
+
+    host = url.split("/")[2]
+    token = "/".join(url.rstrip("/").split("/")[-2:])
+    client = Client(BitrixWebhook(domain=host, webhook_token=token))
+    return list(client.crm.deal.list(select=SELECT).as_list_fast().result)
+
+
+CLIENTS: dict[str, Callable[[str], list[dict[str, Any]]]] = {
+    "b24nb list": run_b24nb,
+    "fast_bitrix24 get_all": run_fast_bitrix24,
+    "b24pysdk as_list_fast": run_b24pysdk,
+}
+
+
+def measure(name: str, n: int) -> dict[str, Any]:
+    child = Child(n)
+    try:
+        t0 = time.perf_counter()
+        error = ""
+        rows: list[dict[str, Any]] = []
+        try:
+            rows = CLIENTS[name](child.url)
+        except Exception as exc:  # a failing client is a result, not a crash of the bench
+            error = f"{type(exc).__name__}: {str(exc)[:80]}"
+        seconds = time.perf_counter() - t0
+        stats = child.stats()
+    finally:
+        child.close()
+    ids = {int(r["ID"]) for r in rows} if isinstance(rows, list) else set()
+    if not error and (len(rows) != n or len(ids) != n):
+        error = f"returned {len(rows)} rows, {len(ids)} distinct"
+    return {"client": name, "n": n, "rows": len(rows), "seconds": seconds,
+            "rows_per_s": len(rows) / seconds if not error else 0.0, **stats,
+            "failure": error or "-"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="20,000 deals only")
+    ap.add_argument("--sizes", default="", help="comma-separated deal counts")
+    ap.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated clients")
+    ap.add_argument("--serve", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    # fast_bitrix24 leaves tasks behind when get_all fails; their tracebacks would bury the
+    # table, and the failure itself is already in it
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    if args.serve:
+        serve(args.serve)
+        return
+    sizes = ([int(s) for s in args.sizes.split(",") if s] if args.sizes
+             else [20_000] if args.quick else [20_000, 100_000, 250_000])
+    names = [c.strip() for c in args.clients.split(",") if c.strip()]
+    head = (f"{'client':<24}{'N':>8}{'rows':>8}{'seconds':>9}{'rows/s':>9}{'HTTP':>6}"
+            f"{'bound':>7}{'503':>5}{'429':>5}  failure")
+    print(head)
+    print("-" * len(head))
+    for n in sizes:
+        for name in names:
+            r = measure(name, n)
+            bound = math.ceil(n / 2500) + 3
+            print(f"{r['client']:<24}{n:>8}{r['rows']:>8}{r['seconds']:>9.1f}"
+                  f"{r['rows_per_s']:>9.0f}{r['http_requests']:>6}{bound:>7}"
+                  f"{r['refused_503']:>5}{r['refused_429']:>5}  {r['failure']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
