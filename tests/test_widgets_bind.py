@@ -145,7 +145,9 @@ def test_rebind_needs_allow_rebind_and_retry_moves_the_order(picker, pairs, smal
     picker.confirm_button.click()
     assert pairs.loc[pid, "bind_status"] == "needs_rebind"
     assert (order, old_owner) in store(small_sandbox)
+    assert picker.retry_button.description == "Retry failed (0)"
     picker.allow_rebind.value = True
+    assert picker.retry_button.description == "Retry failed (1)"
     picker.retry_button.click()
     picker.confirm_button.click()
     assert pairs.loc[pid, "bind_status"] == "rebound"

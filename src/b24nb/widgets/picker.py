@@ -89,9 +89,9 @@ class MatchPicker(w.VBox):
         self._filling = False
         self._page = 0
         self._filters = Filters()
-        self._search = TextSearch(pairs)
+        self._text_search = TextSearch(pairs)
         self._orders = OrderIndex(pairs)
-        self._view = compute_view(pairs, self._filters, self._search)
+        self._view = compute_view(pairs, self._filters, self._text_search)
         self._hist = histogram(pairs)
         self._counts: dict[str, int] = {}
         self.actions = Actions(self, deals=deals, journal=journal)
@@ -179,6 +179,7 @@ class MatchPicker(w.VBox):
             control.observe(self._on_filter, names="value")
         self.page_size.observe(self._on_page_size, names="value")
         self.threshold.observe(self._on_threshold, names="value")
+        self.allow_rebind.observe(self._on_allow_rebind, names="value")
         self.prev_button.on_click(self._on_prev)
         self.next_button.on_click(self._on_next)
         self.tick_page_button.on_click(self._on_tick_page)
@@ -284,11 +285,13 @@ class MatchPicker(w.VBox):
     def _refresh_counts(self) -> None:
         """Recount statuses (after a run or refresh; not on every tick)."""
         self._counts = status_counts(self.pairs)
-        failed = self._counts.get("failed", 0)
-        self.retry_button.description = f"Retry failed ({failed:,})"
+        self._refresh_retry_label()
         self._render_summary()
         self.histogram.value = _html.histogram_html(self._hist, self.band.value,
                                                     self.threshold.value)
+
+    def _refresh_retry_label(self) -> None:
+        self.retry_button.description = f"Retry failed ({len(self.actions.to_retry()):,})"
 
     def _render_summary(self) -> None:
         self.summary.value = _html.summary_html(self._counts, len(self._view))
@@ -304,7 +307,7 @@ class MatchPicker(w.VBox):
 
     def refresh(self) -> None:
         """Recompute the view and counts from the frame (after changing it outside the widget)."""
-        self._view = compute_view(self.pairs, self._filters, self._search)
+        self._view = compute_view(self.pairs, self._filters, self._text_search)
         self._page = min(self._page, self.n_pages - 1)
         self._refresh_counts()
         self._redraw()
@@ -314,7 +317,7 @@ class MatchPicker(w.VBox):
     def _on_filter(self, _change: dict) -> None:
         self._filters = Filters(text=self.search.value, band=tuple(self.band.value),
                                 status=self.status_filter.value, sort=self.sort.value)
-        self._view = compute_view(self.pairs, self._filters, self._search)
+        self._view = compute_view(self.pairs, self._filters, self._text_search)
         self._page = 0
         self.histogram.value = _html.histogram_html(self._hist, self.band.value,
                                                     self.threshold.value)
@@ -331,6 +334,10 @@ class MatchPicker(w.VBox):
     def _on_threshold(self, _change: dict) -> None:
         self.histogram.value = _html.histogram_html(self._hist, self.band.value,
                                                     self.threshold.value)
+
+    @guarded
+    def _on_allow_rebind(self, _change: dict) -> None:
+        self._refresh_retry_label()  # held-back rebinds become retryable
 
     @guarded
     def _on_prev(self, _button: w.Button) -> None:
