@@ -2,8 +2,8 @@
 
 The notebook runs exactly as an analyst gets it — no ``B24_WEBHOOK_URL``, so ``connect()``
 starts the sandbox portal inside the kernel — with papermill-style parameters injected after
-the cell tagged ``parameters`` (``BIND=True, PICK=3``). A last cell added by the test reports
-the resulting frame, the journal and the sandbox's own store as JSON.
+the cell tagged ``parameters`` (``BIND=True, PICK=3`` and a date range). A last cell added
+by the test reports the resulting frame, the journal and the sandbox's own store as JSON.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ print("REPORT=" + _json.dumps({
     "history_rows": int(len(b24nb.history())),
     "picker": repr(picker),
     "bind_at_set": bool(_bound["bind_at"].notna().all()),
+    "order_dates": [str(orders["dateInsert"].min()), str(orders["dateInsert"].max())],
 }))
 """
 
@@ -77,7 +78,8 @@ def test_notebook_binds_the_picked_pairs_on_the_sandbox_and_logs_them(tmp_path, 
     monkeypatch.setenv("B24NB_JOURNAL", str(tmp_path / "journal.sqlite"))
     shutil.copy(NOTEBOOK, tmp_path / "reconcile.ipynb")
     nb = nbformat.read(tmp_path / "reconcile.ipynb", as_version=4)
-    inject_parameters(nb, {"BIND": True, "PICK": 3, "EXPORT": "log.csv"})
+    inject_parameters(nb, {"BIND": True, "PICK": 3, "EXPORT": "log.csv",
+                           "DATE_FROM": "2026-01-01", "DATE_TO": "2026-07-01"})
     nb.cells.append(nbformat.v4.new_code_cell(REPORT))
 
     NotebookClient(nb, timeout=120, kernel_name="python3",
@@ -89,6 +91,9 @@ def test_notebook_binds_the_picked_pairs_on_the_sandbox_and_logs_them(tmp_path, 
     assert sorted(p for p, _o, _d in report["bound"]) == sorted(report["selected"])
     assert report["in_store"] == sorted([o, d] for _p, o, d in report["bound"])
     assert report["bind_at_set"]
+    first, last = (pd.Timestamp(t) for t in report["order_dates"])
+    assert pd.Timestamp("2026-01-01", tz="UTC") <= first <= last < pd.Timestamp(
+        "2026-07-01", tz="UTC")
     assert report["history_rows"] >= 3
     assert report["picker"].startswith("MatchPicker(")
     assert "\n" not in report["picker"]
