@@ -61,8 +61,11 @@ class Side:
 def _kind_ok(s: pd.Series, kind: str) -> bool:
     if kind == "number":
         return ptypes.is_numeric_dtype(s) and not ptypes.is_bool_dtype(s)
-    if kind == "integer":
-        return ptypes.is_integer_dtype(s) or (s.isna().all())
+    if kind == "integer":  # float ids (a column that once held NaN) are fine if whole
+        if ptypes.is_float_dtype(s):
+            v = s.dropna().to_numpy()
+            return bool(np.all(v == np.round(v)))
+        return ptypes.is_integer_dtype(s) or bool(s.isna().all())
     if kind == "datetime":
         return ptypes.is_datetime64_any_dtype(s)
     return ptypes.is_string_dtype(s) or ptypes.is_object_dtype(s) or s.isna().all()
@@ -89,7 +92,8 @@ def check(frame: object, what: str, required: dict[str, str], optional: dict[str
 def _ints(frame: pd.DataFrame, col: str) -> np.ndarray:
     if col not in frame.columns:
         return np.full(len(frame), NONE, dtype=np.int64)
-    return pd.to_numeric(frame[col]).astype("Int64").fillna(NONE).to_numpy(np.int64)
+    return pd.to_numeric(frame[col]).astype("Float64").astype("Int64").fillna(NONE).to_numpy(
+        np.int64)
 
 
 def _texts(frame: pd.DataFrame, col: str) -> pd.Series:

@@ -113,8 +113,11 @@ def reasons(ev: pd.DataFrame, deal_amount: np.ndarray, order_amount: np.ndarray,
     diff = order_amount - deal_amount
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = np.where(deal_amount != 0, diff / np.abs(deal_amount) * 100, 0.0)
-    pct_txt = np.char.add(np.where(pct >= 0, "+", "−"),
-                          np.char.add(np.abs(np.round(pct, 1)).astype(str), "%"))
+    sign = np.where(pct >= 0, "+", "−")
+    pct_txt = np.where(
+        np.abs(pct) >= 0.1,
+        np.char.add(sign, np.char.add(np.abs(np.round(pct, 1)).astype(str), "%")),
+        np.char.add("Δ", np.char.add(sign, np.abs(np.round(diff, 2)).astype(str))))
     exact = amt >= WEIGHTS["amount"] - 1e-9
     add(exact, "amount =")
     add((amt > 0) & ~exact, np.char.add("amount ≈ ", pct_txt))
