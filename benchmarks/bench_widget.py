@@ -90,8 +90,9 @@ def browser_side() -> None:
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
             seconds = open_and_run_all(page, url)
             browser.close()
+        requests = sb.stats.http_requests
     print(f"JupyterLab run-all → first rendered page (sandbox 300 deals / 360 orders): "
-          f"{seconds:.2f} s")
+          f"{seconds:.2f} s, {requests} HTTP requests to the portal")
 
 
 def main() -> None:
