@@ -162,6 +162,14 @@ def parse_datetime(value: Any) -> float | None:
         return dt.timestamp()
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=PORTAL_TZ).timestamp()
+    if type(value) is str:
+        # fast path: ISO 8601 is what the API and the demo data use
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return (dt if dt.tzinfo else dt.replace(tzinfo=PORTAL_TZ)).timestamp()
     text = str(value).strip()
     if hasattr(value, "isoformat") and not isinstance(value, str):  # pandas Timestamp etc.
         text = value.isoformat()

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from .fields import COMPANY, CONTACT, DEAL, ORDER, PROPERTY_VALUE, SQL_TYPES, Entity
+from .fields import COMPANY, CONTACT, DEAL, ORDER, PROPERTY_VALUE, SQL_TYPES, Entity, Field
 from .php import php_int
 from .query import to_storage
 
@@ -29,6 +29,29 @@ PROPERTY_CODES: dict[str, tuple[int, str]] = {
     "ADDRESS": (7, "Адрес доставки"), "COMPANY": (8, "Название компании"),
 }
 FM_TYPES = {"PHONE": "WORK", "EMAIL": "WORK", "WEB": "WORK", "IM": "TELEGRAM"}
+
+
+_UNSEEN = object()
+
+
+def _fast(f: Field) -> Any:
+    """A converter for field ``f`` that skips the general cast when the value is canonical."""
+    kind = f.kind
+
+    def slow(value: Any) -> Any:
+        return to_storage(f, value)
+
+    if kind == "int":
+        return lambda v: v if type(v) is int else slow(v)
+    if kind == "ref":
+        return lambda v: (v or None) if type(v) is int else slow(v)
+    if kind == "float":
+        return lambda v: float(v) if type(v) in (int, float) else slow(v)
+    if kind == "str":
+        return lambda v: v if type(v) is str else slow(v)
+    if kind == "yn":
+        return lambda v: v if type(v) is str and v in ("Y", "N") else slow(v)
+    return slow
 
 
 def _ensure_list(value: Any) -> list[Any]:
@@ -69,14 +92,21 @@ class Store:
                           (DEAL, CONTACT, COMPANY, ORDER)}
         self._getters = {e.name: itemgetter(*(f.name for f in e.columns)) for e in
                          (DEAL, CONTACT, COMPANY, ORDER)}
+        # seed key -> (column, converter), learned once per key: loads call this per field
+        self._keymaps: dict[str, dict[Any, Any]] = {e.name: {} for e in
+                                                     (DEAL, CONTACT, COMPANY, ORDER)}
 
     # ------------------------------------------------------------------ seeding
     def _row(self, ent: Entity, record: Mapping[str, Any]) -> dict[str, Any]:
         row = dict(self._defaults[ent.name])
+        keymap = self._keymaps[ent.name]
         for key, value in record.items():
-            f = ent.lookup(str(key))
-            if f is not None and f.kind != "fm":
-                row[f.name] = to_storage(f, value)
+            target = keymap.get(key, _UNSEEN)
+            if target is _UNSEEN:
+                f = ent.lookup(str(key))
+                target = keymap[key] = (f.name, _fast(f)) if f and f.kind != "fm" else None
+            if target is not None:
+                row[target[0]] = target[1](value)
         return row
 
     def _deal_defaults(self, row: dict[str, Any], now: float) -> None:
