@@ -42,7 +42,8 @@ The mix (fractions of the defaults, 2,000 deals and 2,400 orders; they scale lin
 
 ``truth`` maps every order that has a real deal to it (correctly bound ones included); it is
 never served over the API. Generation is pure stdlib, seeded by ``random.Random(seed)``, and
-makes 200,000 deals and 200,000 orders in a few seconds.
+makes 200,000 deals and 200,000 orders in about 6–9 s on a busy 2-core machine (≈ 1 GB);
+the default portal takes about 0.1 s.
 """
 
 from __future__ import annotations
