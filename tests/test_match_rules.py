@@ -404,3 +404,20 @@ def test_naive_datetimes_are_read_as_utc() -> None:
     p = suggest(d, o)
     assert str(p["deal_date"].dtype) == "datetime64[ns, UTC]"
     assert "+1 d" in p["reasons"].iloc[0]
+
+
+def test_zero_amounts_are_not_evidence() -> None:
+    d = deals({1: {"OPPORTUNITY": 0.0, "contact_email": "a@a.ru"}})
+    o = orders({10: {"price": 0.0, "customer_email": "a@a.ru"}})
+    p = suggest(d, o, low=0.0)
+    assert p["ev_amount"].tolist() == [0.0]
+    assert p["found_by"].tolist() == ["email"]
+
+
+def test_a_key_shared_by_a_huge_group_is_skipped_not_multiplied_out() -> None:
+    n = 200  # 200 deals × 200 orders on one company = 40,000 pairs > MAX_GROUP
+    d = deals({i: {"COMPANY_ID": 5, "OPPORTUNITY": 100.0 + i} for i in range(1, n + 1)})
+    o = orders({1000 + i: {"company_id": 5, "price": 100.0 + i} for i in range(1, n + 1)})
+    p = suggest(d, o, low=0.0)
+    assert not p["found_by"].str.contains("company").any()
+    assert (p["order_id"] - 1000 == p["deal_id"]).all()  # the amounts still pair them up

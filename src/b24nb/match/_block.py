@@ -18,6 +18,7 @@ does not multiply out.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import numpy as np
@@ -26,6 +27,8 @@ import pandas as pd
 from b24nb.match._prep import NO_TIME, NONE, Side
 
 __all__ = ["RULES", "auto_created", "block", "title_numbers"]
+
+logger = logging.getLogger(__name__)
 
 RULES = ("contact", "company", "email", "phone", "amount", "number", "current")
 BIT = {name: np.uint8(1 << i) for i, name in enumerate(RULES)}
@@ -38,10 +41,25 @@ _REF = re.compile(r"(?:заказ\w*|order|№|#)\s*(?:№|#|n\s)?\s*([0-9A-Za-z
 _AUTO_TITLE = re.compile(r"^\s*(?:заказ|order)\b", re.IGNORECASE)
 
 
-def _pairs(a: pd.DataFrame, b: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Equi-join (row, key) tables of deals ``a`` and orders ``b`` on ``key``."""
+MAX_GROUP = 20_000  # deals × orders sharing one key; larger groups say nothing about a pair
+
+
+def _pairs(a: pd.DataFrame, b: pd.DataFrame, rule: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Equi-join (row, key) tables of deals ``a`` and orders ``b`` on ``key``.
+
+    A key shared by a huge group (a holding company with thousands of deals and orders, an
+    ``info@`` mailbox) would multiply out and cannot single out a pair anyway: such keys are
+    skipped for this rule, and logged.
+    """
     if not len(a) or not len(b):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    na, nb = a["key"].value_counts(), b["key"].value_counts()
+    size = na.mul(nb, fill_value=0)
+    big = size[size > MAX_GROUP]
+    if len(big):
+        logger.info("rule %s: %d key(s) shared by more than %d pairs skipped", rule, len(big),
+                    MAX_GROUP)
+        a, b = a[~a["key"].isin(big.index)], b[~b["key"].isin(big.index)]
     m = a.merge(b, on="key", suffixes=("_d", "_o"))
     return m["row_d"].to_numpy(np.int64), m["row_o"].to_numpy(np.int64)
 
@@ -98,7 +116,8 @@ def _amount_block(deals: Side, orders: Side, tol: float, window: tuple[float, fl
     width = np.log1p(max(tol, 1e-6))
 
     def valid(s: Side) -> np.ndarray:
-        return (s.cur != NONE) & (s.t != NO_TIME) & np.isfinite(s.amount)
+        # a zero amount is "not filled in" on most portals, not a price to compare
+        return (s.cur != NONE) & (s.t != NO_TIME) & np.isfinite(s.amount) & (s.amount > 0)
 
     vo, vd = np.flatnonzero(valid(orders)), np.flatnonzero(valid(deals))
     if not len(vo) or not len(vd):
@@ -172,7 +191,7 @@ def block(deals: Side, orders: Side, *, candidate: np.ndarray, current: np.ndarr
         "phone": (deals.phones, orders.phones),
         "number": (title_numbers(deals.text), _order_numbers(orders)),
     }.items():
-        di, oi = windowed(*_pairs(a, b), *id_window)
+        di, oi = windowed(*_pairs(a, b, rule), *id_window)
         parts.append((di, oi, BIT[rule]))
     di, oi = _amount_block(deals, orders, amount_tol, date_window, amount_cap)
     keep = candidate[di]

@@ -60,12 +60,15 @@ def _date_agreement(lag_days: np.ndarray) -> np.ndarray:
 
 
 def _amount_agreement(a: np.ndarray, p: np.ndarray, same_cur: np.ndarray) -> np.ndarray:
-    """1 exact, 0.8 within 1 %, 0.5 within 5 %, 0.3 within 12 % (discounts, delivery)."""
+    """1 exact, 0.8 within 1 %, 0.5 within 5 %, 0.3 within 12 % (discounts, delivery).
+
+    Zero amounts agree with nothing: on most portals 0 means "not filled in".
+    """
     diff = np.abs(a - p)
     rel = diff / np.maximum(np.maximum(np.abs(a), np.abs(p)), 1e-9)
     out = np.select([diff <= 0.005, rel <= 0.01, rel <= 0.05, rel <= 0.12],
                     [1.0, 0.8, 0.5, 0.3], 0.0)
-    return np.where(same_cur & np.isfinite(diff), out, 0.0)
+    return np.where(same_cur & np.isfinite(diff) & (a > 0) & (p > 0), out, 0.0)
 
 
 def evidence(deals: Side, orders: Side, di: np.ndarray, oi: np.ndarray, bits: np.ndarray
