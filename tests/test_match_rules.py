@@ -421,3 +421,9 @@ def test_a_key_shared_by_a_huge_group_is_skipped_not_multiplied_out() -> None:
     p = suggest(d, o, low=0.0)
     assert not p["found_by"].str.contains("company").any()
     assert (p["order_id"] - 1000 == p["deal_id"]).all()  # the amounts still pair them up
+
+
+def test_duplicate_ids_are_refused_by_name() -> None:
+    d = pd.concat([deals({1: {}}), deals({1: {}})])
+    with pytest.raises(ValidationError, match="duplicate ids"):
+        suggest(d, orders({10: {}}))

@@ -53,7 +53,7 @@ def _owners(bindings: pd.DataFrame | None, order_ids: np.ndarray, deal_ids: np.n
     owner = np.full(n, NONE, dtype=np.int64)
     otype = np.full(n, NONE, dtype=np.int64)
     if bindings is not None and len(bindings):
-        check(bindings, "bindings", _prep.BINDING_REQUIRED, {})
+        check(bindings, "bindings", _prep.BINDING_REQUIRED, {}, unique=False)
         b = bindings[~bindings.index.duplicated(keep="last")]
         pos = pd.Index(b.index.astype("int64")).get_indexer(order_ids)
         hit = pos >= 0
@@ -62,7 +62,7 @@ def _owners(bindings: pd.DataFrame | None, order_ids: np.ndarray, deal_ids: np.n
         otype[hit] = pd.to_numeric(b["owner_type_id"]).astype("Int64").fillna(NONE).to_numpy(
             np.int64)[pos[hit]]
     elif bindings is not None:
-        check(bindings, "bindings", _prep.BINDING_REQUIRED, {})
+        check(bindings, "bindings", _prep.BINDING_REQUIRED, {}, unique=False)
     row = pd.Index(deal_ids).get_indexer(owner)
     row[(otype != 2) | (owner == NONE)] = NONE
     return owner, otype, row.astype(np.int64)
@@ -135,7 +135,7 @@ def suggest(deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | 
     check(deals, "deals", _prep.DEAL_REQUIRED, _prep.DEAL_OPTIONAL)
     check(orders, "orders", _prep.ORDER_REQUIRED, _prep.ORDER_OPTIONAL)
     if bindings is not None:
-        check(bindings, "bindings", _prep.BINDING_REQUIRED, {})
+        check(bindings, "bindings", _prep.BINDING_REQUIRED, {}, unique=False)
     if not len(deals) or not len(orders):
         return empty_pairs()
 

@@ -71,7 +71,8 @@ def _kind_ok(s: pd.Series, kind: str) -> bool:
     return ptypes.is_string_dtype(s) or ptypes.is_object_dtype(s) or s.isna().all()
 
 
-def check(frame: object, what: str, required: dict[str, str], optional: dict[str, str]) -> None:
+def check(frame: object, what: str, required: dict[str, str], optional: dict[str, str],
+          unique: bool = True) -> None:
     """Raise :class:`ValidationError` naming every missing column and wrong dtype at once."""
     if not isinstance(frame, pd.DataFrame):
         raise ValidationError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
@@ -85,6 +86,9 @@ def check(frame: object, what: str, required: dict[str, str], optional: dict[str
         problems.append(f"index has dtype {frame.index.dtype}, expected integer ids (Int64)")
     elif len(frame) and frame.index.hasnans:
         problems.append("index has missing ids")
+    elif unique and not frame.index.is_unique:
+        dup = frame.index[frame.index.duplicated()].unique()[:5].tolist()
+        problems.append(f"index has duplicate ids, e.g. {dup}")
     if problems:
         raise ValidationError(f"{what} frame is not usable for matching", problems)
 
