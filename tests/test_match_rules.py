@@ -253,7 +253,7 @@ def test_thresholds_pre_tick_above_high_and_drop_below_low() -> None:
     d = deals({1: {"OPPORTUNITY": 5000.0, "contact_email": "a@a.ru", "contact_phone": "1234567"},
                2: {"OPPORTUNITY": 3000.0}})
     o = orders({10: {"price": 5000.0, "customer_email": "a@a.ru", "customer_phone": "1234567"},
-                11: {"price": 3000.0, "responsibleId": 9}})
+                11: {"price": 3000.0, "responsibleId": 9, "userId": 9}})
     p = suggest(d, o)
     assert pair(p, 10)["selected"].tolist() == [True]
     assert pair(p, 11).empty  # amount and date alone: below the low threshold
@@ -427,3 +427,12 @@ def test_duplicate_ids_are_refused_by_name() -> None:
     d = pd.concat([deals({1: {}}), deals({1: {}})])
     with pytest.raises(ValidationError, match="duplicate ids"):
         suggest(d, orders({10: {}}))
+
+
+def test_order_user_id_counts_as_the_responsible_manager() -> None:
+    d = deals({1: {"OPPORTUNITY": 5000.0, "contact_email": "a@a.ru", "ASSIGNED_BY_ID": 4}})
+    o = orders({10: {"price": 5000.0, "customer_email": "a@a.ru", "responsibleId": 9,
+                     "userId": 4}})
+    p = suggest(d, o)
+    assert p["ev_responsible"].tolist() == [WEIGHTS["responsible"]]
+    assert "same manager" in p["reasons"].iloc[0]

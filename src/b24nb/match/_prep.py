@@ -26,7 +26,8 @@ DEAL_OPTIONAL = {"TITLE": "text", "CONTACT_ID": "integer", "COMPANY_ID": "intege
                  "ASSIGNED_BY_ID": "integer", "contact_name": "text", "contact_email": "text",
                  "contact_emails": "text", "contact_phone": "text", "contact_phones": "text"}
 ORDER_REQUIRED = {"price": "number", "currency": "text", "dateInsert": "datetime"}
-ORDER_OPTIONAL = {"accountNumber": "text", "responsibleId": "integer", "contact_id": "integer",
+ORDER_OPTIONAL = {"accountNumber": "text", "responsibleId": "integer", "userId": "integer",
+                  "contact_id": "integer",
                   "company_id": "integer", "customer_name": "text", "customer_email": "text",
                   "customer_phone": "text"}
 BINDING_REQUIRED = {"owner_id": "integer", "owner_type_id": "integer"}
@@ -52,6 +53,7 @@ class Side:
     contact: np.ndarray  # int64, NONE = unknown
     company: np.ndarray
     user: np.ndarray  # ASSIGNED_BY_ID / responsibleId
+    user2: np.ndarray  # orders: userId (also an employee, research §10); deals: NONE
     name_tok: np.ndarray  # (n, NAME_TOKENS) int32, 0 = no token
     emails: pd.DataFrame  # columns row (int64), key (str): one row per e-mail
     phones: pd.DataFrame  # one row per phone (last 10 digits)
@@ -165,6 +167,7 @@ def _side(frame: pd.DataFrame, cols: dict[str, str], cur_codes: dict[str, int]) 
         contact=_ints(frame, cols["contact"]),
         company=_ints(frame, cols["company"]),
         user=_ints(frame, cols["user"]),
+        user2=_ints(frame, cols["user2"]),
         name_tok=np.zeros((len(frame), NAME_TOKENS), dtype=np.int32),
         emails=_multi(frame, cols["emails"], cols["email"], "email"),
         phones=_multi(frame, cols["phones"], cols["phone"], "phone"),
@@ -174,10 +177,12 @@ def _side(frame: pd.DataFrame, cols: dict[str, str], cur_codes: dict[str, int]) 
 
 DEAL_COLS = {"amount": "OPPORTUNITY", "cur": "CURRENCY_ID", "t": "DATE_CREATE",
              "contact": "CONTACT_ID", "company": "COMPANY_ID", "user": "ASSIGNED_BY_ID",
+             "user2": "-",
              "name": "contact_name", "emails": "contact_emails", "email": "contact_email",
              "phones": "contact_phones", "phone": "contact_phone", "text": "TITLE"}
 ORDER_COLS = {"amount": "price", "cur": "currency", "t": "dateInsert", "contact": "contact_id",
-              "company": "company_id", "user": "responsibleId", "name": "customer_name",
+              "company": "company_id", "user": "responsibleId", "user2": "userId",
+              "name": "customer_name",
               "emails": "-", "email": "customer_email", "phones": "-", "phone": "customer_phone",
               "text": "accountNumber"}
 

@@ -88,7 +88,8 @@ def evidence(deals: Side, orders: Side, di: np.ndarray, oi: np.ndarray, bits: np
         "name": _name_sim(deals.name_tok[di], orders.name_tok[oi]),
         "date": _date_agreement(lag),
         "number": ((bits & BIT["number"]) > 0).astype(np.float64),
-        "responsible": _ids_equal(deals.user[di], orders.user[oi]).astype(np.float64),
+        "responsible": (_ids_equal(deals.user[di], orders.user[oi])
+                        | _ids_equal(deals.user[di], orders.user2[oi])).astype(np.float64),
     }
     ev = {f"ev_{k}": v * WEIGHTS[k] for k, v in agree.items()}
     ev["lag"] = lag
