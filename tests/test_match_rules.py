@@ -436,3 +436,15 @@ def test_order_user_id_counts_as_the_responsible_manager() -> None:
     p = suggest(d, o)
     assert p["ev_responsible"].tolist() == [WEIGHTS["responsible"]]
     assert "same manager" in p["reasons"].iloc[0]
+
+
+@pytest.mark.parametrize("flip", ["deals", "orders"])
+def test_ties_break_by_ids_not_by_row_positions(flip: str) -> None:
+    d = deals({1: {"OPPORTUNITY": 5000.0}, 2: {"OPPORTUNITY": 5000.0}})
+    o = orders({10: {"price": 5000.0}, 11: {"price": 5000.0}})
+    if flip == "deals":
+        d = d.iloc[::-1]
+    else:
+        o = o.iloc[::-1]
+    p = suggest(d, o, low=0.3, margin=0.0, alternatives=False)
+    assert p[["order_id", "deal_id"]].values.tolist() == [[10, 1], [11, 2]]

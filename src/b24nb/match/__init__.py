@@ -165,7 +165,7 @@ def suggest(deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | 
     eligible = np.ones(len(keep), dtype=bool)
     identity = (ev["ev_client"] > 0) | (ev["ev_email"] > 0) | (ev["ev_phone"] > 0)
     kept = current[settled]
-    res = assign(di, oi, score, eligible, identity, n_d, n_o, kept[kept != NONE])
+    res = assign(di, oi, score, eligible, identity, (d.ids, o.ids), kept[kept != NONE])
 
     ro, rd = runner_up(di, oi, score, eligible, res.chosen, n_d, n_o)
     s = score[res.chosen]

@@ -25,9 +25,9 @@ class Assignment:
     shared: np.ndarray  # candidate indices, pass 2 (a deal already taken takes one more order)
 
 
-def _rank(di: np.ndarray, oi: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """Global order: score descending, then order row, then deal row (both ascending)."""
-    order = np.lexsort((di, oi, -score))
+def _rank(deal_id: np.ndarray, order_id: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Global order: score descending, then order id, then deal id (both ascending)."""
+    order = np.lexsort((deal_id, order_id, -score))
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     return rank
@@ -40,17 +40,20 @@ def _first_per(keys: np.ndarray, idx_in_rank_order: np.ndarray) -> np.ndarray:
 
 
 def assign(di: np.ndarray, oi: np.ndarray, score: np.ndarray, eligible: np.ndarray,
-           shareable: np.ndarray, n_deals: int, n_orders: int,
+           shareable: np.ndarray, ids: tuple[np.ndarray, np.ndarray],
            taken_deals: np.ndarray) -> Assignment:
     """Greedy one-to-one over ``eligible`` candidates, then one shared-deal pass.
 
     Each round accepts every pair that is the best remaining pair of both its order and its
     deal — exactly the pairs plain greedy would accept, many at once — and drops the pairs
-    that touch them. ``taken_deals`` are deals that already own an order and stay with it.
+    that touch them. ``ids`` are the (deal, order) ids the rows stand for, so ties break the
+    same whatever the row order. ``taken_deals`` already own an order and stay with it.
     The second pass gives each order still without a deal its best ``shareable`` candidate
     even if that deal is taken (split deliveries); those pairs are never pre-ticked.
     """
-    rank = _rank(di, oi, score)
+    deal_ids, order_ids = ids
+    n_deals, n_orders = len(deal_ids), len(order_ids)
+    rank = _rank(deal_ids[di], order_ids[oi], score)
     by_rank = np.argsort(rank)
     deal_taken = np.zeros(n_deals, dtype=bool)
     deal_taken[taken_deals] = True
