@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from b24nb.errors import ValidationError
 from b24nb.match import COLUMNS, WEIGHTS, suggest
+from b24nb.match._assign import assign
 
 T0 = pd.Timestamp("2025-06-02 10:00", tz="UTC")
 
@@ -448,3 +450,47 @@ def test_ties_break_by_ids_not_by_row_positions(flip: str) -> None:
         o = o.iloc[::-1]
     p = suggest(d, o, low=0.3, margin=0.0, alternatives=False)
     assert p[["order_id", "deal_id"]].values.tolist() == [[10, 1], [11, 2]]
+
+
+# ---------------------------------------------------------------------------- the greedy engine
+
+
+def _plain_greedy(di, oi, score, deal_ids, order_ids) -> set[tuple[int, int]]:
+    """The textbook loop: best pair first, ties by order id then deal id."""
+    ranked = sorted(range(len(di)), key=lambda k: (-score[k], order_ids[oi[k]], deal_ids[di[k]]))
+    used_d, used_o, out = set(), set(), set()
+    for k in ranked:
+        if di[k] not in used_d and oi[k] not in used_o:
+            used_d.add(di[k])
+            used_o.add(oi[k])
+            out.add((int(di[k]), int(oi[k])))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mutual_best_rounds_equal_plain_greedy_on_random_candidates(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_d, n_o, n = 40, 50, 400
+    di = rng.integers(0, n_d, n)
+    oi = rng.integers(0, n_o, n)
+    key = np.unique(di * n_o + oi)
+    di, oi = key // n_o, key % n_o
+    score = np.round(rng.random(len(di)), 1)  # coarse: many ties
+    deal_ids = rng.permutation(1000)[:n_d] + 1
+    order_ids = rng.permutation(1000)[:n_o] + 1
+    res = assign(di, oi, score, np.ones(len(di), bool), np.zeros(len(di), bool),
+                 (deal_ids, order_ids), np.zeros(0, np.int64))
+    got = {(int(di[k]), int(oi[k])) for k in res.chosen}
+    assert got == _plain_greedy(di, oi, score, deal_ids, order_ids)
+
+
+def test_a_chain_longer_than_the_round_limit_still_resolves_greedily() -> None:
+    n = 150  # each round can accept only one pair: a_1 > b_1 > a_2 > b_2 > …
+    di = np.concatenate([np.arange(n), np.arange(1, n)])
+    oi = np.concatenate([np.arange(n), np.arange(n - 1)])
+    a = 1.0 - np.arange(n) * 0.006
+    score = np.concatenate([a, a[:-1] - 0.003])
+    ids = (np.arange(n) + 1, np.arange(n) + 1)
+    res = assign(di, oi, score, np.ones(len(di), bool), np.zeros(len(di), bool), ids,
+                 np.zeros(0, np.int64))
+    assert {(int(di[k]), int(oi[k])) for k in res.chosen} == {(i, i) for i in range(n)}
