@@ -120,8 +120,13 @@ class Portal:
         Default for :meth:`list`'s progress bar.
     clock : Clock, optional
         Injected time source (tests use a scaled one to match a scaled sandbox).
+    operating_limit : float
+        The portal's per-method operating budget (480 s per 10 minutes on the cloud); the
+        client waits for a method's reset before it would cross it.
     max_workers : int
         Threads a long ``list`` may use for disjoint ID ranges, all within the one bucket.
+        Eight keep 20,000 rows in flight at once — enough to beat the other clients at every
+        size measured — without leaning on the portal harder than a few threads.
     """
 
     def __init__(
@@ -133,7 +138,7 @@ class Portal:
         progress: bool = True,
         clock: Clock | None = None,
         operating_limit: float = 480.0,
-        max_workers: int = 16,
+        max_workers: int = 8,
     ) -> None:
         self._auth = Webhook(credentials) if isinstance(credentials, str) else credentials
         self._limiter = Limiter(plan=plan, clock=clock, operating_limit=operating_limit)
