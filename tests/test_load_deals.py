@@ -221,3 +221,19 @@ def test_load_deals_asks_for_field_metadata_once_until_forgotten(seeded):
     forget_fields(portal)
     b24nb.load_deals(portal, contacts=False, progress=False)
     assert sb.stats.method_calls["crm.deal.fields"] == 1
+
+
+def test_load_deals_resends_contact_lists_refused_by_the_operating_limit():
+    from b24nb.limits import ScaledClock
+    from b24nb.portal import Portal
+    from b24nb.sandbox import Sandbox
+
+    with Sandbox(deals=DEALS, contacts=CONTACTS, demo=False, latency=False,
+                 time_scale=100) as sb:
+        portal = Portal(sb.url, progress=False, clock=ScaledClock(100, now=sb.clock))
+        clean = b24nb.load_deals(portal, progress=False)
+        sb.faults.add(method="crm.contact.list", kind="429", p=1.0, seed=1, times=1)
+        sb.stats.reset()
+        faulty = b24nb.load_deals(portal, progress=False)
+        assert sb.stats.refused_429 == 1
+    pd.testing.assert_frame_equal(faulty, clean)

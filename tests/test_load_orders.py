@@ -178,3 +178,20 @@ def test_load_orders_sends_one_request_per_50_order_gets(small_sandbox):
     list_budget = math.ceil(n / 2500) + 3
     assert small_sandbox.stats.http_requests <= list_budget + math.ceil(n / 50)
     assert orders["contact_id"].notna().sum() > 0
+
+
+def test_load_orders_resends_commands_refused_by_the_operating_limit():
+    # A 429 inside a batch is one command's error in result_error, not a failed request:
+    # the loader must send that command again instead of losing the order's clients.
+    from b24nb.limits import ScaledClock
+    from b24nb.portal import Portal
+    from b24nb.sandbox import Sandbox
+
+    with Sandbox(seed=1, n_deals=100, n_orders=120, latency=False, time_scale=100) as sb:
+        portal = Portal(sb.url, progress=False, clock=ScaledClock(100, now=sb.clock))
+        clean = b24nb.load_orders(portal, progress=False)
+        sb.faults.add(method="sale.order.get", kind="429", p=0.2, seed=3)
+        sb.stats.reset()
+        faulty = b24nb.load_orders(portal, progress=False)
+        assert sb.stats.refused_429 > 0
+    pd.testing.assert_frame_equal(faulty, clean)

@@ -7,6 +7,7 @@ decision, not a transport one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -17,6 +18,9 @@ from b24nb.errors import PortalError
 __all__ = ["BATCH_SIZE", "chunks", "run_batched"]
 
 BATCH_SIZE = 50  # the server runs at most 50 commands of one batch
+_ATTEMPTS = 4
+_SKIPPED = object()
+log = logging.getLogger(__name__)
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -35,19 +39,37 @@ def run_batched(
 ) -> Iterator[tuple[str, Any]]:
     """Yield ``(key, result)`` for every command, one ``portal.batch`` request per 50.
 
-    A command that failed raises its error, unless ``skip(error)`` says the failure means
-    "no such record" (then the key is left out): a partial answer must never pass for a
-    complete one.
+    ``portal.batch`` returns per-command errors instead of raising them. A transient one (a
+    command refused by the operating-time limit, a server hiccup) is sent again — these are
+    reads, so resending is safe, and the portal's limiter has already noted the block and
+    waits before the next request. Any other failure raises, unless ``skip(error)`` says it
+    means "no such record" (the key is then left out): a partial answer must never pass for
+    a complete one.
     """
     pending = list(commands)
     with tqdm(total=total, desc=desc, disable=not progress, leave=False) as bar:
         for chunk in chunks(pending, BATCH_SIZE):
-            answers = portal.batch(dict(chunk))
+            done: dict[str, Any] = {}
+            todo = dict(chunk)
+            for attempt in range(1, _ATTEMPTS + 1):
+                answers = portal.batch(todo)
+                again: dict[str, tuple[str, dict[str, Any]]] = {}
+                for key, command in todo.items():
+                    answer = answers[key]
+                    error = answer.error
+                    if answer.ok:
+                        done[key] = answer.result
+                    elif error is not None and skip(error):
+                        done[key] = _SKIPPED
+                    elif error is not None and error.transient and attempt < _ATTEMPTS:
+                        again[key] = command
+                    else:
+                        raise error or PortalError("", "batch command failed", method=desc)
+                if not again:
+                    break
+                log.info("%s: resending %d command(s) after transient errors", desc, len(again))
+                todo = again
             for key, _ in chunk:
-                answer = answers[key]
-                if not answer.ok:
-                    if answer.error is not None and skip(answer.error):
-                        continue
-                    raise answer.error or PortalError("", "batch command failed", method=desc)
-                yield key, answer.result
+                if done[key] is not _SKIPPED:
+                    yield key, done[key]
             bar.update(len(chunk))
