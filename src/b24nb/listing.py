@@ -135,8 +135,9 @@ class _Run:
             self.portal.limiter.remove_listener(self.on_wait)
             self.bar.close()
 
-    def batch(self, cmds: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, CommandResult]:
-        return self.portal.batch(cmds)
+    def batch(self, cmds: dict[str, tuple[str, dict[str, Any]]], *, halt: bool = False
+              ) -> dict[str, CommandResult]:
+        return self.portal.batch(cmds, halt=halt)
 
     def retry_or_raise(self, err: PortalError, attempt: int, rows: list[dict[str, Any]]) -> None:
         """Back off before retrying a failed command, or raise when it is final."""
@@ -351,7 +352,9 @@ def _walk_range(run: _Run, base: dict[str, Any], flt: Callable[[int | None, int 
             cmds[f"p{i}"] = (run.method, {**base, "filter": f, "order": {idf: "ASC"},
                                           "start": -1})
         try:
-            res = run.batch(cmds)
+            # halt: after a refused page the later ones would read a missing $result and get
+            # the server's partial-path value as their cursor; better they do not run at all
+            res = run.batch(cmds, halt=True)
         except PortalError as err:  # the request loop already retried what it could
             raise _Failed(rows, err) from None
         for i in range(n):
