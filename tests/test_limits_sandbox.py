@@ -34,15 +34,19 @@ def test_bucket_paces_threads_so_the_portal_never_refuses():
 
 
 @pytest.mark.slow
-def test_list_waits_out_429_and_completes_when_the_operating_budget_runs_out():
+def test_list_waits_out_429_and_completes_when_the_operating_budget_runs_out(capsys):
     # heavy pages (0.15 s each, counted as operating time) against a 10 s budget per 10
     # virtual minutes: 6,000 deals cost 18 s, so the walk must sit out at least one reset;
     # at time_scale=100 the window is 6 real seconds
     with Sandbox(seed=2, n_deals=6000, n_orders=10, limits=True, latency=Latency(page=0.15),
                  operating_limit=10.0, time_scale=100.0) as sb:
         portal = portal_for(sb, max_workers=2)  # the client is not told the portal's limit
-        got = [int(r["ID"]) for r in portal.list("crm.deal.list", {"select": ["ID"]})]
+        got = [int(r["ID"]) for r in portal.list("crm.deal.list", {"select": ["ID"]},
+                                                 progress=True)]
         assert got == list(range(1, 6001))
+        bar = capsys.readouterr().err
+        assert "waiting" in bar  # the progress bar said why it stood still
+        assert "operating-time limit" in bar
         assert sb.stats.refused_429 > 0  # the portal did refuse …
         assert portal.stats.waited_seconds > 0  # … and the client waited for the reset
 

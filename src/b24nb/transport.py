@@ -77,7 +77,6 @@ class Transport:
         self.timeout = float(timeout)
         self._session = requests.Session()
         self._session.verify = True  # never switched off: the URL carries the credential
-        self._session.trust_env = False  # no proxy/netrc surprises; TLS bundle stays certifi
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
