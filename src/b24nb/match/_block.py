@@ -169,7 +169,7 @@ def _amount_block(deals: Side, orders: Side, tol: float, window: tuple[float, fl
 
 def block(deals: Side, orders: Side, *, candidate: np.ndarray, current: np.ndarray,
           amount_tol: float, date_window: tuple[float, float], id_window: tuple[float, float],
-          amount_cap: tuple[int, int] = (4, 12)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          amount_cap: tuple[int, int] = (8, 24)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Union of all rules: (deal rows, order rows, found_by bits), each pair once.
 
     ``candidate`` masks deals allowed as suggestions (auto-created ones are not);
