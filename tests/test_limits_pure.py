@@ -169,3 +169,10 @@ def test_limiter_backoff_gives_up_when_retry_delay_says_so():
 def test_limiter_rejects_unknown_plan():
     with pytest.raises(ValueError, match="plan"):
         Limiter(plan="gold")
+
+
+def test_operating_budget_block_without_known_reset_asks_again_soon():
+    clock = FakeClock(1000.0)
+    budget = OperatingBudget(clock, limit=480.0, slice_=10.0)
+    budget.block("crm.orderentity.add")
+    assert budget.wait(["crm.orderentity.add"]) == pytest.approx(11.0)

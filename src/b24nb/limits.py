@@ -160,12 +160,13 @@ class OperatingBudget:
     Each answer's ``time.operating`` is the method's current total and
     ``operating_reset_at`` when the oldest minute drops out; both come for every nested batch
     command in ``result_time``. A method close to the limit waits until its reset instead of
-    collecting a 429; after a 429 it waits until the reset it last heard of (or one window
-    slice if it never heard one).
+    collecting a 429; after a 429 it waits until the reset it last heard of, or — when it
+    never heard one (someone else spent the budget) — ``slice_`` seconds before asking again,
+    which is harmless: a refused call surely did not run.
     """
 
     def __init__(
-        self, clock: Clock, *, limit: float = 480.0, margin: float = 10.0, slice_: float = 60.0
+        self, clock: Clock, *, limit: float = 480.0, margin: float = 10.0, slice_: float = 10.0
     ) -> None:
         self.limit = float(limit)
         self.margin = float(margin)
