@@ -110,3 +110,11 @@ def test_normalisers_lower_case_e_mail_and_keep_only_phone_digits():
     phones = digits(pd.Series(["+7 (916) 123-45-67", "n/a", None], dtype=object))
     assert phones.tolist()[0] == "79161234567"
     assert phones.isna().tolist()[1:] == [True, True]
+
+
+def test_typed_frame_sorts_rows_that_arrive_out_of_id_order():
+    infos = {"ID": {"type": "integer"}, "TITLE": {"type": "string"}}
+    rows = [{"ID": "7", "TITLE": "b"}, {"ID": "3", "TITLE": "a"}]
+    frame = typed_frame(rows, ["ID", "TITLE"], infos, id_field="ID", index_name="deal_id")
+    assert frame.index.tolist() == [3, 7]
+    assert frame["TITLE"].tolist() == ["a", "b"]

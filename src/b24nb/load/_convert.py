@@ -215,7 +215,9 @@ def typed_frame(
             continue
         raw = [r.get(name) for r in rows]
         data[name] = column(name, raw, kind_of(infos.get(name)))
-    return pd.DataFrame(data, index=index, columns=[c for c in columns if c != id_field])
+    frame = pd.DataFrame(data, index=index, columns=[c for c in columns if c != id_field])
+    # portal.list may walk several ID ranges at once; hand back one stable order.
+    return frame if frame.index.is_monotonic_increasing else frame.sort_index(kind="stable")
 
 
 # -- normalisation for matching ------------------------------------------------------------

@@ -77,6 +77,8 @@ def load_deals(
     >>> deals = b24nb.load_deals(portal, filter={"CURRENCY_ID": "EUR"})  # doctest: +SKIP
     >>> deals[["TITLE", "OPPORTUNITY", "contact_email"]].head()  # doctest: +SKIP
     """
+    if isinstance(select, str):  # select="TITLE" means one field, not five letters
+        select = [select]
     infos = field_infos(portal, "crm.deal.fields")
     if select is None:
         wanted = [f for f in DEFAULT_DEAL_SELECT if not infos or f in infos]

@@ -84,6 +84,8 @@ def load_orders(
     --------
     >>> orders = b24nb.load_orders(portal, filter={"canceled": "N"})  # doctest: +SKIP
     """
+    if isinstance(select, str):
+        select = [select]
     infos = field_infos(portal, "sale.order.getFields", optional=True)
     wanted = [str(f) for f in select] if select else []
     check_fields("sale.order.list", infos, select=wanted, filter=filter)
