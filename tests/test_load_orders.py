@@ -195,3 +195,18 @@ def test_load_orders_resends_commands_refused_by_the_operating_limit():
         faulty = b24nb.load_orders(portal, progress=False)
         assert sb.stats.refused_429 > 0
     pd.testing.assert_frame_equal(faulty, clean)
+
+
+def test_load_orders_prefers_the_primary_client_over_the_first_listed():
+    from b24nb.sandbox import Sandbox
+
+    order = {"id": 1, "accountNumber": "1", "price": 1.0, "currency": "RUB",
+             "clients": [{"entityTypeId": 3, "entityId": 11, "isPrimary": "N", "sort": 10},
+                         {"entityTypeId": 3, "entityId": 10, "isPrimary": "Y", "sort": 20},
+                         {"entityTypeId": 4, "entityId": 8, "isPrimary": "N", "sort": 30},
+                         {"entityTypeId": 4, "entityId": 9, "isPrimary": "N", "sort": 5}]}
+    with Sandbox(orders=[order], demo=False, limits=False, latency=False) as sb:
+        frame = b24nb.load_orders(b24nb.connect(sb.url, progress=False), properties=False,
+                                  progress=False)
+    assert frame.loc[1, "contact_id"] == 10
+    assert frame.loc[1, "company_id"] == 9  # no primary: the first by sort
