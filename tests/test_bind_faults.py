@@ -21,7 +21,7 @@ import pytest
 
 import b24nb
 from b24nb.auth import OAuth
-from b24nb.bind import portal_identity
+from b24nb.binding import portal_identity
 from b24nb.journal import Journal
 from b24nb.limits import ScaledClock
 from b24nb.portal import Portal

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from b24nb.bind.owners import read_owners, split_ranges
-from b24nb.bind.plan import plan_bind, plan_unbind
-from b24nb.bind.validate import Item
+from b24nb.binding.owners import read_owners, split_ranges
+from b24nb.binding.plan import plan_bind, plan_unbind
+from b24nb.binding.validate import Item
 from b24nb.journal import OrderLedger
 from b24nb.portal import Portal
 from b24nb.sandbox import Sandbox

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -45,31 +46,59 @@ def run_batched(
     waits before the next request. Any other failure raises, unless ``skip(error)`` says it
     means "no such record" (the key is then left out): a partial answer must never pass for
     a complete one.
+
+    Several batches are in flight at once (up to ``portal.max_workers``): a heavy read such as
+    ``sale.order.get`` spends most of its time on the server, and the portal answers
+    concurrent requests in parallel. The shared request bucket in the portal still paces
+    them, so this never sends faster than the portal allows. Results are yielded in order.
     """
     pending = list(commands)
-    with tqdm(total=total, desc=desc, disable=not progress, leave=False) as bar:
-        for chunk in chunks(pending, BATCH_SIZE):
-            done: dict[str, Any] = {}
-            todo = dict(chunk)
-            for attempt in range(1, _ATTEMPTS + 1):
-                answers = portal.batch(todo)
-                again: dict[str, tuple[str, dict[str, Any]]] = {}
-                for key, command in todo.items():
-                    answer = answers[key]
-                    error = answer.error
-                    if answer.ok:
-                        done[key] = answer.result
-                    elif error is not None and skip(error):
-                        done[key] = _SKIPPED
-                    elif error is not None and error.transient and attempt < _ATTEMPTS:
-                        again[key] = command
-                    else:
-                        raise error or PortalError("", "batch command failed", method=desc)
-                if not again:
-                    break
-                log.info("%s: resending %d command(s) after transient errors", desc, len(again))
-                todo = again
-            for key, _ in chunk:
-                if done[key] is not _SKIPPED:
-                    yield key, done[key]
-            bar.update(len(chunk))
+    parts = list(chunks(pending, BATCH_SIZE))
+    workers = max(1, min(int(getattr(portal, "max_workers", 1)), 4, len(parts)))
+
+    def run(chunk: Sequence[tuple[str, tuple[str, dict[str, Any]]]]) -> list[tuple[str, Any]]:
+        return _run_chunk(portal, chunk, desc=desc, skip=skip)
+
+    with (
+        tqdm(total=total, desc=desc, disable=not progress, leave=False) as bar,
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="b24nb-load") as pool,
+    ):
+        futures = [pool.submit(run, chunk) for chunk in parts]
+        try:
+            for chunk, future in zip(parts, futures, strict=True):
+                yield from future.result()
+                bar.update(len(chunk))
+        finally:
+            for future in futures:  # an error or an abandoned generator: stop what has not begun
+                future.cancel()
+
+
+def _run_chunk(
+    portal: Any,
+    chunk: Sequence[tuple[str, tuple[str, dict[str, Any]]]],
+    *,
+    desc: str,
+    skip: Callable[[PortalError], bool],
+) -> list[tuple[str, Any]]:
+    """Run one batch of at most 50 read commands, resending transient failures."""
+    done: dict[str, Any] = {}
+    todo = dict(chunk)
+    for attempt in range(1, _ATTEMPTS + 1):
+        answers = portal.batch(todo)
+        again: dict[str, tuple[str, dict[str, Any]]] = {}
+        for key, command in todo.items():
+            answer = answers[key]
+            error = answer.error
+            if answer.ok:
+                done[key] = answer.result
+            elif error is not None and skip(error):
+                done[key] = _SKIPPED
+            elif error is not None and error.transient and attempt < _ATTEMPTS:
+                again[key] = command
+            else:
+                raise error or PortalError("", "batch command failed", method=desc)
+        if not again:
+            break
+        log.info("%s: resending %d command(s) after transient errors", desc, len(again))
+        todo = again
+    return [(key, done[key]) for key, _ in chunk if done[key] is not _SKIPPED]

@@ -175,11 +175,11 @@ class Actions:
         ok = False
         try:
             if kind == "undo":
-                from b24nb.bind import unbind
+                from b24nb.binding import unbind
 
                 summary = self._scoped(unbind, positions, run_id=self.last_run_id)
             else:
-                from b24nb.bind import bind
+                from b24nb.binding import bind
 
                 summary = self._scoped(bind, positions, deals=self.deals, dry_run=dry_run,
                                        allow_rebind=bool(picker.allow_rebind.value))

@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from b24nb.bind.frame import FrameLog, Outcome, fmt
-from b24nb.bind.owners import read_owners
-from b24nb.bind.validate import Item
+from b24nb.binding.frame import FrameLog, Outcome, fmt
+from b24nb.binding.owners import read_owners
+from b24nb.binding.validate import Item
 from b24nb.errors import (
     AccessDeniedError,
     AuthError,

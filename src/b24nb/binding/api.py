@@ -2,8 +2,8 @@
 
 Each call runs the same five steps: validate the frame (nothing is sent for a bad one), read
 the current owner of every selected order (a few batched ``crm.orderentity.list`` pages),
-fold the journal, plan row by row (:mod:`b24nb.bind.plan`), and send the writes in batches of
-50 (:mod:`b24nb.bind.sender`), writing every answer into the frame and the journal.
+fold the journal, plan row by row (:mod:`b24nb.binding.plan`), and send the writes in batches of
+50 (:mod:`b24nb.binding.sender`), writing every answer into the frame and the journal.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from b24nb.bind.frame import FrameLog, Outcome, fmt
-from b24nb.bind.owners import read_owners
-from b24nb.bind.plan import Plan, plan_bind, plan_unbind
-from b24nb.bind.sender import Sender, notify
-from b24nb.bind.validate import Item, selected_items
+from b24nb.binding.frame import FrameLog, Outcome, fmt
+from b24nb.binding.owners import read_owners
+from b24nb.binding.plan import Plan, plan_bind, plan_unbind
+from b24nb.binding.sender import Sender, notify
+from b24nb.binding.validate import Item, selected_items
 from b24nb.journal import Journal, open_journal
 from b24nb.redact import redact
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from b24nb.bind.frame import Outcome, fmt
-from b24nb.bind.sender import Write
-from b24nb.bind.validate import Item
+from b24nb.binding.frame import Outcome, fmt
+from b24nb.binding.sender import Write
+from b24nb.binding.validate import Item
 from b24nb.journal import OrderLedger
 
 __all__ = ["Plan", "plan_bind", "plan_unbind"]
