@@ -21,10 +21,10 @@ from tqdm.auto import tqdm
 
 from b24nb.binding.frame import FrameLog, Outcome, fmt
 from b24nb.binding.owners import read_owners
-from b24nb.binding.plan import Plan, plan_bind, plan_unbind
+from b24nb.binding.plan import Plan, plan_bind, plan_unbind, settle_orphans
 from b24nb.binding.sender import Sender, notify
 from b24nb.binding.validate import Item, selected_items
-from b24nb.journal import Journal, open_journal
+from b24nb.journal import WRITE_KEYS, Journal, open_journal
 from b24nb.redact import redact
 
 __all__ = ["RunSummary", "bind", "portal_identity", "unbind"]
@@ -133,37 +133,44 @@ def _summary(
     )
 
 
+def _settle_rows(
+    settled: list[tuple[Mapping[str, Any], Outcome | None]],
+) -> list[dict[str, Any]]:
+    """Journal rows for read-back settlements: ``(send row, outcome or None)``.
+
+    A settlement without a final status (the write did not land) is journaled with status
+    None, the journal's way of saying "surely did not run".
+    """
+    rows = []
+    for send, out in settled:
+        landed = out is not None and out.status != "skipped"
+        rows.append(
+            {
+                **{k: send[k] for k in WRITE_KEYS},
+                "send_id": send["id"],
+                "status": out.status if landed else None,  # type: ignore[union-attr]
+                "message": out.message if out else "read back: not applied",
+            }
+        )
+    return rows
+
+
 def _apply_plan(plan: Plan, journal: Journal, key: str, run_id: str | None) -> None:
     """Journal the settlements and notes of a plan (not for a dry run)."""
     if run_id is None:
         return
     if plan.settle:
-        rows = []
-        for send, out in plan.settle:
-            cols = {
-                k: send[k]
-                for k in (
-                    "action",
-                    "method",
-                    "pair_id",
-                    "order_id",
-                    "owner_id",
-                    "owner_type_id",
-                    "prev_owner_id",
-                    "prev_owner_type_id",
-                )
-            }
-            rows.append(
-                {
-                    **cols,
-                    "send_id": send["id"],
-                    "status": out.status if out else None,
-                    "message": out.message if out else "read back: not applied",
-                }
-            )
-        journal.record_answers(key, run_id, rows, event="settle")
+        journal.record_answers(key, run_id, _settle_rows(plan.settle), event="settle")
     if plan.notes:
         journal.note(key, run_id, plan.notes)
+
+
+def _orphans(
+    portal: Any, journal: Journal, key: str, acted_on: set[int]
+) -> tuple[list[int], dict[int, Any]]:
+    """Orders with an unanswered send that this run does not select, and their ledgers."""
+    orphans = sorted(journal.pending_orders(key) - acted_on)
+    return orphans, (journal.ledgers(key, orphans) if orphans else {})
 
 
 def _run(
@@ -180,7 +187,9 @@ def _run(
     params: Mapping[str, Any],
 ) -> RunSummary:
     log = FrameLog(pairs)
-    j, opened = open_journal(journal)
+    # before any request: a run that cannot journal its writes must not send them (a dry run
+    # writes nothing, so a read-only journal is enough for it)
+    j, opened = open_journal(journal, readonly=dry_run)
     before = _requests(portal)
     try:
         if not items:
@@ -189,10 +198,16 @@ def _run(
         key = portal_identity(portal)
         orders = [i.order_id for i in items]
         ledgers = j.ledgers(key, orders)
-        owners = read_owners(portal, orders)
+        orphans, orphan_ledgers = ([], {}) if dry_run else _orphans(portal, j, key, set(orders))
+        owners = read_owners(portal, orders + orphans)
         plan = planner(owners, ledgers)
         run_id = None if dry_run else j.start_run(key, verb, params)
         _apply_plan(plan, j, key, run_id)
+        if orphan_ledgers:
+            assert run_id is not None
+            settled = settle_orphans(orphan_ledgers, owners)
+            j.record_answers(key, run_id, _settle_rows(settled), event="settle")  # type: ignore[arg-type]
+            notify(on_update, log.write_if_pending([(s, o) for s, o in settled]))
         first = plan.outcomes + [
             Outcome(
                 w.item.pair_id,
@@ -202,18 +217,19 @@ def _run(
             )
             for w in plan.writes
         ]
-        changed = log.write(first)
-        log.set_owners((i.pair_id, owners.get(i.order_id)) for i in items)
-        notify(on_update, changed)
-        if dry_run or not plan.writes:
-            return _summary(verb, run_id, log, items, dry_run, portal, before, 0.0, j)
-        assert run_id is not None
-        bar = _Bar(portal, len(plan.writes), verb, progress)
-        sender = Sender(portal, j, key, run_id, log, bar.bar, on_update)
+        bar = None if dry_run or not plan.writes else _Bar(portal, len(plan.writes), verb, progress)
         try:
+            changed = log.write(first)
+            log.set_order_owners({o: owners.get(o) for o in orders + orphans})
+            notify(on_update, changed)
+            if bar is None:
+                return _summary(verb, run_id, log, items, dry_run, portal, before, 0.0, j)
+            assert run_id is not None
+            sender = Sender(portal, j, key, run_id, log, bar.bar, on_update)
             sender.run(plan.writes)
         finally:
-            bar.close()
+            if bar is not None:
+                bar.close()
         return _summary(verb, run_id, log, items, False, portal, before, sender.waited, j)
     finally:
         if opened:

@@ -8,7 +8,7 @@ frame, the portal and the journal agree at the end.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,14 @@ _DTYPES: dict[str, Any] = {
     "bind_response": object,
     "bind_at": "datetime64[ns, UTC]",
 }
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal ids, NA never equal to anything."""
+    try:
+        return a is not None and b is not None and not pd.isna(a) and int(a) == int(b)
+    except (TypeError, ValueError):
+        return False
 
 
 def fmt(owner: tuple[int, int] | None) -> str:
@@ -90,29 +98,71 @@ class FrameLog:
         return idx
 
     def set_owners(self, owners: Iterable[tuple[Any, tuple[int, int] | None]]) -> None:
-        """Set ``current_owner_id``/``_type_id`` (and ``rebind``) of rows from the portal."""
+        """Set ``current_owner_id``/``_type_id`` (and ``rebind``) from the portal's answer.
+
+        ``owners`` holds ``(pair_id, owner now)`` of rows acted on. Every row of the same
+        order gets the new owner, not only the row acted on: the other candidates of an order
+        that was just bound (or unbound) would otherwise show a stale owner and rebind flag.
+        """
         p = self.pairs
         if "current_owner_id" not in p.columns or "current_owner_type_id" not in p.columns:
             return
         owners = list(owners)
         if not owners:
             return
-        idx = [pid for pid, _ in owners]
-        p.loc[idx, "current_owner_id"] = pd.array(
-            [o[0] if o else None for _, o in owners], dtype="Int64"
+        col = p.columns.get_loc("order_id")
+        rows = p.index.get_indexer([pid for pid, _ in owners])
+        self.set_order_owners(
+            {int(p.iat[r, col]): o for r, (_, o) in zip(rows, owners, strict=True)}
         )
-        p.loc[idx, "current_owner_type_id"] = pd.array(
-            [o[1] if o else None for _, o in owners], dtype="Int64"
+
+    def set_order_owners(self, by_order: Mapping[int, tuple[int, int] | None]) -> None:
+        """Set the current owner of every row of each order in ``by_order``."""
+        p = self.pairs
+        if not by_order or "current_owner_id" not in p.columns:
+            return
+        mask = p["order_id"].isin(list(by_order)).to_numpy(dtype=bool, na_value=False)
+        if not mask.any():
+            return
+        now = [by_order[int(o)] for o in p["order_id"].to_numpy()[mask]]
+        p.loc[mask, "current_owner_id"] = pd.array([o[0] if o else None for o in now], "Int64")
+        p.loc[mask, "current_owner_type_id"] = pd.array(
+            [o[1] if o else None for o in now], dtype="Int64"
         )
-        if "rebind" in p.columns:
-            target = list(zip(p.loc[idx, "deal_id"], p.loc[idx, "owner_type_id"], strict=True))
-            p.loc[idx, "rebind"] = pd.array(
+        if "rebind" in p.columns and "deal_id" in p.columns and "owner_type_id" in p.columns:
+            deal = p["deal_id"].to_numpy()[mask]
+            kind = p["owner_type_id"].to_numpy()[mask]
+            p.loc[mask, "rebind"] = pd.array(
                 [
-                    o is not None and tuple(int(x) for x in t) != o
-                    for (_, o), t in zip(owners, target, strict=True)
+                    o is not None and not (_same(d, o[0]) and _same(k, o[1]))
+                    for o, d, k in zip(now, deal, kind, strict=True)
                 ],
                 dtype="boolean",
             )
+
+    def write_if_pending(self, settled: Sequence[tuple[Any, Outcome]]) -> list[Any]:
+        """Write the outcomes of settled orphan sends into the rows still showing them pending.
+
+        ``settled`` holds ``(send row, outcome)``. A row takes the outcome only when it is the
+        same pair (``pair_id``, order and owner) and still reads ``pending``: another frame
+        over the same journal may reuse pair ids for other pairs.
+        """
+        p = self.pairs
+        keep = []
+        for send, out in settled:
+            pid = out.pair_id
+            if pid is None or pid not in p.index:
+                continue
+            row = p.loc[pid]
+            if isinstance(row, pd.DataFrame):  # a duplicated label: not ours to guess
+                continue
+            if (
+                row.get("bind_status") == "pending"
+                and _same(row.get("order_id"), send["order_id"])
+                and (send["action"] != "bind" or _same(row.get("deal_id"), send["owner_id"]))
+            ):
+                keep.append(out)
+        return self.write(keep)
 
     def statuses(self, pair_ids: Iterable[Any]) -> pd.Series:
         return self.pairs.loc[list(pair_ids), "bind_status"]

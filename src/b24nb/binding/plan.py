@@ -18,7 +18,7 @@ from b24nb.binding.sender import Write
 from b24nb.binding.validate import Item
 from b24nb.journal import OrderLedger
 
-__all__ = ["Plan", "plan_bind", "plan_unbind"]
+__all__ = ["Plan", "plan_bind", "plan_unbind", "settle_orphans"]
 
 Owner = tuple[int, int]
 _EMPTY = OrderLedger()
@@ -66,15 +66,11 @@ def _owner(row: Mapping[str, Any], prefix: str = "") -> Owner | None:
     return None if oid is None else (int(oid), int(row[prefix + "owner_type_id"]))
 
 
-def _settle_pending(plan: Plan, item: Item, ledger: OrderLedger, now: Owner | None) -> bool:
-    """Settle an unanswered send of an earlier run against the owner read now.
+def _judge(send: Mapping[str, Any], now: Owner | None) -> tuple[bool, str, str]:
+    """Did an unanswered ``send`` land, given the owner ``now`` read from the portal?
 
-    Returns True when it applied. Either way a ``settle`` goes into the journal, so the send
-    is never settled twice.
+    Returns ``(applied, status if applied, message)``.
     """
-    send = ledger.pending
-    if send is None:
-        return False
     owner, prev = _owner(send), _owner(send, "prev_")
     if send["action"] == "bind":
         applied, status = now == owner, ("rebound" if prev is not None else "bound")
@@ -86,8 +82,45 @@ def _settle_pending(plan: Plan, item: Item, ledger: OrderLedger, now: Owner | No
         f"an earlier run's answer was lost; the portal shows it "
         f"{'applied' if applied else 'not applied'} (now {fmt(now)})"
     )
+    return applied, status, msg
+
+
+def _settle_pending(plan: Plan, item: Item, ledger: OrderLedger, now: Owner | None) -> bool:
+    """Settle an unanswered send of an earlier run against the owner read now.
+
+    Returns True when it applied. Either way a ``settle`` goes into the journal, so the send
+    is never settled twice.
+    """
+    send = ledger.pending
+    if send is None:
+        return False
+    applied, status, msg = _judge(send, now)
     plan.settle.append((send, Outcome(item.pair_id, status, None, msg) if applied else None))
     return applied
+
+
+def settle_orphans(
+    ledgers: Mapping[int, OrderLedger], owners: Mapping[int, Owner]
+) -> list[tuple[Mapping[str, Any], Outcome]]:
+    """Settle the unanswered sends of orders this run does not act on.
+
+    Why: a send whose answer was lost (a crash, a kill) is settled by the next run that
+    selects its order; if the analyst unticked that row, or reran with another frame, no run
+    would. Each such send is judged against the owner read now and gets a journal
+    ``settle``. The outcome (for the send's ``pair_id``) is ``skipped`` when it did not land:
+    it is not resent, since nobody selected it this time.
+    """
+    out: list[tuple[Mapping[str, Any], Outcome]] = []
+    for oid, led in ledgers.items():
+        send = led.pending
+        if send is None:
+            continue
+        now = owners.get(oid)
+        applied, status, msg = _judge(send, now)
+        if not applied:
+            status, msg = "skipped", msg + "; not resent: the row is not selected in this run"
+        out.append((send, Outcome(send["pair_id"], status, None, msg)))
+    return out
 
 
 def plan_bind(

@@ -7,6 +7,23 @@
 from __future__ import annotations
 
 from b24nb.journal.ledger import MADE, OrderLedger, fold
-from b24nb.journal.store import Journal, default_path, history, open_journal
+from b24nb.journal.store import (
+    WRITE_KEYS,
+    Journal,
+    JournalError,
+    default_path,
+    history,
+    open_journal,
+)
 
-__all__ = ["MADE", "Journal", "OrderLedger", "default_path", "fold", "history", "open_journal"]
+__all__ = [
+    "MADE",
+    "WRITE_KEYS",
+    "Journal",
+    "JournalError",
+    "OrderLedger",
+    "default_path",
+    "fold",
+    "history",
+    "open_journal",
+]

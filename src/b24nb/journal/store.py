@@ -34,62 +34,72 @@ from typing import Any
 
 import pandas as pd
 
+from b24nb.errors import B24nbError
 from b24nb.journal.ledger import OrderLedger, fold
 from b24nb.redact import redact
 
-__all__ = ["Journal", "default_path", "history", "open_journal"]
+__all__ = ["WRITE_KEYS", "Journal", "JournalError", "default_path", "history", "open_journal"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
-    at                 TEXT    NOT NULL,   -- UTC, ISO 8601
-    portal             TEXT    NOT NULL,   -- host + user id; never a secret
-    run_id             TEXT    NOT NULL,
-    event              TEXT    NOT NULL,   -- run | send | answer | settle | note
-    action             TEXT,               -- bind | unbind | restore
-    method             TEXT,               -- the REST method of a send
-    pair_id            INTEGER,
-    order_id           INTEGER,
-    owner_id           INTEGER,
-    owner_type_id      INTEGER,
-    prev_owner_id      INTEGER,            -- the order's owner just before this write
-    prev_owner_type_id INTEGER,
-    send_id            INTEGER,            -- answer/settle: the send it answers
-    status             TEXT,               -- a bind_status value
-    error              TEXT,               -- the portal's code, as a string
-    message            TEXT,
-    response           TEXT                -- JSON of the parsed result
+#: what identifies one write: recorded with its send, and repeated on its answer, its read-back
+#: settlement and on a note, so every event about an order reads on its own. The engine builds
+#: these rows (``binding.sender.Write.journal_row``, ``binding.plan``) from this one list.
+WRITE_KEYS: tuple[str, ...] = (
+    "action",  # bind | unbind | restore (note: the outcome decided without a write)
+    "method",  # the REST method of a send
+    "pair_id",
+    "order_id",
+    "owner_id",
+    "owner_type_id",
+    "prev_owner_id",  # the order's owner just before this write
+    "prev_owner_type_id",
+)
+
+#: every column of the ``events`` table after ``id``, with its SQL type: the one list the
+#: schema, the INSERT, and :meth:`Journal.frame`'s dtypes are all derived from
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("at", "TEXT NOT NULL"),  # UTC, ISO 8601
+    ("portal", "TEXT NOT NULL"),  # host + user id; never a secret
+    ("run_id", "TEXT NOT NULL"),
+    ("event", "TEXT NOT NULL"),  # run | send | answer | settle | note
+    *((k, "INTEGER" if k.endswith("_id") else "TEXT") for k in WRITE_KEYS),
+    ("send_id", "INTEGER"),  # answer/settle: the send it answers
+    ("status", "TEXT"),  # a bind_status value
+    ("error", "TEXT"),  # the portal's code, as a string
+    ("message", "TEXT"),
+    ("response", "TEXT"),  # JSON of the parsed result
+)
+_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _FIELDS)
+_INT_COLUMNS = tuple(name for name, sql in _FIELDS if sql.startswith("INTEGER"))
+_TEXT_COLUMNS = tuple(
+    name for name, sql in _FIELDS if sql.startswith("TEXT") and name not in ("at", "response")
+)
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS events (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    + ",\n".join(f"    {name} {sql}" for name, sql in _FIELDS)
+    + """
 );
 CREATE INDEX IF NOT EXISTS events_order ON events (portal, order_id, id);
 CREATE INDEX IF NOT EXISTS events_run ON events (run_id, id);
+CREATE INDEX IF NOT EXISTS events_send ON events (send_id);
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the b24nb journal is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'the b24nb journal is append-only'); END;
 """
-
-_COLUMNS = (
-    "at",
-    "portal",
-    "run_id",
-    "event",
-    "action",
-    "method",
-    "pair_id",
-    "order_id",
-    "owner_id",
-    "owner_type_id",
-    "prev_owner_id",
-    "prev_owner_type_id",
-    "send_id",
-    "status",
-    "error",
-    "message",
-    "response",
 )
+
+
+class JournalError(B24nbError, OSError):
+    """The journal file cannot be opened or written; raised before anything is sent.
+
+    Why its own error: ``sqlite3`` says only "unable to open database file" or "attempt to
+    write a readonly database", without the path or what to do. ``bind()`` refuses to write
+    to a portal without a journal, so this names the file and the way out.
+    """
 
 
 def default_path() -> Path:
@@ -135,6 +145,15 @@ class Journal:
     ----------
     path : str | os.PathLike | None
         The SQLite file; created with its parent folder. None means :func:`default_path`.
+    readonly : bool
+        Open only to read (``history()``, a dry run): works on a read-only disk or share, and
+        creates no file when there is none (the journal then reads as empty).
+
+    Raises
+    ------
+    JournalError
+        The file cannot be created, opened or (unless ``readonly``) written: checked here,
+        so ``bind()`` fails before it sends anything.
 
     Notes
     -----
@@ -142,16 +161,57 @@ class Journal:
     every ``record_*`` call is one committed transaction.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, readonly: bool = False
+    ) -> None:
         self.path = Path(path).expanduser() if path is not None else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        try:
+            self._db = self._open_readonly() if readonly else self._open_writable()
+        except (sqlite3.Error, OSError) as exc:
+            what = "read" if readonly else "write"
+            raise JournalError(
+                f"cannot {what} the b24nb journal at {self.path} ({exc}); nothing was sent. "
+                "bind() and unbind() record every write there before sending it: point "
+                "$B24NB_JOURNAL or journal= at a writable file"
+            ) from exc
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed "sent" record survives a power cut, not only a killed process
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+
+    def _open_writable(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed "sent" record survives a power cut, not only a killed process
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(_SCHEMA)
+            # a read-only file opens and even reads fine; only taking the write lock tells
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        if not self.path.exists():
+            db = sqlite3.connect(":memory:", check_same_thread=False)
+            db.executescript(_SCHEMA)
+            return db
+        uri = self.path.resolve().as_uri()
+        # mode=ro sees the WAL of a running writer; immutable=1 is for read-only media, where
+        # SQLite cannot create the -shm file that mode=ro needs for a WAL database
+        for flags in ("mode=ro", "immutable=1"):
+            db = sqlite3.connect(f"{uri}?{flags}", uri=True, check_same_thread=False, timeout=30)
+            try:
+                db.execute("SELECT count(*) FROM events WHERE id < 0").fetchone()
+                return db
+            except sqlite3.Error:
+                db.close()
+                if flags == "immutable=1":
+                    raise
+        raise AssertionError("unreachable")
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -169,6 +229,8 @@ class Journal:
 
     # -- writing ---------------------------------------------------------------------------
     def _append(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if self.readonly:
+            raise JournalError(f"the journal at {self.path} was opened read-only")
         sql = (
             f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
         )
@@ -269,6 +331,21 @@ class Journal:
                 rows = self._db.execute(sql + " ORDER BY id", a).fetchall()
             yield from (dict(r) for r in rows)
 
+    def pending_orders(self, portal: str) -> set[int]:
+        """Orders of ``portal`` with a send that has no answer or settlement yet.
+
+        Why: a rerun settles the unanswered sends of its selected orders; these are the others
+        (the analyst unticked the row, or reran with another frame), which ``bind()`` and
+        ``unbind()`` settle too, so the journal never keeps a write nobody knows the fate of.
+        """
+        sql = (
+            "SELECT DISTINCT s.order_id FROM events s WHERE s.portal = ? AND s.event = 'send' "
+            "AND NOT EXISTS (SELECT 1 FROM events a WHERE a.send_id = s.id)"
+        )
+        with self._lock:
+            rows = self._db.execute(sql, (portal,)).fetchall()
+        return {int(r[0]) for r in rows if r[0] is not None}
+
     def ledgers(self, portal: str, order_ids: Iterable[int]) -> dict[int, OrderLedger]:
         """Return the :class:`OrderLedger` of each order (orders never written get none)."""
         by_order: dict[int, list[dict[str, Any]]] = {}
@@ -284,17 +361,9 @@ class Journal:
         df["at"] = pd.to_datetime(df["at"], utc=True, format="ISO8601").astype(
             "datetime64[ns, UTC]"
         )
-        for col in (
-            "pair_id",
-            "order_id",
-            "owner_id",
-            "owner_type_id",
-            "prev_owner_id",
-            "prev_owner_type_id",
-            "send_id",
-        ):
+        for col in _INT_COLUMNS:
             df[col] = df[col].astype("Int64")
-        for col in ("portal", "run_id", "event", "action", "method", "status", "error", "message"):
+        for col in _TEXT_COLUMNS:
             df[col] = df[col].astype("string")
         df["response"] = pd.Series(
             [None if r["response"] is None else json.loads(r["response"]) for r in rows],
@@ -304,17 +373,25 @@ class Journal:
         return df
 
 
-def open_journal(journal: Journal | str | os.PathLike[str] | None) -> tuple[Journal, bool]:
-    """Return ``(journal, opened_here)`` for a ``journal=`` argument."""
+def open_journal(
+    journal: Journal | str | os.PathLike[str] | None, *, readonly: bool = False
+) -> tuple[Journal, bool]:
+    """Return ``(journal, opened_here)`` for a ``journal=`` argument.
+
+    Raises :class:`JournalError` when the journal cannot be opened (or, unless ``readonly``,
+    written), and when a :class:`Journal` given to write to was opened read-only.
+    """
     if isinstance(journal, Journal):
+        if journal.readonly and not readonly:
+            raise JournalError(f"the journal at {journal.path} was opened read-only")
         return journal, False
-    return Journal(journal), True
+    return Journal(journal, readonly=readonly), True
 
 
 def history(
     journal: Journal | str | os.PathLike[str] | None = None,
     *,
-    portal: str | None = None,
+    portal: Any = None,
     run_id: str | None = None,
 ) -> pd.DataFrame:
     """Return the journal as a DataFrame, one row per event, oldest first.
@@ -326,8 +403,11 @@ def history(
     ----------
     journal : Journal | path | None
         Which journal; None means ``$B24NB_JOURNAL`` or ``~/.b24nb/journal.sqlite``.
-    portal, run_id : str | None
-        Keep only one portal's or one run's events.
+    portal : b24nb.Portal | str | None
+        Keep only this portal's events: a connected portal, or its journal key
+        (``"https://host#user1"``, the ``portal`` column).
+    run_id : str | None
+        Keep only one run's events.
 
     Returns
     -------
@@ -343,7 +423,12 @@ def history(
     >>> h = b24nb.history()  # doctest: +SKIP
     >>> h[h.event == "answer"].status.value_counts()  # doctest: +SKIP
     """
-    j, opened = open_journal(journal)
+    if portal is not None and not isinstance(portal, str):
+        from b24nb.binding.api import portal_identity  # the verbs own how a portal is named
+
+        portal = portal_identity(portal)
+    # read-only: the audit trail stays readable on a read-only disk, and reading creates no file
+    j, opened = open_journal(journal, readonly=True)
     try:
         return j.frame(portal, run_id=run_id)
     finally:
