@@ -7,6 +7,7 @@ the pairs frame *and* on the sandbox's own store, so a widget that only looks ri
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -228,3 +229,174 @@ def test_grid_over_suggest_output_binds_a_ticked_pair(small_sandbox, portal, jou
     assert (int(pairs.loc[pid, "order_id"]), int(pairs.loc[pid, "deal_id"])) in store(
         small_sandbox)
     assert "b24nb-error" not in picker.message.value
+
+
+def drop_in_place(frame: pd.DataFrame, labels: list) -> None:
+    """``frame.drop(..., inplace=True)`` (deprecated in pandas 3.1, still what people type)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame.drop(index=labels, inplace=True)
+
+
+def all_text(widget) -> str:
+    """Every string a widget tree shows (values, descriptions, tooltips), for secret greps."""
+    parts = []
+    stack = [widget]
+    while stack:
+        item = stack.pop()
+        for name in ("value", "description", "tooltip", "placeholder"):
+            value = getattr(item, name, None)
+            if isinstance(value, str):
+                parts.append(value)
+        stack.extend(getattr(item, "children", ()) or ())
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def free_portal(journal_path):
+    """A portal whose 300 orders are all unbound, with a two-candidate frame over them."""
+    from b24nb.sandbox import Sandbox
+
+    deals = [{"ID": i, "TITLE": f"Deal {i}"} for i in range(1, 402)]
+    orders = [{"id": i, "accountNumber": f"A-{i}", "price": 10.0} for i in range(1, 301)]
+    with Sandbox(demo=False, deals=deals, orders=orders, limits=False, latency=False) as sb:
+        frame = synthetic_pairs(600, seed=0)
+        order_ids = np.repeat(np.arange(1, 301), 2)
+        frame["order_id"] = pd.array(order_ids, dtype="Int64")
+        frame["deal_id"] = pd.array(order_ids + np.tile([0, 100], 300), dtype="Int64")
+        frame["score"] = np.tile([0.95, 0.6], 300)
+        for col in ("current_owner_id", "current_owner_type_id"):
+            frame[col] = pd.array([None] * 600, dtype="Int64")
+        frame["rebind"] = pd.array([False] * 600, dtype="boolean")
+        yield sb, b24nb.connect(sb.url, progress=False), frame
+
+
+def tick_best(picker: MatchPicker, n: int) -> list[int]:
+    """Tick the best candidate of the first ``n`` orders (outside the page, as code would)."""
+    pairs = picker.pairs
+    best = pairs[pairs["score"] > 0.9].index[:n]
+    picker.actions.set_selected(pairs.index.get_indexer(best), True)
+    picker.refresh()
+    return best.tolist()
+
+
+def test_progress_bar_counts_answered_rows_not_planned_ones(free_portal):
+    _sb, portal, pairs = free_portal
+    picker = review(pairs, portal=portal)
+    ids = tick_best(picker, 110)  # three batches: 50, 50, 10
+    seen: list[tuple[int, bool]] = []
+    picker.progress.observe(lambda c: seen.append((c["new"], picker.actions.running)),
+                            names="value")
+    picker.bind_button.click()
+    picker.confirm_button.click()
+    during = [v for v, running in seen if running]
+    assert during == [50, 100, 110]  # never full before the last batch was answered
+    assert pairs.loc[ids, "bind_status"].eq("bound").all()
+
+
+def test_an_error_while_redrawing_during_a_run_is_shown_and_the_run_finishes(
+        picker, pairs, small_sandbox, monkeypatch):
+    ids = tick_free(picker, 3)
+    real = picker._render_page
+
+    def broken():
+        if picker.actions.running:
+            raise RuntimeError("display broke")
+        real()
+
+    monkeypatch.setattr(picker, "_render_page", broken)
+    picker.bind_button.click()
+    picker.confirm_button.click()
+    assert pairs.loc[ids, "bind_status"].tolist() == ["bound"] * 3
+    assert "b24nb-error" in picker.message.value
+    assert "display broke" in picker.message.value
+    assert "bound 3" in picker.message.value
+    assert not picker._busy
+
+
+def test_undo_touches_only_the_last_runs_pairs_after_rows_were_dropped(
+        picker, pairs, small_sandbox):
+    first = tick_free(picker, 2)
+    picker.bind_button.click()
+    picker.confirm_button.click()
+    second = tick_free(picker, 2)
+    picker.bind_button.click()
+    picker.confirm_button.click()
+    before = store(small_sandbox)
+    # the analyst drops rows from the frame in place: every position after them shifts
+    drop_in_place(pairs, [p for p in pairs.index[:6] if p not in first + second])
+    picker.undo_button.click()
+    picker.confirm_button.click()
+    assert pairs.loc[second, "bind_status"].tolist() == ["unbound"] * 2
+    assert pairs.loc[first, "bind_status"].tolist() == ["bound"] * 2
+    removed = {(int(pairs.loc[i, "order_id"]), int(pairs.loc[i, "deal_id"])) for i in second}
+    assert before - store(small_sandbox) == removed
+    assert "b24nb-error" not in picker.message.value
+
+
+def test_a_run_stopped_half_way_can_be_undone_and_its_rows_retried(free_portal):
+    small_sandbox, portal, pairs = free_portal
+    picker = review(pairs, portal=portal)
+    ids = tick_best(picker, 100)
+    before = store(small_sandbox)
+    real = picker.actions.on_update
+    calls = []
+
+    def revoke_after_first_batch(pair_ids):
+        calls.append(pair_ids)
+        if len(calls) == 2:
+            portal._auth._base = portal._auth._base.replace("/rest/1/", "/rest/9/")
+        real(pair_ids)
+
+    picker.actions.on_update = revoke_after_first_batch
+    picker.bind_button.click()
+    picker.confirm_button.click()
+    assert "AuthError" in picker.message.value
+    assert picker.progress.bar_style == "danger"
+    assert pairs.loc[ids, "bind_status"].value_counts().to_dict() == {"bound": 50,
+                                                                     "failed": 50}
+    assert not picker.undo_button.disabled  # the 50 it made can be taken back
+    portal._auth._base = portal._auth._base.replace("/rest/9/", "/rest/1/")
+    picker.actions.on_update = real
+    assert picker.retry_button.description == "Retry failed (50)"
+    picker.undo_button.click()
+    picker.confirm_button.click()
+    assert store(small_sandbox) == before
+    assert set(pairs.loc[ids, "bind_status"]) == {"unbound", "failed"}
+    picker.retry_button.click()
+    picker.confirm_button.click()
+    assert pairs.loc[ids, "bind_status"].value_counts().to_dict() == {"bound": 50,
+                                                                     "unbound": 50}
+    assert len(store(small_sandbox) - before) == 50
+
+
+def test_binding_one_candidate_updates_the_owner_shown_on_its_siblings(picker, pairs):
+    (pid,) = tick_free(picker, 1)
+    order = pairs.loc[pid, "order_id"]
+    sibling = pairs.index[(pairs["order_id"] == order) & (pairs.index != pid)][0]
+    picker.bind_button.click()
+    picker.confirm_button.click()
+    assert pairs.loc[sibling, "current_owner_id"] == pairs.loc[pid, "deal_id"]
+    assert bool(pairs.loc[sibling, "rebind"]) is True
+    picker.status_filter.value = "all"
+    picker.search.value = str(order)
+    row = picker.rows[[r.pair_id for r in picker.rows].index(sibling)]
+    assert row.checkbox.disabled
+    assert "⚠ order bound to" in row.html.value
+
+
+def test_no_secret_in_any_text_the_grid_shows(small_sandbox, portal, pairs, journal_path):
+    secret = small_sandbox.url.rstrip("/").rsplit("/", 1)[-1]
+    small_sandbox.faults.add(method="crm.orderentity.add", kind="500", p=1.0, times=2)
+    picker = review(pairs, portal=portal)
+    picker.status_filter.value = "not sent"
+    tick_free(picker, 3)
+    picker.bind_button.click()
+    shown = [all_text(picker)]
+    picker.confirm_button.click()
+    shown.append(all_text(picker))
+    picker.retry_button.click()
+    picker.confirm_button.click()
+    shown.append(all_text(picker) + repr(picker))
+    assert secret not in "\n".join(shown)
+    assert small_sandbox.url not in "\n".join(shown)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import statistics
 import time
+import warnings
 
 import ipywidgets as w
 import ipywidgets.widgets.widget as widget_module
@@ -280,3 +281,34 @@ def test_an_empty_frame_shows_an_empty_grid_without_errors():
     assert visible(picker) == []
     assert "b24nb-error" not in picker.message.value
     assert picker.page_label.value == "page 1/1 · rows 0–0 of 0"
+
+
+def test_tick_threshold_starts_at_the_matchers_pre_tick_threshold(pairs):
+    import inspect
+
+    high = inspect.signature(b24nb.suggest).parameters["high"].default
+    assert review(pairs).threshold.value == high
+    assert inspect.signature(review).parameters["threshold"].default == high
+    assert inspect.signature(MatchPicker).parameters["threshold"].default == high
+
+
+def test_retry_offers_rows_sent_without_an_answer(pairs):
+    picker = review(pairs)
+    a, b = picker.rows[0].pair_id, picker.rows[1].pair_id
+    pairs.loc[a, "bind_status"] = "pending"
+    pairs.loc[b, "bind_status"] = "failed"
+    picker.refresh()
+    assert picker.retry_button.description == "Retry failed (2)"
+
+
+def test_rows_dropped_under_the_grid_do_not_shift_what_it_shows(pairs):
+    picker = review(pairs)
+    third = picker.page_pair_ids()[2]
+    with warnings.catch_warnings():  # inplace is deprecated in pandas 3.1, still typed
+        warnings.simplefilter("ignore")
+        pairs.drop(index=picker.page_pair_ids()[:2], inplace=True)
+    picker.next_button.click()
+    picker.prev_button.click()
+    assert picker.page_pair_ids()[0] == third
+    assert visible(picker)[0].pair_id == third
+    assert "b24nb-error" not in picker.message.value

@@ -226,7 +226,17 @@ def _run(
                 return _summary(verb, run_id, log, items, dry_run, portal, before, 0.0, j)
             assert run_id is not None
             sender = Sender(portal, j, key, run_id, log, bar.bar, on_update)
-            sender.run(plan.writes)
+            try:
+                sender.run(plan.writes)
+            except BaseException as exc:
+                # say which run stopped, so it can be finished (rerun) or undone (run_id=)
+                with contextlib.suppress(AttributeError, TypeError):
+                    exc.b24nb_run_id = run_id  # type: ignore[attr-defined]
+                    exc.add_note(
+                        f"b24nb: {verb} run {run_id} stopped; the bind_status column says "
+                        "which rows were sent. Rerun to finish it (nothing is sent twice)."
+                    )
+                raise
         finally:
             if bar is not None:
                 bar.close()

@@ -10,13 +10,14 @@ from typing import Any
 
 import pandas as pd
 
+from b24nb.widgets._layout import DEFAULT_THRESHOLD
 from b24nb.widgets.picker import MatchPicker
 
 __all__ = ["MatchPicker", "review"]
 
 
 def review(pairs: pd.DataFrame, portal: Any = None, *, deals: Any = None, journal: Any = None,
-           page_size: int = 25, threshold: float = 0.9, dry_run: bool = False,
+           page_size: int = 25, threshold: float = DEFAULT_THRESHOLD, dry_run: bool = False,
            allow_rebind: bool = False) -> MatchPicker:
     """Open the review grid over ``pairs``; tick pairs and bind them from the grid.
 
@@ -36,7 +37,7 @@ def review(pairs: pd.DataFrame, portal: Any = None, *, deals: Any = None, journa
     page_size
         25 or 50 rows per page.
     threshold
-        Start value of the "tick all ≥" slider.
+        Start value of the "tick all ≥" slider; by default ``suggest()``'s ``high`` (0.65).
     dry_run, allow_rebind
         Start values of the two toggles next to the Bind button.
 

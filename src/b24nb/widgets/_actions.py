@@ -7,6 +7,7 @@ or corrupt data, so they live in one small place that reads and writes only the 
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -47,10 +48,15 @@ class Actions:
         self.journal = journal
         self.running = False
         self.pending: tuple[str, np.ndarray] | None = None
+        #: the last run that wrote bindings, and the pair ids it acted on: labels, not row
+        #: positions, so that rows dropped or reordered since cannot shift what undo touches
         self.last_run_id: Any = None
-        self.last_positions: np.ndarray | None = None
+        self.last_pair_ids: list[Any] = []
+        self.undo_unfinished = False  # last_pair_ids are what an undo left to do
         self.last_summary: Any = None
-        self._seen: set[Any] = set()
+        #: an error raised while the grid redrew during a run (shown when the run ends)
+        self.update_error: BaseException | None = None
+        self._finished: set[Any] = set()
 
     @property
     def pairs(self) -> pd.DataFrame:
@@ -73,9 +79,25 @@ class Actions:
         return positions[~done]
 
     def to_retry(self) -> np.ndarray:
-        """Failed positions, plus the ones held back as needs_rebind once rebind is allowed."""
-        wanted = {"failed"} | ({"needs_rebind"} if self.picker.allow_rebind.value else set())
-        return np.flatnonzero(self._status_is(wanted))
+        """Rows a bind left unfinished: failed, or sent without an answer (``pending``, which
+        a rerun settles from the journal), plus ``needs_rebind`` once rebind is allowed.
+
+        Rows of the last undo are left out: "Undo last run" retries those (a retry binds).
+        """
+        wanted = {"failed", "pending"}
+        if self.picker.allow_rebind.value:
+            wanted.add("needs_rebind")
+        positions = np.flatnonzero(self._status_is(wanted))
+        if self.undo_unfinished and self.last_run_id is not None:
+            positions = np.setdiff1d(positions, self.undo_positions())
+        return positions
+
+    def undo_positions(self) -> np.ndarray:
+        """Where the last run's pairs are now (rows dropped from the frame since are gone)."""
+        if not self.last_pair_ids:
+            return np.array([], dtype=np.intp)
+        where = self.pairs.index.get_indexer(self.last_pair_ids)
+        return where[where >= 0].astype(np.intp)
 
     # ------------------------------------------------------------------ ticks
     def set_selected(self, positions: np.ndarray, value: bool) -> None:
@@ -123,12 +145,15 @@ class Actions:
         elif kind == "retry":
             positions, label = self.to_retry(), "Retry"
         elif kind == "undo":
-            if self.last_run_id is None or self.last_positions is None:
+            if self.last_run_id is None:
                 picker._say("nothing to undo: no run from this widget yet")
                 return
-            made = self.pairs["bind_status"].iloc[self.last_positions].isin(
-                ["bound", "rebound"]).to_numpy(dtype=bool, na_value=False)
-            positions = self.last_positions[made]  # already_bound was not ours to undo
+            last = self.undo_positions()
+            # already_bound was not ours to undo; failed/pending rows of an earlier undo are
+            # sent again (unbind() skips whatever the journal says was not made by that run)
+            made = self.pairs["bind_status"].iloc[last].isin(
+                ["bound", "rebound", "failed", "pending"]).to_numpy(dtype=bool, na_value=False)
+            positions = last[made]
             label = f"Undo run {self.last_run_id}"
         else:
             raise ValueError(f"unknown action {kind!r}")
@@ -165,14 +190,16 @@ class Actions:
         self.cancel()
         picker = self.picker
         dry_run = bool(picker.dry_run.value) and kind != "undo"
-        self._seen = set()
+        self._finished = set()
+        self.update_error = None
         picker.progress.max = max(1, len(positions))
         picker.progress.value = 0
         picker.progress.bar_style = "info"
         picker.progress_label.value = f"0/{len(positions):,}"
         picker.progress_box.layout.display = None
         self.running = True
-        ok = False
+        summary: Any = None
+        run: Any = None
         try:
             if kind == "undo":
                 from b24nb.binding import unbind
@@ -183,24 +210,55 @@ class Actions:
 
                 summary = self._scoped(bind, positions, deals=self.deals, dry_run=dry_run,
                                        allow_rebind=bool(picker.allow_rebind.value))
-            ok = True
+            run = run_id_of(summary)
+        except BaseException as exc:
+            # a run stopped half-way (auth revoked, interrupt) may have bound some rows: keep
+            # its id so "Undo last run" can take them back
+            run = getattr(exc, "b24nb_run_id", None)
+            self._after_run(kind, positions, run, dry_run, ok=False)
+            raise
         finally:
             self.running = False
-            picker.progress.bar_style = "success" if ok else "danger"
         self.last_summary = summary
-        picker.progress.value = picker.progress.max
-        picker.progress_label.value = f"{len(positions):,}/{len(positions):,} done"
+        text = self._after_run(kind, positions, run, dry_run, ok=True)
+        if self.update_error is not None:
+            error, self.update_error = self.update_error, None
+            raise RuntimeError(f"{text}; but the grid failed to redraw during the run (the "
+                               f"run went on, the frame holds every status): {error}") from error
+
+    def _after_run(self, kind: str, positions: np.ndarray, run: Any, dry_run: bool, *,
+                   ok: bool) -> str:
+        """Bar, undo target and summary line after a run (also after one that raised)."""
+        picker = self.picker
+        picker.progress.bar_style = "success" if ok else "danger"
+        status = self.pairs["bind_status"].iloc[positions]
+        if ok:
+            picker.progress.value = picker.progress.max
+            picker.progress_label.value = f"{len(positions):,}/{len(positions):,} done"
+        ids = self.pairs.index[positions].tolist()
         if kind == "undo":
-            self.last_run_id, self.last_positions = None, None
-        elif not dry_run and self.pairs["bind_status"].iloc[positions].isin(
-                ["bound", "rebound"]).any():  # undo means the last run that wrote bindings
-            self.last_run_id, self.last_positions = run_id_of(summary), positions
+            # an undo that did not finish stays available, so the button retries it
+            left = ~status.isin(["unbound", "skipped"]).to_numpy(dtype=bool, na_value=False)
+            self.last_pair_ids = [pid for pid, keep in zip(ids, left, strict=True) if keep]
+            self.undo_unfinished = bool(self.last_pair_ids)
+            if not self.last_pair_ids:
+                self.last_run_id = None
+        elif not dry_run and run is not None and status.isin(["bound", "rebound"]).any():
+            # undo means the last run that wrote bindings: the rows it made, and those sent
+            # without an answer (they may have landed); never its failures, which an undo
+            # would overwrite with "skipped"
+            made = status.isin(["bound", "rebound", "pending"]).to_numpy(dtype=bool,
+                                                                          na_value=False)
+            self.last_run_id, self.undo_unfinished = run, False
+            self.last_pair_ids = [pid for pid, keep in zip(ids, made, strict=True) if keep]
         picker.undo_button.disabled = self.last_run_id is None
-        status = self.pairs["bind_status"].iloc[positions].fillna("not sent").value_counts()
-        counts = " · ".join(f"{s} {n:,}" for s, n in status.items())
-        run = run_id_of(summary)
-        picker._say(f"{'dry run' if dry_run else kind}{'' if run is None else f' (run {run})'}:"
-                    f" {counts}")
+        counts = " · ".join(f"{s} {n:,}" for s, n in status.fillna("not sent").value_counts()
+                            .items())
+        text = (f"{'dry run' if dry_run else kind}{'' if run is None else f' (run {run})'}: "
+                f"{counts}")
+        if ok:
+            picker._say(html.escape(text))
+        return text
 
     def _scoped(self, verb: Any, positions: np.ndarray, **kwargs: Any) -> Any:
         """Call ``bind``/``unbind`` so that exactly the rows at ``positions`` are acted on.
@@ -221,10 +279,25 @@ class Actions:
             self.pairs["selected"] = column
 
     def on_update(self, pair_ids: Iterable[Any]) -> None:
-        """bind()/unbind() call this after each batch: advance the bar, redraw the page."""
+        """bind()/unbind() call this after each batch: advance the bar, redraw the page.
+
+        The bar counts rows with a final answer: the first call names every planned row, most
+        of them still ``pending``, and must not fill the bar before anything was sent. An
+        error here is kept and shown when the run ends (bind() only logs it, so that a
+        broken display never stops a run half-way).
+        """
         picker = self.picker
-        self._seen.update(pair_ids)
-        done = min(len(self._seen), picker.progress.max)
-        picker.progress.value = done
-        picker.progress_label.value = f"{done:,}/{picker.progress.max:,}"
-        picker._render_page()
+        try:
+            ids = list(pair_ids)
+            status = self.pairs["bind_status"].reindex(ids)
+            self._finished.update(
+                pid for pid, s in zip(ids, status.tolist(), strict=True)
+                if isinstance(s, str) and s != "pending")
+            done = min(len(self._finished), picker.progress.max)
+            picker.progress.value = done
+            picker.progress_label.value = f"{done:,}/{picker.progress.max:,}"
+            picker._render_page()
+        except Exception as exc:
+            if self.update_error is None:
+                self.update_error = exc
+            raise

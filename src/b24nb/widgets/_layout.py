@@ -12,9 +12,13 @@ from typing import Any
 
 import ipywidgets as w
 
-__all__ = ["POOL_SIZE", "Row", "guarded"]
+__all__ = ["DEFAULT_THRESHOLD", "POOL_SIZE", "Row", "guarded"]
 
 POOL_SIZE = 50  # the largest page; smaller pages hide the spare rows instead of destroying them
+
+#: where the "tick all ≥" slider starts: ``suggest(high=0.65)``'s default, so the button ticks
+#: what the matcher would pre-tick (a test keeps the two equal)
+DEFAULT_THRESHOLD = 0.65
 
 
 def guarded(method: Callable[..., None]) -> Callable[..., None]:

@@ -28,7 +28,7 @@ import pandas as pd
 from b24nb.redact import redact
 from b24nb.widgets import _html
 from b24nb.widgets._actions import Actions
-from b24nb.widgets._layout import POOL_SIZE, Row, guarded
+from b24nb.widgets._layout import DEFAULT_THRESHOLD, POOL_SIZE, Row, guarded
 from b24nb.widgets._view import (
     DONE_STATUSES,
     SORTS,
@@ -73,7 +73,7 @@ class MatchPicker(w.VBox):
     """
 
     def __init__(self, pairs: pd.DataFrame, portal: Any = None, *, deals: Any = None,
-                 journal: Any = None, page_size: int = 25, threshold: float = 0.9,
+                 journal: Any = None, page_size: int = 25, threshold: float = DEFAULT_THRESHOLD,
                  dry_run: bool = False, allow_rebind: bool = False) -> None:
         missing = [c for c in ("deal_id", "order_id", "score") if c not in pairs.columns]
         if missing:
@@ -89,16 +89,22 @@ class MatchPicker(w.VBox):
         self._filling = False
         self._page = 0
         self._filters = Filters()
-        self._text_search = TextSearch(pairs)
-        self._orders = OrderIndex(pairs)
+        self._index_frame()
         self._view = compute_view(pairs, self._filters, self._text_search)
-        self._hist = histogram(pairs)
         self._counts: dict[str, int] = {}
         self.actions = Actions(self, deals=deals, journal=journal)
         self._build(page_size, threshold, dry_run, allow_rebind)
         self._wire()
         self._refresh_counts()
         self._redraw()
+
+    def _index_frame(self) -> None:
+        """(Re)build what is derived from the whole frame once: search, sibling index, bins."""
+        self._text_search = TextSearch(self.pairs)
+        self._orders = OrderIndex(self.pairs)
+        self._hist = histogram(self.pairs)
+        self._shape = (len(self.pairs), self.pairs.index[0] if len(self.pairs) else None,
+                       self.pairs.index[-1] if len(self.pairs) else None)
 
     # ---------------------------------------------------------------- building
     def _build(self, page_size: int, threshold: float, dry_run: bool,
@@ -239,11 +245,21 @@ class MatchPicker(w.VBox):
         return result
 
     # ---------------------------------------------------------------- rendering
+    def _frame_changed(self) -> bool:
+        """Rows added or dropped under the grid since it last looked (an O(1) check)."""
+        p = self.pairs
+        return self._shape != (len(p), p.index[0] if len(p) else None,
+                               p.index[-1] if len(p) else None)
+
     def _render_page(self) -> None:
         """Refill the pooled rows from the frame: O(page), whatever the frame size."""
+        if self._frame_changed():  # cached positions would point at the wrong rows
+            self._index_frame()
+            self._view = compute_view(self.pairs, self._filters, self._text_search)
+            self._page = min(self._page, self.n_pages - 1)
         positions = self.page_positions()
         columns = [c for c in _html.ROW_COLUMNS if c in self.pairs.columns]
-        records = self.pairs[columns].iloc[positions].to_dict("records")
+        records = self.pairs.iloc[positions][columns].to_dict("records")
         ids = self.pairs.index[positions].tolist()
         blockers = self._blockers(positions)
         done = self._done_mask(positions)
@@ -306,7 +322,13 @@ class MatchPicker(w.VBox):
         self.message.value = f'<div class="b24nb-message">{text}</div>'
 
     def refresh(self) -> None:
-        """Recompute the view and counts from the frame (after changing it outside the widget)."""
+        """Recompute the view and counts from the frame (after changing it outside the widget).
+
+        Why it exists: the grid caches the visible row positions, the order index and the
+        score histogram so a page change stays O(page); a ``bind()`` from a notebook cell or
+        an edit of ``pairs`` changes what they were computed from.
+        """
+        self._index_frame()
         self._view = compute_view(self.pairs, self._filters, self._text_search)
         self._page = min(self._page, self.n_pages - 1)
         self._refresh_counts()
@@ -354,6 +376,13 @@ class MatchPicker(w.VBox):
 
     def _on_tick(self, slot: int, change: dict) -> None:
         if self._filling:  # the refill itself, not the analyst
+            return
+        if self._busy:  # a tick that cannot be taken now must not look taken
+            self._filling = True
+            try:
+                self.rows[slot].checkbox.value = bool(change["old"])
+            finally:
+                self._filling = False
             return
         self._tick(slot, bool(change["new"]))
 
