@@ -110,3 +110,22 @@ def test_notebook_binds_the_picked_pairs_on_the_sandbox_and_logs_them(tmp_path, 
              if "application/vnd.jupyter.widget-view+json" in out.get("data", {})
              and out["data"].get("text/plain", "").startswith("MatchPicker(")]
     assert len(grids) == 1  # the review grid rendered as a widget, once
+
+
+def test_notebook_thresholds_are_the_matchers_defaults():
+    """The notebook pre-ticks what suggest() would on its own, and says why in its prose."""
+    import inspect
+
+    import b24nb
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    params: dict[str, Any] = {}
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    exec(cell.source, params)
+    defaults = inspect.signature(b24nb.suggest).parameters
+    assert params["TICK_THRESHOLD"] == defaults["high"].default
+    assert params["MIN_SCORE"] == defaults["low"].default
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "Why 0.65" in prose
+    for section in ("Connect", "Load", "Suggest", "Review", "Bind", "The log", "Export"):
+        assert re.search(rf"^## \d\. {section}", prose, re.M), section
