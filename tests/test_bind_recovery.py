@@ -320,3 +320,27 @@ def test_no_secret_reaches_the_journal_file_history_or_frame(journal_path):
         for s in secrets:
             assert s.encode() not in raw
             assert s not in shown
+
+
+def test_a_binding_made_through_one_user_is_undone_and_resumed_through_another(journal):
+    """Webhooks of two users of the same portal share its ledger: an order has one owner
+    there whoever asks, so undo and resume must not depend on who sent the write."""
+    with sandbox() as sb, Portal(sb.url, progress=False) as alice, \
+            Portal(sb.url, progress=False) as bob:
+        alice.identity = portal_identity(bob).replace("#user1", "#user7")  # another webhook
+        assert portal_identity(alice) != portal_identity(bob)
+        pairs = make_pairs(list(range(1, 61)))
+        _lose_answers_after(alice, batches=1)  # orders 51..60 sent by alice, answer lost
+        with pytest.raises(KeyboardInterrupt):
+            b24nb.bind(alice, pairs, journal=journal, progress=False)
+        assert journal.pending_orders(portal_identity(bob)) == set(range(51, 61))
+        sent = adds(sb)
+        b24nb.bind(bob, pairs, journal=journal, progress=False)  # bob finishes the run
+        assert adds(sb) == sent
+        assert set(pairs["bind_status"]) == {"bound"}
+        assert no_pending(journal, alice)
+        b24nb.unbind(bob, pairs, journal=journal, progress=False)  # and takes it back
+        assert set(pairs["bind_status"]) == {"unbound"}
+        assert sb.bindings() == []
+        assert set(b24nb.history(journal, portal=bob)["portal"]) == {
+            portal_identity(alice), portal_identity(bob)}

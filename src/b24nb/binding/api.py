@@ -62,7 +62,9 @@ class RunSummary:
 def portal_identity(portal: Any) -> str:
     """Return ``host#user<id>`` for the journal: which portal and which user, no secret.
 
-    The user id comes from the webhook path, else from ``profile`` (once per Portal).
+    The user id comes from the webhook path, else from ``profile`` (once per Portal). The
+    journal finds an order's history by the host part alone, so a binding made through one
+    user's webhook is resumed or undone through another's.
     """
     ident = getattr(portal, "identity", None)
     if isinstance(ident, str) and ident:
@@ -72,7 +74,7 @@ def portal_identity(portal: Any) -> str:
             return _identities[portal]
     except TypeError:
         pass
-    host = str(getattr(portal, "host", "") or "portal")
+    host = str(getattr(portal, "host", "") or "portal").lower()
     uid = getattr(getattr(portal, "_auth", None), "user_id", None)
     if uid is None:
         profile = portal.call("profile")

@@ -14,6 +14,7 @@ from b24nb.journal.store import (
     default_path,
     history,
     open_journal,
+    portal_site,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "fold",
     "history",
     "open_journal",
+    "portal_site",
 ]

@@ -38,7 +38,15 @@ from b24nb.errors import B24nbError
 from b24nb.journal.ledger import OrderLedger, fold
 from b24nb.redact import redact
 
-__all__ = ["WRITE_KEYS", "Journal", "JournalError", "default_path", "history", "open_journal"]
+__all__ = [
+    "WRITE_KEYS",
+    "Journal",
+    "JournalError",
+    "default_path",
+    "history",
+    "open_journal",
+    "portal_site",
+]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -85,6 +93,7 @@ _SCHEMA = (
 CREATE INDEX IF NOT EXISTS events_order ON events (portal, order_id, id);
 CREATE INDEX IF NOT EXISTS events_run ON events (run_id, id);
 CREATE INDEX IF NOT EXISTS events_send ON events (send_id);
+CREATE INDEX IF NOT EXISTS events_order_id ON events (order_id, id);
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the b24nb journal is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
@@ -112,6 +121,15 @@ def default_path() -> Path:
     if env:
         return Path(env).expanduser()
     return Path.home() / ".b24nb" / "journal.sqlite"
+
+
+def portal_site(key: str) -> str:
+    """The portal part of a journal key: ``"https://x.bitrix24.ru#user7"`` → the host part.
+
+    Keys name the user too (who did it, for the audit); what an order's ledger belongs to is
+    the portal, since an order has one owner there whoever asks.
+    """
+    return key.split("#", 1)[0].lower()
 
 
 def _now() -> str:
@@ -311,11 +329,18 @@ class Journal:
         run_id: str | None = None,
         order_ids: Iterable[int] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Yield events (oldest first) as dicts, optionally for one portal, run or orders."""
+        """Yield events (oldest first) as dicts, optionally for one portal, run or orders.
+
+        ``portal`` keeps the events of that Bitrix24 portal, whichever of its users made them:
+        the key is ``host#user<id>`` and the host decides (see :func:`portal_site`). An order
+        has one owner per portal, so a binding made through one user's webhook must be found
+        (resumed, undone) through another's.
+        """
         where, args = [], []  # type: ignore[var-annotated]
         if portal is not None:
-            where.append("portal = ?")
-            args.append(portal)
+            site = portal_site(portal)
+            where.append("(lower(portal) = ? OR substr(lower(portal), 1, ?) = ?)")
+            args.extend([site, len(site) + 1, site + "#"])
         if run_id is not None:
             where.append("run_id = ?")
             args.append(run_id)
@@ -338,12 +363,14 @@ class Journal:
         (the analyst unticked the row, or reran with another frame), which ``bind()`` and
         ``unbind()`` settle too, so the journal never keeps a write nobody knows the fate of.
         """
+        site = portal_site(portal)
         sql = (
-            "SELECT DISTINCT s.order_id FROM events s WHERE s.portal = ? AND s.event = 'send' "
+            "SELECT DISTINCT s.order_id FROM events s WHERE s.event = 'send' "
+            "AND (lower(s.portal) = ? OR substr(lower(s.portal), 1, ?) = ?) "
             "AND NOT EXISTS (SELECT 1 FROM events a WHERE a.send_id = s.id)"
         )
         with self._lock:
-            rows = self._db.execute(sql, (portal,)).fetchall()
+            rows = self._db.execute(sql, (site, len(site) + 1, site + "#")).fetchall()
         return {int(r[0]) for r in rows if r[0] is not None}
 
     def ledgers(self, portal: str, order_ids: Iterable[int]) -> dict[int, OrderLedger]:
