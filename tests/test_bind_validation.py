@@ -166,3 +166,27 @@ def test_property_bad_frames_send_nothing(sb, portal, journal_path, pairs):
         b24nb.bind(portal, pairs, progress=False, allow_rebind=True)
     assert sb.stats.http_requests == before
     assert sb.bindings() == bindings
+
+
+def test_a_frame_with_many_bad_rows_lists_each_once_and_sends_nothing(sb, portal, journal_path):
+    rows = [{**GOOD, "order_id": 100 + i, "owner_type_id": 9} for i in range(120)]
+    rows[7] = {**GOOD, "order_id": 7}  # one good row among them: still nothing is sent
+    before = sb.stats.http_requests
+    with pytest.raises(ValidationError) as info:
+        b24nb.bind(portal, frame(rows), progress=False)
+    problems = info.value.problems
+    assert len(problems) == 119
+    assert problems[0] == "pair 0: owner_type_id 9 is not one of 2, 5, 31"
+    assert len({p.split(":")[0] for p in problems}) == 119  # one line per offending row
+    assert "… and 69 more" in str(info.value)
+    assert "nothing was sent" in str(info.value)
+    assert sb.stats.http_requests == before
+
+
+def test_a_missing_pair_id_is_refused(sb, portal, journal_path):
+    pairs = frame([GOOD, {**GOOD, "order_id": 2}])
+    pairs.index = pd.Index([0, None], dtype="Int64", name="pair_id")
+    before = sb.stats.http_requests
+    with pytest.raises(ValidationError, match=r"pair_id \(the index\) is missing"):
+        b24nb.bind(portal, pairs, progress=False)
+    assert sb.stats.http_requests == before

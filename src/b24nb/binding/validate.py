@@ -126,6 +126,8 @@ def selected_items(
         if not tick:
             continue
         bad: list[str] = []
+        if _is_na(pair_id):
+            bad.append("pair_id (the index) is missing: rows are logged and resumed by it")
         if dup:
             bad.append("pair_id appears more than once in the index")
         order_id, deal_id = _as_id(row["order_id"]), _as_id(row["deal_id"])
