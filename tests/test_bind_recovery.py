@@ -344,3 +344,38 @@ def test_a_binding_made_through_one_user_is_undone_and_resumed_through_another(j
         assert sb.bindings() == []
         assert set(b24nb.history(journal, portal=bob)["portal"]) == {
             portal_identity(alice), portal_identity(bob)}
+
+
+def test_access_denied_inside_a_batch_stops_the_run_and_a_rerun_finishes(journal):
+    """The sale module right is revoked mid-run: the portal answers 200040300020 for each
+    command. The run stops after that batch instead of failing 50 rows per request to the end."""
+    from b24nb.errors import AccessDeniedError
+    from b24nb.portal import CommandResult
+
+    with sandbox() as sb, Portal(sb.url, progress=False) as portal:
+        real = portal.batch
+        writes = {"n": 0}
+
+        def batch(commands, **kw):
+            commands = dict(commands)
+            if not any(m == "crm.orderentity.add" for m, _ in commands.values()):
+                return real(commands, **kw)
+            writes["n"] += 1
+            if writes["n"] == 1:
+                return real(commands, **kw)
+            err = AccessDeniedError("200040300020", "Access Denied", method="crm.orderentity.add")
+            return {k: CommandResult(k, m, False, None, err) for k, (m, _) in commands.items()}
+
+        portal.batch = batch  # type: ignore[method-assign]
+        pairs = make_pairs(list(range(1, 201)))
+        with pytest.raises(AccessDeniedError):
+            b24nb.bind(portal, pairs, journal=journal, progress=False)
+        assert writes["n"] == 2
+        assert pairs["bind_status"].value_counts().to_dict() == {
+            "bound": 50, "failed": 50, "skipped": 100}
+        assert set(pairs.loc[pairs.bind_status == "failed", "bind_error"]) == {"200040300020"}
+        assert no_pending(journal, portal)
+        del portal.batch
+        b24nb.bind(portal, pairs, journal=journal, progress=False)
+        assert set(pairs["bind_status"]) == {"bound"}
+        assert adds(sb) == 200

@@ -281,6 +281,7 @@ class Sender:
         again: list[Write] = []
         unknown: list[Write] = []
         limit: Any = None
+        denied: PortalError | None = None
         for n, w in enumerate(batch):
             res = answers[f"w{n}"]
             pid = w.item.pair_id
@@ -303,10 +304,16 @@ class Sender:
             elif isinstance(err, ServerError | NetworkError) or code == "NOT_RUN":
                 unknown.append(w)
             else:
+                if isinstance(err, AccessDeniedError | AuthError):
+                    denied = err
                 final.append(Answer(w, Outcome(pid, "failed", code, desc)))
         self._finish(final)
         if unknown:
             self._settle(unknown, ServerError("UNKNOWN", "a command failed without an answer"))
+        if denied is not None:
+            # the right to write orders was taken away mid-run: every later batch would fail
+            # the same way, so stop here (the rest reads "skipped"), as for a refused request
+            raise denied
         if again:
             self._requeue(again, limit)
         return None
