@@ -200,3 +200,17 @@ def test_ledgers_are_per_portal(journal_path):
         _answer(j, run, sid, 10, 5, "bound")
         assert j.ledgers("http://other#user1", [10]) == {}
         assert fold([]).ours is None
+
+
+def test_every_journal_row_the_engine_builds_carries_the_write_keys():
+    """WRITE_KEYS is the one list of what identifies a write; the engine's rows follow it."""
+    from b24nb.binding.plan import _note
+    from b24nb.binding.sender import Write
+    from b24nb.binding.validate import Item
+    from b24nb.journal import WRITE_KEYS
+    from b24nb.journal.store import _COLUMNS
+
+    item = Item(pair_id=3, order_id=10, owner_id=5, owner_type_id=2)
+    assert tuple(Write(item, "bind", (5, 2), (7, 2)).journal_row()) == WRITE_KEYS
+    assert set(WRITE_KEYS) <= set(_note(item, "needs_rebind", "m", (7, 2)))
+    assert set(WRITE_KEYS) <= set(_COLUMNS)

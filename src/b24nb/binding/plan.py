@@ -16,7 +16,7 @@ import pandas as pd
 from b24nb.binding.frame import Outcome, fmt
 from b24nb.binding.sender import Write
 from b24nb.binding.validate import Item
-from b24nb.journal import OrderLedger
+from b24nb.journal import WRITE_KEYS, OrderLedger
 
 __all__ = ["Plan", "plan_bind", "plan_unbind", "settle_orphans"]
 
@@ -42,6 +42,7 @@ class Plan:
 def _note(item: Item, status: str, message: str, now: Owner | None) -> dict[str, Any]:
     now_id, now_type = now or (None, None)
     return {
+        **dict.fromkeys(WRITE_KEYS),  # the journal's one list of what names a write
         "action": "note",
         "pair_id": _pid(item.pair_id),
         "order_id": item.order_id,

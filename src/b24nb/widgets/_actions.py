@@ -57,6 +57,7 @@ class Actions:
         #: an error raised while the grid redrew during a run (shown when the run ends)
         self.update_error: BaseException | None = None
         self._finished: set[Any] = set()
+        self._sending: set[Any] = set()
 
     @property
     def pairs(self) -> pd.DataFrame:
@@ -191,6 +192,7 @@ class Actions:
         picker = self.picker
         dry_run = bool(picker.dry_run.value) and kind != "undo"
         self._finished = set()
+        self._sending = set(self.pairs.index[positions].tolist())
         self.update_error = None
         picker.progress.max = max(1, len(positions))
         picker.progress.value = 0
@@ -290,9 +292,9 @@ class Actions:
         try:
             ids = list(pair_ids)
             status = self.pairs["bind_status"].reindex(ids)
-            self._finished.update(
+            self._finished.update(  # rows of this run only: a settled orphan is not progress
                 pid for pid, s in zip(ids, status.tolist(), strict=True)
-                if isinstance(s, str) and s != "pending")
+                if isinstance(s, str) and s != "pending" and pid in self._sending)
             done = min(len(self._finished), picker.progress.max)
             picker.progress.value = done
             picker.progress_label.value = f"{done:,}/{picker.progress.max:,}"
