@@ -167,9 +167,7 @@ def _apply_plan(plan: Plan, journal: Journal, key: str, run_id: str | None) -> N
         journal.note(key, run_id, plan.notes)
 
 
-def _orphans(
-    portal: Any, journal: Journal, key: str, acted_on: set[int]
-) -> tuple[list[int], dict[int, Any]]:
+def _orphans(journal: Journal, key: str, acted_on: set[int]) -> tuple[list[int], dict[int, Any]]:
     """Orders with an unanswered send that this run does not select, and their ledgers."""
     orphans = sorted(journal.pending_orders(key) - acted_on)
     return orphans, (journal.ledgers(key, orphans) if orphans else {})
@@ -200,7 +198,7 @@ def _run(
         key = portal_identity(portal)
         orders = [i.order_id for i in items]
         ledgers = j.ledgers(key, orders)
-        orphans, orphan_ledgers = ([], {}) if dry_run else _orphans(portal, j, key, set(orders))
+        orphans, orphan_ledgers = ([], {}) if dry_run else _orphans(j, key, set(orders))
         owners = read_owners(portal, orders + orphans)
         plan = planner(owners, ledgers)
         run_id = None if dry_run else j.start_run(key, verb, params)
