@@ -400,3 +400,17 @@ def test_no_secret_in_any_text_the_grid_shows(small_sandbox, portal, pairs, jour
     shown.append(all_text(picker) + repr(picker))
     assert secret not in "\n".join(shown)
     assert small_sandbox.url not in "\n".join(shown)
+
+
+def test_confirm_sends_exactly_the_pairs_the_confirmation_showed(picker, pairs, small_sandbox):
+    before = store(small_sandbox)
+    ids = tick_free(picker, 2)
+    picker.bind_button.click()
+    assert "2 pair(s)" in picker.confirm_html.value
+    # between Bind and Confirm rows above them leave the frame: positions shift, ids do not
+    drop_in_place(pairs, [p for p in pairs.index[:4] if p not in ids])
+    picker.confirm_button.click()
+    assert pairs.loc[ids, "bind_status"].tolist() == ["bound"] * 2
+    assert pairs["bind_status"].notna().sum() == 2
+    made = {(int(pairs.loc[i, "order_id"]), int(pairs.loc[i, "deal_id"])) for i in ids}
+    assert store(small_sandbox) - before == made

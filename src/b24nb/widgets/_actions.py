@@ -47,7 +47,8 @@ class Actions:
         self.deals = deals
         self.journal = journal
         self.running = False
-        self.pending: tuple[str, np.ndarray] | None = None
+        #: the proposed run waiting for Confirm: its kind and the pair ids it showed
+        self.pending: tuple[str, list[Any]] | None = None
         #: the last run that wrote bindings, and the pair ids it acted on: labels, not row
         #: positions, so that rows dropped or reordered since cannot shift what undo touches
         self.last_run_id: Any = None
@@ -170,7 +171,7 @@ class Actions:
         if kind != "undo" and "rebind" in self.pairs.columns:
             rebinds = int(self.pairs["rebind"].iloc[positions].to_numpy(
                 dtype=bool, na_value=False).sum())
-        self.pending = (kind, positions)
+        self.pending = (kind, self.pairs.index[positions].tolist())
         picker.confirm_html.value = _html.confirm_html(
             label, len(positions), dry_run=picker.dry_run.value and kind != "undo",
             rebinds=rebinds, allow_rebind=picker.allow_rebind.value,
@@ -187,7 +188,9 @@ class Actions:
         """Send the confirmed run; progress and statuses update live through on_update."""
         if self.pending is None:
             return
-        kind, positions = self.pending
+        kind, ids = self.pending
+        where = self.pairs.index.get_indexer(ids)  # exactly the rows the confirmation showed
+        positions = where[where >= 0].astype(np.intp)
         self.cancel()
         picker = self.picker
         dry_run = bool(picker.dry_run.value) and kind != "undo"
