@@ -281,7 +281,9 @@ def bind(
     pairs : pandas.DataFrame
         The pairs frame; rows with ``selected`` True are bound. Its ``bind_status``,
         ``bind_error`` (the portal's code as a string), ``bind_message``, ``bind_response``
-        and ``bind_at`` columns are written in place, batch by batch.
+        and ``bind_at`` columns are written in place, batch by batch. Pass the frame itself,
+        not a filtered copy (``pairs[pairs.score > .9]``): the log goes into the object
+        passed, and a copy's log is lost with it (the journal still has every answer).
     deals : pandas.DataFrame, optional
         When given, every selected deal (owner type 2) must be in it.
     dry_run : bool
@@ -305,6 +307,12 @@ def bind(
     ------
     b24nb.errors.ValidationError
         Listing every offending row; nothing was sent.
+    b24nb.journal.JournalError
+        The journal cannot be written (a read-only disk, say); nothing was sent.
+    b24nb.errors.PortalError
+        A failure that stops the run (auth revoked, access denied, a read that kept failing).
+        Rows sent without an answer read ``pending``, rows not sent ``skipped``; the
+        exception carries ``b24nb_run_id``, and a rerun finishes the job without duplicates.
 
     Examples
     --------
