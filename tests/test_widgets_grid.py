@@ -312,3 +312,16 @@ def test_rows_dropped_under_the_grid_do_not_shift_what_it_shows(pairs):
     assert picker.page_pair_ids()[0] == third
     assert visible(picker)[0].pair_id == third
     assert "b24nb-error" not in picker.message.value
+
+
+def test_a_tick_arriving_while_a_handler_runs_is_refused_and_looks_refused(pairs):
+    picker = review(pairs)
+    picker._busy = True  # e.g. a run in progress: handlers must not re-enter
+    picker.rows[0].checkbox.value = True
+    picker.next_button.click()
+    assert not pairs["selected"].any()
+    assert picker.rows[0].checkbox.value is False  # the box does not claim a tick it lost
+    assert picker.page_label.value.startswith("page 1/")
+    picker._busy = False
+    picker.rows[0].checkbox.value = True
+    assert pairs.loc[picker.rows[0].pair_id, "selected"]
