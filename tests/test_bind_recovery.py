@@ -90,6 +90,9 @@ def test_a_lost_answer_is_settled_and_every_order_is_bound_once(journal, kind, a
         assert len(made) == 120
 
 
+WRITES = ("crm.orderentity.add", "crm.orderentity.deleteByFilter")
+
+
 def _lose_answers_after(portal: Portal, batches: int) -> None:
     """Let ``batches`` write batches through, then one that runs on the portal but whose
     answer never comes back to bind(): an exception between journal "sent" and "answer"."""
@@ -97,7 +100,7 @@ def _lose_answers_after(portal: Portal, batches: int) -> None:
     seen = {"writes": 0}
 
     def batch(commands, **kw):
-        writes = any(m == "crm.orderentity.add" for m, _ in dict(commands).values())
+        writes = any(m in WRITES for m, _ in dict(commands).values())
         if writes:
             seen["writes"] += 1
         answers = real(commands, **kw)
@@ -379,3 +382,29 @@ def test_access_denied_inside_a_batch_stops_the_run_and_a_rerun_finishes(journal
         b24nb.bind(portal, pairs, journal=journal, progress=False)
         assert set(pairs["bind_status"]) == {"bound"}
         assert adds(sb) == 200
+
+
+def test_unbind_interrupted_between_sent_and_answer_is_finished_by_a_rerun(journal):
+    """Undo is a write too: removals and restores whose answers were lost are read back."""
+    # orders 1..60 belong to deal 100+i today; b24nb moves them, and 61..120 are new
+    today = [{"orderId": o, "ownerId": 100 + o, "ownerTypeId": 2} for o in range(1, 61)]
+    with sandbox(bindings=today) as sb, Portal(sb.url, progress=False) as portal:
+        before = owners(sb)
+        pairs = make_pairs(list(range(1, 121)))
+        b24nb.bind(portal, pairs, journal=journal, allow_rebind=True, progress=False)
+        assert pairs["bind_status"].value_counts().to_dict() == {"rebound": 60, "bound": 60}
+        _lose_answers_after(portal, batches=1)
+        with pytest.raises(KeyboardInterrupt):
+            b24nb.unbind(portal, pairs, journal=journal, progress=False)
+        assert (pairs["bind_status"] == "pending").sum() == 50
+        assert journal.pending_orders(portal_identity(portal))
+        del portal.batch
+        calls = dict(sb.stats.method_calls)
+        b24nb.unbind(portal, pairs, journal=journal, progress=False)
+        assert set(pairs["bind_status"]) == {"unbound"}
+        assert owners(sb) == before  # replaced owners back, new bindings gone
+        assert no_pending(journal, portal)
+        sent = {m: sb.stats.method_calls.get(m.lower(), 0) - calls.get(m.lower(), 0)
+                for m in ("crm.orderentity.add", "crm.orderentity.deleteByFilter")}
+        # only the 20 never sent; the lost batch (10 restores, 40 removals) was read back
+        assert sent == {"crm.orderentity.add": 0, "crm.orderentity.deleteByFilter": 20}
