@@ -9,8 +9,9 @@ it to restore a replaced owner.
 
 The file lives at ``$B24NB_JOURNAL`` or ``~/.b24nb/journal.sqlite`` (or wherever a
 ``journal=`` argument says). It uses WAL mode with ``synchronous=FULL``, and triggers refuse
-``UPDATE`` and ``DELETE``: rows are only ever appended. Rows are keyed by a portal identity
-(host + user id) that never contains a webhook secret or a token.
+``UPDATE`` and ``DELETE``: rows are only ever appended. Rows carry a portal identity
+(host + user id) that never contains a webhook secret or a token; an order's history is read
+by host, whichever user wrote it.
 
 Example
 -------
@@ -90,7 +91,6 @@ _SCHEMA = (
     + ",\n".join(f"    {name} {sql}" for name, sql in _FIELDS)
     + """
 );
-CREATE INDEX IF NOT EXISTS events_order ON events (portal, order_id, id);
 CREATE INDEX IF NOT EXISTS events_run ON events (run_id, id);
 CREATE INDEX IF NOT EXISTS events_send ON events (send_id);
 CREATE INDEX IF NOT EXISTS events_order_id ON events (order_id, id);
