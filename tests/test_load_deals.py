@@ -237,3 +237,46 @@ def test_load_deals_resends_contact_lists_refused_by_the_operating_limit():
         faulty = b24nb.load_deals(portal, progress=False)
         assert sb.stats.refused_429 == 1
     pd.testing.assert_frame_equal(faulty, clean)
+
+
+def test_load_deals_refuses_contact_pages_that_ignored_the_id_filter(seeded):
+    # A portal that dropped the @ID key would answer the first contacts it has; the ones
+    # asked for would come out empty without a word. The loader checks what came back.
+    from b24nb.errors import PortalError
+
+    _, portal = seeded
+    real = portal.batch
+
+    def batch(cmds, *, halt=False):
+        for _, params in cmds.values():
+            params.get("filter", {}).pop("@ID", None)
+        return real(cmds, halt=halt)
+
+    portal.batch = batch
+    try:
+        with pytest.raises(PortalError, match="@ID filter was not applied"):
+            b24nb.load_deals(portal, filter={"CONTACT_ID": 11}, progress=False)
+    finally:
+        del portal.batch
+
+
+def test_load_deals_asks_for_50_contacts_per_command_and_50_commands_per_request():
+    from b24nb.sandbox import Sandbox
+
+    contacts = [{"ID": i, "NAME": f"c{i}", "EMAIL": [{"VALUE": f"c{i}@x.org"}]}
+                for i in range(1, 2601)]
+    deals = [{"ID": i, "TITLE": f"d{i}", "CONTACT_ID": (i - 1) % 2600 + 1, "OPPORTUNITY": 1.0,
+              "CURRENCY_ID": "RUB"} for i in range(1, 5201)]
+    with Sandbox(deals=deals, contacts=contacts, demo=False, limits=False,
+                 latency=False) as sb:
+        portal = b24nb.connect(sb.url, progress=False)
+        frame = b24nb.load_deals(portal, contacts=False, progress=False)  # fields cached
+        sb.stats.reset()
+        frame = b24nb.load_deals(portal, progress=False)
+        calls = dict(sb.stats.method_calls)
+        requests = sb.stats.http_requests
+    assert frame["contact_email"].notna().all()
+    assert frame.loc[2601, "contact_email"] == "c1@x.org"
+    assert calls["crm.contact.list"] == 52  # 2,600 distinct ids / 50 per command
+    # the deals' walk (probe + 2 batches + a tail) and two contact requests (50 + 2 commands)
+    assert requests <= math.ceil(5200 / 2500) + 1 + math.ceil(52 / 50)

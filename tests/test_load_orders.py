@@ -88,12 +88,19 @@ def test_load_orders_reads_the_customer_from_order_properties(orders):
     assert orders.loc[102, "customer_phone"] == "88001"
 
 
-def test_load_orders_batches_order_gets_and_lists_properties(seeded):
+def test_load_orders_reads_customers_from_the_order_gets_without_listing_properties(seeded):
     sb, portal = seeded
     sb.stats.reset()
-    b24nb.load_orders(portal, progress=False)
+    both = b24nb.load_orders(portal, progress=False)
     assert sb.stats.method_calls["sale.order.get"] == 3
+    # sale.order.get already carries propertyValues: listing them again would be waste
+    assert sb.stats.method_calls["sale.propertyvalue.list"] == 0
+    sb.stats.reset()
+    listed = b24nb.load_orders(portal, clients=False, progress=False)
+    assert sb.stats.method_calls["sale.order.get"] == 0
     assert sb.stats.method_calls["sale.propertyvalue.list"] >= 1
+    cols = list(CUSTOMER_COLUMNS)
+    pd.testing.assert_frame_equal(both[cols], listed[cols])
 
 
 def test_load_orders_skips_what_is_switched_off(seeded):

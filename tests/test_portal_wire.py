@@ -84,6 +84,14 @@ def test_parse_answer_maps_error_envelopes_and_statuses():
     assert parse_answer(200, {"result": [1], "time": {}}, "m")["result"] == [1]
 
 
+def test_both_documented_order_not_found_codes_mean_order_not_found():
+    from b24nb.errors import OrderNotFoundError
+
+    for code in (200540400001, "201240400001"):
+        with pytest.raises(OrderNotFoundError):
+            parse_answer(400, {"error": code, "error_description": "no order"}, "sale.order.get")
+
+
 def test_error_codes_compare_as_strings():
     with pytest.raises(DuplicateBindingError) as exc:
         parse_answer(400, {"error": 201650000001, "error_description": "Duplicate"}, "m")

@@ -24,10 +24,11 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from b24nb.errors import AuthError, ValidationError, error_from_response
-from b24nb.redact import MASK, redact, register_secret
+from b24nb.redact import MASK, redact_url, register_secret
 from b24nb.transport import Transport, check_url
 
-__all__ = ["DEFAULT_TOKEN_URL", "Credentials", "OAuth", "Webhook", "credentials_from_env"]
+__all__ = ["DEFAULT_TOKEN_URL", "Credentials", "OAuth", "Webhook", "as_credentials",
+           "credentials_from_env"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -58,13 +59,12 @@ class Webhook:
     """
 
     def __init__(self, url: str) -> None:
+        if not isinstance(url, str):
+            raise ValidationError(f"a webhook URL must be a string, not {type(url).__name__}")
         url = url.strip()
         m = _WEBHOOK.match(url)
         if not m:
-            raise ValidationError(
-                f"not a webhook URL: {redact(url)!r}; expected https://<portal>/rest/<user id>/"
-                "<secret>/"
-            )
+            raise ValidationError(_not_a_webhook(url))
         register_secret(m["secret"])
         check_url(url)
         self._base = f"{m['base']}{m['uid']}/{m['secret']}/"
@@ -87,6 +87,20 @@ class Webhook:
 
     def __repr__(self) -> str:
         return f"Webhook({self._host}/rest/{self.user_id}/{MASK}/)"
+
+
+def _not_a_webhook(url: str) -> str:
+    """Say what is wrong with a webhook URL without repeating any part that may be secret."""
+    hint = ""
+    tail = re.match(r"^.+?/rest/(\d+)/[^/?#]+/+[^/?#]+/*$", url)
+    if tail:
+        hint = " (drop the method name after the secret)"
+    elif re.match(r"^.+?/rest/[^/]*\D[^/]*/", url):
+        hint = " (the part after /rest/ must be the numeric user id)"
+    elif "/rest/" not in url:
+        hint = " (no /rest/ in it)"
+    return (f"not a webhook URL: {redact_url(url)!r}{hint}; expected "
+            "https://<portal>/rest/<user id>/<secret>/")
 
 
 @dataclass
@@ -195,15 +209,29 @@ class OAuth:
             for key in ("access_token", "refresh_token"):
                 register_secret(body.get(key))
             expires_in = body.get("expires_in")
+            try:
+                expires = time.time() + float(expires_in) if expires_in else None
+            except (TypeError, ValueError):
+                expires = None
             self._tokens = _Tokens(
                 body["access_token"],
                 body.get("refresh_token") or self._tokens.refresh_token,
-                time.time() + float(expires_in) if expires_in else None,
+                expires,
             )
             if body.get("client_endpoint"):
+                # the old refresh token is spent now: a bad endpoint must not stop the new
+                # pair from reaching on_refresh, so keep the old endpoint and say why
                 endpoint = str(body["client_endpoint"])
-                self.client_endpoint = endpoint if endpoint.endswith("/") else endpoint + "/"
-                check_url(self.client_endpoint)
+                endpoint = endpoint if endpoint.endswith("/") else endpoint + "/"
+                try:
+                    check_url(endpoint)
+                except ValidationError as err:
+                    log.warning("OAuth server sent an unusable client_endpoint; keeping %s (%s)",
+                                self._host, err)
+                else:
+                    self.client_endpoint = endpoint
+                    parts = urlsplit(endpoint)
+                    self._host = f"{parts.scheme}://{parts.netloc}"
             self.refreshes += 1
             log.info("OAuth access token refreshed (%d so far)", self.refreshes)
             callback = self.on_refresh
@@ -213,6 +241,19 @@ class OAuth:
 
     def __repr__(self) -> str:
         return f"OAuth({self._host}, client_id={self.client_id!r}, tokens={MASK})"
+
+
+def as_credentials(value: Any) -> Webhook | OAuth:
+    """A webhook URL string, OAuth settings (a mapping) or a credential object, as credentials."""
+    if isinstance(value, str):
+        return Webhook(value)
+    if isinstance(value, Mapping):
+        return OAuth.from_mapping(value)
+    if isinstance(value, (Webhook, OAuth)) or all(
+            hasattr(value, name) for name in ("endpoint", "sign", "refresh", "host")):
+        return value
+    raise ValidationError("credentials must be a webhook URL, OAuth settings or a "
+                          f"b24nb.auth.Webhook/OAuth, not {type(value).__name__}")
 
 
 def credentials_from_env(env: Mapping[str, str] | None = None) -> Webhook | OAuth | None:

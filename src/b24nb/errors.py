@@ -118,14 +118,19 @@ class PortalError(B24nbError):
         )
 
     def __reduce__(self):  # picklable across threads/processes without losing fields
+        # the instance dict carries what subclasses add (``sent``, ``reset_at``, a per-error
+        # ``transient``); it never holds a URL, parameters or a response body
         return (
             _rebuild,
             (type(self), self.code, self.description, self.status, self.method),
+            dict(self.__dict__),
         )
 
 
 def _rebuild(cls, code, description, status, method):  # type: ignore[no-untyped-def]
-    return cls(code, description, status=status, method=method)
+    err = cls.__new__(cls)
+    PortalError.__init__(err, code, description, status=status, method=method)
+    return err
 
 
 class NetworkError(PortalError):
@@ -218,7 +223,7 @@ class DuplicateBindingError(PortalError):
 
 
 class OrderNotFoundError(PortalError):
-    """``200540400001``: the order does not exist."""
+    """``200540400001`` (or ``201240400001`` from ``sale.order.get``): no such order."""
 
 
 class RelationNotFoundError(PortalError):
@@ -240,6 +245,9 @@ class ListIncompleteError(B24nbError):
             f"{method}: listing stopped after {len(rows)} rows because of {cause}; "
             "the rows fetched so far are in .rows"
         )
+
+    def __reduce__(self):  # the default would call __init__ with the message alone
+        return (type(self), (self.method, self.rows, self.error))
 
 
 _BY_CODE: dict[str, type[PortalError]] = {
@@ -268,6 +276,7 @@ _BY_CODE: dict[str, type[PortalError]] = {
     "0": RequiredFieldsError,
     "201650000001": DuplicateBindingError,
     "200540400001": OrderNotFoundError,
+    "201240400001": OrderNotFoundError,  # sale.order.get's documented "Order not found"
     "201640400004": RelationNotFoundError,
 }
 

@@ -49,6 +49,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
+#: refusals by the operating-time limit (HTTP 429) a request sits out before giving up
+_OPERATING_ATTEMPTS = 70
+
 #: plan name -> (bucket capacity, drain per second), from the portal's documented limits.
 PLANS: dict[str, tuple[int, float]] = {"standard": (50, 2.0), "enterprise": (250, 5.0)}
 
@@ -240,14 +243,21 @@ def retry_delay(error: PortalError, attempt: int, *, jitter: float = 0.5) -> flo
     if isinstance(error, (OverloadError, ExpiredTokenError, OutcomeUnknownError)):
         return None  # manual block / refreshed by auth / never resent blindly
     if isinstance(error, OperationTimeLimitError):
-        # the coordinator's OperatingBudget holds the method until its reset; this is only the
-        # small pause before asking it again
-        return 1.0 if attempt < 5 else None
+        # the coordinator's OperatingBudget holds the method until its reset (or ~10 s when
+        # the reset is unknown); this is only the pause before asking again. A refused call
+        # costs no operating time, so keep asking for as long as the portal's 10-minute
+        # window can take to free up: 70 refusals at >= 10 s each span more than 11 minutes.
+        return 1.0 if attempt < _OPERATING_ATTEMPTS else None
     if isinstance(error, LimitError) or error.status == 503:
         # the bucket overflowed: exponential back-off with jitter so threads spread out
         if attempt >= 12:
             return None
         return min(30.0, 0.5 * 2**attempt) * (0.5 + jitter)
+    if isinstance(error, NetworkError) and not error.transient:
+        return None  # e.g. a certificate that did not verify: asking again changes nothing
+    if isinstance(error, NetworkError) and error.code == "HOST_NOT_FOUND":
+        # usually a typo in the URL; two quick retries cover a DNS hiccup, no more
+        return None if attempt >= 2 else 0.5 * 2**attempt * (0.5 + jitter)
     if isinstance(error, (ServerError, NetworkError)) or (error.status or 0) >= 500:
         if attempt >= 6:
             return None

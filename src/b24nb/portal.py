@@ -28,10 +28,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from b24nb.auth import OAuth, Webhook, credentials_from_env
+from b24nb.auth import OAuth, Webhook, as_credentials, credentials_from_env
 from b24nb.errors import (
     BatchLengthError,
     ExpiredTokenError,
+    LimitError,
     NetworkError,
     OperationTimeLimitError,
     OutcomeUnknownError,
@@ -110,8 +111,9 @@ class Portal:
 
     Parameters
     ----------
-    credentials : Webhook | OAuth | str
-        A webhook URL string is turned into :class:`~b24nb.auth.Webhook`.
+    credentials : Webhook | OAuth | str | Mapping
+        A webhook URL string is turned into :class:`~b24nb.auth.Webhook`, a mapping of OAuth
+        settings into :class:`~b24nb.auth.OAuth`.
     timeout : float
         Seconds to wait for one answer (the portal allows a request 60 s of work).
     plan : {"standard", "enterprise"}
@@ -131,7 +133,7 @@ class Portal:
 
     def __init__(
         self,
-        credentials: Webhook | OAuth | str,
+        credentials: Webhook | OAuth | str | Mapping[str, Any],
         *,
         timeout: float = 30.0,
         plan: str = "standard",
@@ -140,7 +142,9 @@ class Portal:
         operating_limit: float = 480.0,
         max_workers: int = 8,
     ) -> None:
-        self._auth = Webhook(credentials) if isinstance(credentials, str) else credentials
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise ValidationError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        self._auth = as_credentials(credentials)
         self._limiter = Limiter(plan=plan, clock=clock, operating_limit=operating_limit)
         self._transport = Transport(timeout=timeout, pool_size=max(8, max_workers + 4))
         self.plan = plan
@@ -252,9 +256,14 @@ class Portal:
         out: dict[str, CommandResult] = {}
         for start in range(0, len(items), BATCH_MAX):
             chunk = items[start:start + BATCH_MAX]
-            out.update(self._batch_chunk(chunk, halt))
             if halt and any(not r.ok for r in out.values()):
-                break
+                # halted in an earlier chunk: these never ran, and say so (a missing key
+                # would read as a KeyError, or worse, go unnoticed)
+                for key, (m, _) in chunk:
+                    out[str(key)] = CommandResult(str(key), m, False, None, BatchLengthError(
+                        "NOT_RUN", "not run: the batch halted at an earlier error", method=m))
+                continue
+            out.update(self._batch_chunk(chunk, halt))
         return out
 
     def _batch_chunk(self, chunk: list[tuple[str, tuple[str, Mapping[str, Any]]]],
@@ -324,10 +333,14 @@ class Portal:
 
 
 def _surely_not_run(err: PortalError) -> bool:
-    """True when the portal refused a request before running it (safe to resend a write)."""
-    if isinstance(err, (QueryLimitError, OperationTimeLimitError)):
-        return True
-    if err.status in (429, 503):
+    """True when the portal refused a request before running it (safe to resend a write).
+
+    Only the portal's own refusals count — ``QUERY_LIMIT_EXCEEDED``/``OVERLOAD_LIMIT`` (503,
+    answered by the front before PHP runs) and ``OPERATION_TIME_LIMIT`` (429) — plus a
+    connection that was never established. A bare 503 page with no portal error in it may
+    come from a proxy that had already forwarded the request, so it does not count.
+    """
+    if isinstance(err, (LimitError, OperationTimeLimitError)):
         return True
     return isinstance(err, NetworkError) and not err.sent
 

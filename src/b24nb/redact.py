@@ -10,10 +10,13 @@ unusual rendering of it is masked.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
+from urllib.parse import urlsplit
 
-__all__ = ["MASK", "redact", "register_secret"]
+__all__ = ["MASK", "RedactingFilter", "protect_loggers", "redact", "redact_url",
+           "register_secret"]
 
 MASK = "***"
 
@@ -59,3 +62,81 @@ def redact(text: object) -> str:
             if secret in s:
                 s = s.replace(secret, MASK)
     return s
+
+
+def redact_url(url: object) -> str:
+    """A URL safe to show in a message: scheme, host and port only, the path masked.
+
+    Why not :func:`redact`: its patterns know the webhook shape ``/rest/<digits>/<secret>``,
+    but a mistyped URL (``/rest/admin/<secret>/``, a secret in ``user:pass@``) is exactly the
+    one that reaches an error message. Here nothing after the host survives except the
+    ``/rest/`` marker that tells the user which part was meant.
+    """
+    text = str(url).strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return MASK
+    rest = "/rest/" in text
+    host = parts.hostname or ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is not a number, or out of range
+        port = ":" + MASK
+    if not parts.scheme or not host:
+        # no scheme ("portal.bitrix24.com/rest/1/…"): the first segment is still the host
+        first = text.split("/", 1)[0].rsplit("@", 1)[-1]
+        if re.fullmatch(r"[\w.-]+(:\d+)?", first):
+            return first + ("/rest/" + MASK + "/" if rest else "/" + MASK)
+        return MASK
+    path = ("/rest/" + MASK + "/" if rest else "/" + MASK if parts.path.strip("/") else "/")
+    return f"{parts.scheme}://{host}{port}{path}"
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that rewrites a record's message (and traceback) through redact().
+
+    Why: urllib3 logs every request line at DEBUG — ``"POST /rest/1/<secret>/batch"`` and,
+    for the OAuth refresh, ``"GET /oauth/token/?client_secret=…&refresh_token=…"``. A user
+    who turns on DEBUG logging to see what the client does must not get the credentials in
+    the output. The filter never drops a record; it only masks it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to logging's own error handling
+            return True
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        if record.exc_info:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact(text)
+            record.exc_info = None  # the traceback's frames hold the URL in their locals
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+_FILTER = RedactingFilter()
+#: third-party loggers that see URLs, query strings or request bodies
+_THIRD_PARTY = ("urllib3", "requests", "charset_normalizer")
+
+
+def protect_loggers(prefixes: tuple[str, ...] = _THIRD_PARTY) -> None:
+    """Attach the redacting filter to every logger under ``prefixes`` (idempotent).
+
+    A logger's filters see only the records created on that very logger, not those
+    propagated from its children, so each existing child logger gets the filter too.
+    """
+    names = set(prefixes)
+    names.update(n for n in list(logging.Logger.manager.loggerDict)
+                 if any(n == p or n.startswith(p + ".") for p in prefixes))
+    for name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.response",
+                 "urllib3.poolmanager", "urllib3.util.retry"):
+        names.add(name)
+    for name in sorted(names):
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)

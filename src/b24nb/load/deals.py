@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from b24nb.errors import PortalError
 from b24nb.load._batch import BATCH_SIZE, chunks, run_batched
 from b24nb.load._convert import STRING, digits, lower_email, typed_frame
 from b24nb.load._fields import check_fields, field_infos, kind_of
@@ -132,11 +133,14 @@ def _expand(request: Sequence[str], infos: Mapping[str, Any], rows: Sequence[Map
 
 def _contacts(portal: Any, contact_ids: pd.Series, *, progress: bool) -> pd.DataFrame:
     """Name, e-mails and phones of the given contacts, indexed by contact id (Int64)."""
-    ids = sorted(int(i) for i in contact_ids.dropna().unique())
+    ids = sorted(i for i in (int(v) for v in contact_ids.dropna().unique()) if i > 0)
+    # One command asks for 50 ids, the most one page (start=-1, no count) can return, so
+    # 2,500 contacts per request — crm.contact.list pages cannot be longer.
+    asked = {f"c{n}": set(chunk) for n, chunk in enumerate(chunks(ids, BATCH_SIZE))}
     commands = (
-        (f"c{n}", ("crm.contact.list",
-                   {"filter": {"@ID": list(chunk)}, "select": _CONTACT_SELECT, "start": -1}))
-        for n, chunk in enumerate(chunks(ids, BATCH_SIZE))
+        (key, ("crm.contact.list",
+               {"filter": {"@ID": sorted(chunk)}, "select": _CONTACT_SELECT, "start": -1}))
+        for key, chunk in asked.items()
     )
     n_commands = -(-len(ids) // BATCH_SIZE)
     # Flattening the nested multifields is the one per-record loop; everything after is
@@ -147,9 +151,17 @@ def _contacts(portal: Any, contact_ids: pd.Series, *, progress: bool) -> pd.Data
     mails: list[Any] = []
     phone_owner: list[Any] = []
     phones: list[Any] = []
-    for _, result in run_batched(portal, commands, n_commands, desc="crm.contact.list",
-                                 progress=progress):
-        for c in _records(result):
+    for key, result in run_batched(portal, commands, n_commands, desc="crm.contact.list",
+                                   progress=progress):
+        records = _records(result)
+        strays = {str(c.get("ID")) for c in records} - {str(i) for i in asked[key]}
+        if strays:
+            # the @ID filter was not applied (a portal that drops the key): the page holds
+            # other contacts, and the ones asked for would silently come out empty
+            raise PortalError("CONTACT_FILTER_IGNORED", "crm.contact.list answered contacts "
+                              f"that were not asked for ({len(strays)} of {len(records)}); "
+                              "the @ID filter was not applied", method="crm.contact.list")
+        for c in records:
             i = c.get("ID")
             cid.append(i)
             names.append(" ".join(str(c[k]).strip() for k in ("NAME", "SECOND_NAME", "LAST_NAME")

@@ -4,9 +4,13 @@ An order's ``userId`` is the *employee* who entered it, not the customer (resear
 customer is in two other places, and we read both:
 
 * ``sale.order.get`` → ``clients[]``: the CRM contact (type 3) and company (type 4) the order
-  belongs to. No list method returns them, so we batch ``sale.order.get`` 50 per request.
-* ``sale.propertyvalue.list``: what the buyer typed at checkout (name, e-mail, phone), listed
-  in pages of 50 — about three rows per order, so ~800 orders per request.
+  belongs to. No documented list method returns them (the docs name
+  ``crm.ordercontactcompany.list`` but do not describe it), so we batch ``sale.order.get`` 50
+  per request. It has no ``select``: each answer carries the whole order.
+* The order properties: what the buyer typed at checkout (name, e-mail, phone). The same
+  ``sale.order.get`` answers carry them in ``propertyValues``, so with ``clients=True`` they
+  are read from there at no extra request; otherwise ``sale.propertyvalue.list`` lists them
+  (about three rows per order, so ~800 orders per request).
 """
 
 from __future__ import annotations
@@ -108,38 +112,53 @@ def load_orders(
     del rows
 
     ids = [int(i) for i in orders.index]
+    props: list[Mapping[str, Any]] | None = None
     if clients:
-        found = _clients(portal, ids, progress=progress)
+        found, props = _clients(portal, ids, progress=progress)
         for name in CLIENT_COLUMNS:
             orders[name] = found[name].reindex(orders.index).astype("Int64")
     if properties:
-        found = _customers(portal, ids, whole_portal=not filter, progress=progress)
+        if props is None:  # not read with the orders: list them
+            props = _property_rows(portal, ids, whole_portal=not filter, progress=progress)
+        found = _customers(props, ids)
         for name in CUSTOMER_COLUMNS:
             orders[name] = found[name].reindex(orders.index).astype(STRING)
     return orders
 
 
-def _clients(portal: Any, ids: Sequence[int], *, progress: bool) -> pd.DataFrame:
-    """Primary contact and company of each order from ``sale.order.get`` → ``clients[]``."""
+def _clients(portal: Any, ids: Sequence[int], *, progress: bool
+             ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Primary contact and company of each order from ``sale.order.get`` → ``clients[]``.
+
+    Also returns the customer property rows (``orderId``, ``code``, ``value``) found in the
+    same answers' ``propertyValues``, so they need not be listed again.
+    """
     commands = ((f"o{i}", ("sale.order.get", {"id": i})) for i in ids)
     order_ids: list[int] = []
     contact: list[Any] = []
     company: list[Any] = []
+    props: list[dict[str, Any]] = []
+    wanted = {code for codes in PROPERTY_CODES.values() for code in codes}
     # An order deleted between the list and the get has no clients; any other failure raises.
     answers = run_batched(portal, commands, len(ids), desc="sale.order.get", progress=progress,
                           skip=lambda error: isinstance(error, OrderNotFoundError))
     for key, result in answers:
         order = result.get("order", result) if isinstance(result, Mapping) else {}
         links = order.get("clients") or []
-        order_ids.append(int(key[1:]))
+        oid = int(key[1:])
+        order_ids.append(oid)
         contact.append(_primary(links, _CONTACT_TYPE))
         company.append(_primary(links, _COMPANY_TYPE))
+        for pv in order.get("propertyValues") or ():
+            if isinstance(pv, Mapping) and str(pv.get("code") or "").upper() in wanted:
+                props.append({"orderId": oid, "code": pv.get("code"), "value": pv.get("value")})
     index = pd.Index(pd.array(order_ids, dtype="Int64"), name="order_id")
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {"contact_id": pd.array(contact, dtype="Int64"),
          "company_id": pd.array(company, dtype="Int64")},
         index=index,
     )
+    return frame, props
 
 
 def _primary(links: Sequence[Mapping[str, Any]], entity_type: int) -> int | None:
@@ -161,25 +180,32 @@ def _primary(links: Sequence[Mapping[str, Any]], entity_type: int) -> int | None
     return None if best is None else best[2]
 
 
-def _customers(
+def _code_rank() -> dict[str, tuple[str, int]]:
+    return {code: (target, rank) for target, codes in PROPERTY_CODES.items()
+            for rank, code in enumerate(codes)}
+
+
+def _property_rows(
     portal: Any, ids: Sequence[int], *, whole_portal: bool, progress: bool
-) -> pd.DataFrame:
-    """``customer_*`` per order from the order properties, normalised for matching."""
-    code_rank: dict[str, tuple[str, int]] = {
-        code: (target, rank)
-        for target, codes in PROPERTY_CODES.items()
-        for rank, code in enumerate(codes)
-    }
-    flt: dict[str, Any] = {"@code": list(code_rank)}
+) -> list[dict[str, Any]]:
+    """The customer property rows of these orders from ``sale.propertyvalue.list``."""
     if not ids:
-        return pd.DataFrame(columns=list(CUSTOMER_COLUMNS), dtype=STRING)
+        return []
+    flt: dict[str, Any] = {"@code": list(_code_rank())}
     if not whole_portal:
         if len(ids) <= _SMALL_SET:
             flt["@orderId"] = list(ids)
         else:  # a range is one cheap filter; the few foreign orders in it are dropped below
             flt[">=orderId"], flt["<=orderId"] = min(ids), max(ids)
     params = {"select": ["orderId", "code", "value"], "filter": flt}
-    rows = list(portal.list("sale.propertyvalue.list", params, progress=progress))
+    return list(portal.list("sale.propertyvalue.list", params, progress=progress))
+
+
+def _customers(rows: list[Mapping[str, Any]], ids: Sequence[int]) -> pd.DataFrame:
+    """``customer_*`` per order from its property rows, normalised for matching."""
+    code_rank = _code_rank()
+    if not ids:
+        return pd.DataFrame(columns=list(CUSTOMER_COLUMNS), dtype=STRING)
 
     props = pd.DataFrame(
         {

@@ -1,0 +1,239 @@
+"""The ID walk: ``start=-1`` pages chained 50 deep in one batch, disjoint ID ranges at once.
+
+Why the walk stops only on a short page or at the range's end, never on a count: the counts
+that size each batch are taken before the walk, and rows can enter a range meanwhile (an edit
+that makes a deal match the filter). Stopping at the counted number would then push the last
+rows of the range out of the result — a short list with no error. The counts only decide how
+many pages one request carries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from b24nb.errors import PortalError, ValidationError
+from b24nb.listing._run import (
+    CHAIN,
+    PAGE,
+    Failed,
+    Rows,
+    Run,
+    as_int,
+    get_param,
+    ordered,
+    without,
+)
+from b24nb.listing._run import unwrap as unwrap_rows
+
+Filter = Callable[[int | None, int | None], dict[str, Any]]
+_MANAGED = ("filter", "select", "order", "start")
+
+
+def pop_id_bounds(user_filter: dict[str, Any], idf: str) -> tuple[int | None, int | None]:
+    """Take the user's own ID bounds out of the filter as an exclusive ``(after, before)``.
+
+    ``>ID``, ``>=ID``, ``<ID`` and ``<=ID`` in any letter case all narrow the walk; leaving
+    one in the filter beside the walk's own ``>ID`` would put two keys on one field, and the
+    server keeps only one of them.
+    """
+    after: int | None = None
+    before: int | None = None
+    pattern = re.compile(r"(>=|>|<=|<)" + re.escape(idf), re.IGNORECASE)
+    for key in list(user_filter):
+        m = pattern.fullmatch(str(key))
+        if not m:
+            continue
+        value = user_filter.pop(key)
+        n = as_int(value)
+        if n is None:
+            raise ValidationError(f"filter {key!r}: an {idf} bound must be a whole number, "
+                                  f"not {value!r}")
+        op = m.group(1)
+        if op in (">", ">="):
+            n = n if op == ">" else n - 1
+            after = n if after is None else max(after, n)
+        else:
+            n = n if op == "<" else n + 1
+            before = n if before is None else min(before, n)
+    return after, before
+
+
+def id_walk(run: Run, params: dict[str, Any], idf: str, wrapper: str | None) -> Iterator[Rows]:
+    """Yield every row of an ID-keyed list in ascending ID order (see the package docstring)."""
+    user_filter = dict(get_param(params, "filter") or {})
+    lo_user, hi_user = pop_id_bounds(user_filter, idf)
+    raw_select = get_param(params, "select") or []
+    select = [raw_select] if isinstance(raw_select, str) else list(raw_select)
+    drop_id = bool(select) and "*" not in select and idf.lower() not in {
+        str(s).lower() for s in select}
+    if drop_id:
+        select.append(idf)
+    base = without(params, *_MANAGED)
+    if select:
+        base["select"] = select
+
+    def flt(after: int | None, before: int | None) -> dict[str, Any]:
+        f = dict(user_filter)
+        lows = [x for x in (after, lo_user) if x is not None]
+        highs = [x for x in (before, hi_user) if x is not None]
+        if lows:
+            f[f">{idf}"] = max(lows)
+        if highs:
+            f[f"<{idf}"] = min(highs)
+        return f
+
+    def clean(rows: Rows) -> Rows:
+        if drop_id:
+            for r in rows:
+                r.pop(idf, None)
+        return rows
+
+    # probe: the first page with the count, and the highest ID, in one request
+    probe = {
+        "head": (run.method, {**base, "filter": flt(None, None), "order": {idf: "ASC"},
+                              "start": 0}),
+        "tail": (run.method, {**base, "filter": flt(None, None), "select": [idf],
+                              "order": {idf: "DESC"}, "start": -1}),
+    }
+    attempt = 0
+    while True:
+        res = run.batch(probe)
+        bad = next((r for r in res.values() if not r.ok), None)
+        if bad is None:
+            break
+        run.retry_or_raise(bad.error, attempt, [])  # type: ignore[arg-type]
+        attempt += 1
+    head = unwrap_rows(res["head"].result, wrapper)
+    tail = unwrap_rows(res["tail"].result, wrapper)
+    total = res["head"].total
+    run.open_bar(total)
+    run.advance(len(head))
+    if len(head) < PAGE:
+        yield clean(head)
+        return
+    cursor = int(head[-1][idf])
+    yield clean(head)
+    ranges: list[tuple[int, int | None, int | None]]  # (after, last ID included, expected)
+    if not tail:  # the highest row vanished between the two commands: walk to the end
+        ranges = [(cursor, None, None)]
+    else:
+        top = int(tail[0][idf])
+        if top <= cursor:
+            return
+        remaining = (total or 0) - len(head)
+        if total is not None and remaining == top - cursor:
+            # dense IDs: every range of 2,500 IDs holds exactly 2,500 rows
+            ranges = [(a, min(a + CHAIN * PAGE, top), min(a + CHAIN * PAGE, top) - a)
+                      for a in range(cursor, top, CHAIN * PAGE)]
+        else:  # sparse IDs (a filtered list): count equal-width ranges, then walk each
+            ranges = counted_ranges(run, base, flt, idf, wrapper, cursor, top, remaining)
+
+    def task(a: int, z: int | None, e: int | None) -> Rows:
+        try:
+            return clean(walk_range(run, base, flt, idf, wrapper, a, z, e))
+        except Failed as f:
+            raise Failed(clean(f.rows), f.error) from None
+
+    yield from ordered(run, [(lambda a=a, z=z, e=e: task(a, z, e)) for a, z, e in ranges])
+
+
+def counted_ranges(run: Run, base: dict[str, Any], flt: Filter, idf: str,
+                   wrapper: str | None, cursor: int, top: int, remaining: int
+                   ) -> list[tuple[int, int | None, int | None]]:
+    """Cut (cursor, top] into equal-width ranges and count each (cheap: one filtered count).
+
+    Why count: a chained page after a short one gets the server's partial ``$result`` value
+    (a whole array) as its ``>ID``, which no server handles well; knowing each range's size
+    lets a batch carry the pages it needs and no page after the last short one.
+    """
+    span = top - cursor
+    k = max(1, math.ceil(max(remaining, 1) / (CHAIN * PAGE)))
+    edges = sorted({cursor + round(span * i / k) for i in range(k + 1)})
+    spans = list(itertools.pairwise(edges))
+    cmds = {f"c{i}": (run.method, {**base, "select": [idf], "filter": flt(a, z + 1),
+                                   "order": {idf: "ASC"}, "start": 0})
+            for i, (a, z) in enumerate(spans)}
+    attempt = 0
+    counts: dict[str, int] = {}
+    while len(counts) < len(cmds):
+        todo = {key: c for key, c in cmds.items() if key not in counts}
+        try:
+            res = run.batch(todo)
+        except PortalError as err:
+            raise Failed([], err) from None
+        failed = None
+        for key, r in res.items():
+            if r.ok:
+                counts[key] = int(r.total if r.total is not None
+                                  else len(unwrap_rows(r.result, wrapper)))
+            elif failed is None:
+                failed = r.error
+        if failed is not None:
+            if len(counts) > len(cmds) - len(todo):
+                attempt = 0  # some counts came back: failures in a row start again
+            run.retry_or_raise(failed, attempt, [])
+            attempt += 1
+    return [(a, z, counts[f"c{i}"]) for i, (a, z) in enumerate(spans) if counts[f"c{i}"] > 0]
+
+
+def _pages_for(left: int | None, dense: bool) -> int:
+    """How many chained pages the next request carries.
+
+    Exactly the counted pages, so no page follows a short one — plus one more when the last
+    counted page would be full and the range may hold rows the count missed: that page comes
+    back empty in the same request, and proves the range is done without another request.
+    """
+    if left is None:
+        return CHAIN
+    n = math.ceil(max(left, 0) / PAGE)
+    if not dense and left % PAGE == 0:
+        n += 1
+    return max(1, min(CHAIN, n))
+
+
+def walk_range(run: Run, base: dict[str, Any], flt: Filter, idf: str, wrapper: str | None,
+               after: int, last: int | None, expected: int | None) -> Rows:
+    """Walk IDs in (after, last] with chained ``start=-1`` pages, 50 per request.
+
+    Ends on a short page or at ``last`` (``None``: no upper end), never on ``expected``.
+    """
+    rows: Rows = []
+    cursor = after
+    attempt = 0
+    path = f"[{wrapper}]" if wrapper else ""
+    dense = last is not None and expected is not None and expected >= last - after
+    while not run.stop.is_set():
+        n = _pages_for(None if expected is None else expected - len(rows), dense)
+        cmds: dict[str, tuple[str, dict[str, Any]]] = {}
+        for i in range(n):
+            f = flt(cursor, None if last is None else last + 1)
+            if i:
+                f[f">{idf}"] = f"$result[p{i - 1}]{path}[{PAGE - 1}][{idf}]"
+            cmds[f"p{i}"] = (run.method, {**base, "filter": f, "order": {idf: "ASC"},
+                                          "start": -1})
+        try:
+            # halt: after a refused page the later ones would read a missing $result and get
+            # the server's partial-path value as their cursor; better they do not run at all
+            res = run.batch(cmds, halt=True)
+        except PortalError as err:  # the request loop already retried what it could
+            raise Failed(rows, err) from None
+        for i in range(n):
+            r = res[f"p{i}"]
+            if not r.ok:
+                run.retry_or_raise(r.error, attempt, rows)  # type: ignore[arg-type]
+                attempt += 1
+                break
+            attempt = 0
+            page = unwrap_rows(r.result, wrapper)
+            rows.extend(page)
+            run.advance(len(page))
+            if page:
+                cursor = int(page[-1][idf])
+            if len(page) < PAGE or (last is not None and cursor >= last):
+                return rows  # a short page, or the top of the range: nothing left here
+        # every page was full and the range goes on: continue from the cursor
+    raise run.stopped(rows)
