@@ -1,4 +1,8 @@
-"""Scale: 200,000 deals and 200,000 orders load in seconds; a >ID page stays fast."""
+"""Scale: 200,000 deals and 200,000 orders load in seconds; a >ID page stays fast.
+
+The bounds are about 2.5 times what a quiet 2-core machine takes, so a busy CI box passes
+and a regression to the old load (23 s for the demo portal, 8 s for explicit records) fails.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ def test_200k_deals_and_orders_load_in_seconds(huge):
     sb, load = huge
     assert sb.counts()["deals"] == N
     assert sb.counts()["orders"] == N
-    assert load < 30  # about 10 s on a busy 2-core box
+    assert load < 8  # about 2.7 s on a quiet 2-core box
 
 
 def _median_ms(url: str, method: str, params: dict) -> float:
@@ -65,3 +69,22 @@ def test_full_row_id_walk_page_and_order_page_under_20ms_at_200k(huge):
                       {"order": {"ID": "ASC"}, "filter": {">ID": 199_000}, "start": -1}) < 20
     assert _median_ms(sb.url, "sale.order.list",
                       {"order": {"id": "ASC"}, "filter": {">id": 150_000}, "start": -1}) < 20
+
+
+@pytest.mark.slow
+def test_200k_demo_portal_serves_within_seconds_of_the_constructor():
+    t0 = time.perf_counter()
+    with Sandbox(seed=0, n_deals=N, n_orders=N, limits=False, latency=False) as sb:
+        page = call(sb.url, "crm.deal.list", {"order": {"ID": "ASC"}, "filter": {">ID": 150_000},
+                                             "start": -1})
+        took = time.perf_counter() - t0
+        assert [int(d["ID"]) for d in page.json()["result"]] == list(range(150_001, 150_051))
+        assert took < 20  # about 8.4 s on a quiet 2-core box (23 s before the bulk loader)
+        counts = sb.counts()
+        assert (counts["deals"], counts["orders"]) == (N, N)
+        assert len(sb.truth) > 0.35 * N
+        # the >ID walk stays fast on the demo data too, deals and (attached database) orders
+        assert _median_ms(sb.url, "crm.deal.list",
+                          {"order": {"ID": "ASC"}, "filter": {">ID": 199_000}, "start": -1}) < 20
+        assert _median_ms(sb.url, "sale.order.list",
+                          {"order": {"id": "ASC"}, "filter": {">id": 150_000}, "start": -1}) < 20

@@ -41,20 +41,28 @@ The mix (fractions of the defaults, 2,000 deals and 2,400 orders; they scale lin
   different amount and time) — a trap for matching on the customer alone.
 
 ``truth`` maps every order that has a real deal to it (correctly bound ones included); it is
-never served over the API. Generation is pure stdlib, seeded by ``random.Random(seed)``, and
-makes 200,000 deals and 200,000 orders in about 6–7 s on a busy 2-core machine (≈ 1 GB);
-the default portal takes about 0.1 s.
+never served over the API. Generation is pure stdlib, seeded by ``random.Random(seed)``: 200,000
+deals and 200,000 orders take about 5 s on a 2-core machine (≈ 0.7 GB), their API-form
+records 2 s more when first read (:class:`DemoData` keeps the store's tables); the default
+portal takes about 0.1 s.
 """
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from . import demo_vocab as vocab
-from .demo_records import DemoData, finish
+from .demo_records import DemoData, finish, without_gc
 
-__all__ = ["DemoData", "make_demo"]
+__all__ = ["DemoData", "generate", "make_demo"]
+
+
+# Deals and orders are tuples (a dict apiece cost a tenth of the run at 200,000 of each), their
+# fields by position. Records refer to each other by position in their list (creation order).
+(D_T, D_AUTO, D_TITLE, D_AMOUNT, D_CURRENCY, D_COMPANY, D_USER, D_STAGE, D_NO_CONTACT,
+ D_PERSON, D_ORDER, D_STYLE) = range(12)
+(O_T, O_PRICE, O_CURRENCY, O_USER, O_RESPONSIBLE, O_STATUS, O_PAYED, O_CANCELED,
+ O_PERSON_TYPE, O_PROPS, O_CLIENTS, O_DEAL, O_PERSON) = range(13)
 
 
 class _Gen:
@@ -62,11 +70,14 @@ class _Gen:
 
     def __init__(self, seed: int) -> None:
         self.r = vocab.FastRandom(seed)
+        self.people: list[dict[str, Any]] = []  # contacts: customers and auto duplicates
         self.customers: list[dict[str, Any]] = []
         self.companies: list[dict[str, Any]] = []
-        self.deals: list[dict[str, Any]] = []  # internal: "_t" seconds, refs resolved later
-        self.orders: list[dict[str, Any]] = []
-        self.dup_contacts: list[dict[str, Any]] = []
+        self.deals: list[tuple] = []
+        self.orders: list[tuple] = []
+        self.deal_num: list[int | None] = []  # per deal: the order whose number its title has
+        self.order_bind: list[int | None] = []  # per order: the deal it is bound to
+        self.kept: list[object] = []  # finish()'s big intermediates, freed with this state
 
     # -- people -------------------------------------------------------------------------
     def new_customer(self, t: int) -> dict[str, Any]:
@@ -111,7 +122,9 @@ class _Gen:
             phone = "79" + f"{int(rnd() * 10**9):09d}"
         cust = {"first": first, "last": last, "kind": kind, "currency": currency,
                 "email": f"{local}@{domain}", "phone": phone, "company": company, "t": t,
-                "has_email": rnd() < 0.9, "has_phone": rnd() < 0.9, "contact": None}
+                "has_email": rnd() < 0.9, "has_phone": rnd() < 0.9, "dup": False,
+                "_i": len(self.people)}
+        self.people.append(cust)
         self.customers.append(cust)
         return cust
 
@@ -135,7 +148,7 @@ class _Gen:
             return self.r.choice(self.customers)
         return self.new_customer(t)
 
-    def order_props(self, c: dict[str, Any]) -> dict[str, str | None]:
+    def order_props(self, c: dict[str, Any]) -> tuple[str, str | None, str | None]:
         """What the customer typed at checkout: the same person, written differently."""
         r = self.r
         rnd = r.random
@@ -160,7 +173,7 @@ class _Gen:
         elif y < 0.25:
             email = email.title() if rnd() < 0.5 else email.upper()
         phone = None if rnd() < 0.13 else vocab.fmt_phone(c["phone"], int(rnd() * 8))
-        return {"NAME": name, "EMAIL": email, "PHONE": phone}
+        return name, email, phone  # the NAME, EMAIL and PHONE properties
 
     # -- deals and orders -----------------------------------------------------------------
     def amount(self, currency: str) -> float:
@@ -183,7 +196,7 @@ class _Gen:
         return round(amount + r.choice((-1.0, 1.0, -0.5, 0.01)), 2)  # rounding
 
     def real_deal(self, c: dict[str, Any], t: int, amount: float, currency: str,
-                  stage: str, title: str | None = None) -> dict[str, Any]:
+                  stage: str, title: str | None = None) -> int:
         r = self.r
         if title is None:
             product = r.choice(vocab.PRODUCTS_EN if c["kind"] == "en" else vocab.PRODUCTS_RU)
@@ -201,48 +214,49 @@ class _Gen:
                          f"{product} ×{r.randrange(2, 20)}",
                          f"Договор №{r.randrange(1, 999)}/{r.randrange(24, 27)} ({product})")[
                     int(x * 5)]
-        d = {"_t": t, "TITLE": title, "OPPORTUNITY": amount, "CURRENCY_ID": currency,
-             "_cust": c, "COMPANY_ID": c["company"]["ID"] if c["company"] else None,
-             "_no_contact": r.random() < 0.04, "ASSIGNED_BY_ID": r.randrange(1, vocab.N_USERS + 1),
-             "STAGE_ID": stage, "_auto": False}
-        self.deals.append(d)
-        return d
+        no_contact = r.random() < 0.04
+        user, company = r.randrange(1, vocab.N_USERS + 1), c["company"] and c["company"]["ID"]
+        self.deals.append((t, False, title, amount, currency, company, user, stage, no_contact,
+                           c["_i"], None, None))
+        self.deal_num.append(None)
+        return len(self.deals) - 1
 
     def order(self, c: dict[str, Any], t: int, price: float, currency: str,
-              responsible: int) -> dict[str, Any]:
-        r = self.r
-        rnd = r.random
+              responsible: int, deal: int | None = None) -> int:
+        rnd = self.r.random
         canceled = rnd() < 0.04
         payed = not canceled and rnd() < 0.7
-        o = {"_t": t, "price": price, "currency": currency, "_cust": c,
-             "userId": responsible if rnd() < 0.7 else 1 + int(rnd() * vocab.N_USERS),
-             "responsibleId": responsible, "statusId": "F" if payed and rnd() < 0.6 else
-             ("P" if payed else "N"), "payed": "Y" if payed else "N",
-             "canceled": "Y" if canceled else "N",
-             "personTypeId": 2 if c["company"] is not None else 1,
-             "properties": self.order_props(c), "_clients": [], "_bind": None, "_deal": None}
+        user = responsible if rnd() < 0.7 else 1 + int(rnd() * vocab.N_USERS)
+        status = "F" if payed and rnd() < 0.6 else ("P" if payed else "N")
+        props = self.order_props(c)
+        clients: list[tuple[int, int]] = []  # (entityTypeId, person position or company ID)
         if c["company"] is not None and rnd() < 0.7:
-            o["_clients"].append((4, c["company"]))
-        self.orders.append(o)
-        return o
+            clients.append((4, c["company"]["ID"]))
+        self.orders.append((t, price, currency, user, responsible, status,
+                            "Y" if payed else "N", "Y" if canceled else "N",
+                            2 if c["company"] is not None else 1, props, clients, deal, c["_i"]))
+        self.order_bind.append(None)
+        return len(self.orders) - 1
 
-    def auto_deal(self, o: dict[str, Any]) -> None:
+    def auto_deal(self, oi: int) -> None:
         """What ``sale.order.add`` does on its own: a duplicate contact and deal, bound."""
         r = self.r
-        props = o["properties"]
-        parts = (props["NAME"] or "").split(" ", 1)
-        dup = {"_t": o["_t"] + r.randrange(20, 60), "NAME": parts[0],
-               "LAST_NAME": parts[1] if len(parts) > 1 else "",
-               "_email": (props["EMAIL"] or "").lower() or None, "_phone": props["PHONE"]}
-        self.dup_contacts.append(dup)
-        t = o["_t"] + r.randrange(60, 601)
-        d = {"_t": t, "_title_style": r.randrange(4), "_order": o, "OPPORTUNITY": o["price"],
-             "CURRENCY_ID": o["currency"], "_dup": dup, "COMPANY_ID": None,
-             "ASSIGNED_BY_ID": o["responsibleId"], "STAGE_ID": r.choice(("NEW", "NEW", "WON")),
-             "_auto": True}
-        self.deals.append(d)
-        o["_clients"].insert(0, (3, dup))
-        o["_bind"] = d
+        o = self.orders[oi]
+        name, email, phone = o[O_PROPS]
+        parts = (name or "").split(" ", 1)
+        dup = {"t": o[O_T] + r.randrange(20, 60), "first": parts[0],
+               "last": parts[1] if len(parts) > 1 else "",
+               "email": (email or "").lower() or None, "phone": phone or None,
+               "company": None, "has_email": None, "has_phone": None, "dup": True,
+               "_i": len(self.people)}
+        self.people.append(dup)
+        t = o[O_T] + r.randrange(60, 601)
+        style = r.randrange(4)
+        self.deals.append((t, True, None, o[O_PRICE], o[O_CURRENCY], None, o[O_RESPONSIBLE],
+                           r.choice(("NEW", "NEW", "WON")), False, dup["_i"], oi, style))
+        self.deal_num.append(None)
+        o[O_CLIENTS].insert(0, (3, dup["_i"]))
+        self.order_bind[oi] = len(self.deals) - 1
 
 
 def _fold(t: int, span: int) -> int:
@@ -287,26 +301,30 @@ def make_demo(seed: int = 0, n_deals: int = 2000, n_orders: int = 2400) -> DemoD
     >>> len(demo.deals), len(demo.orders)
     (200, 240)
     """
+    return generate(seed, n_deals, n_orders)[0]
+
+
+def generate(seed: int = 0, n_deals: int = 2000, n_orders: int = 2400
+             ) -> tuple[DemoData, object]:
+    """:func:`make_demo`, and the generator's working records, for the caller to drop.
+
+    Freeing the working records of a 200,000-deal portal takes about half a second: the
+    sandbox drops them while SQLite builds its indexes in another thread.
+    """
     if n_deals < 0 or n_orders < 0:
         raise ValueError("n_deals and n_orders must be >= 0")
-    # Hundreds of thousands of small dicts make the cyclic GC rescan everything again and
+    # Hundreds of thousands of small records make the cyclic GC rescan everything again and
     # again (≈ 40 % of the run); nothing here forms cycles worth collecting mid-way.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _make(seed, n_deals, n_orders)
-    finally:
-        if was_enabled:
-            gc.enable()
+    return without_gc(_make)(seed, n_deals, n_orders)
 
 
-def _make(seed: int, n_deals: int, n_orders: int) -> DemoData:
+def _make(seed: int, n_deals: int, n_orders: int) -> tuple[DemoData, _Gen]:
     g = _Gen(seed)
     r = g.r
     n_auto, m, doubles, a1, a2 = _counts(n_deals, n_orders)
     span = vocab.SPAN_DAYS * vocab.DAY
-    matched_orders: list[dict[str, Any]] = []
-    stories: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    matched_orders: list[int] = []
+    stories: list[tuple[int, int]] = []  # (deal, order) positions
 
     # 1. real deals with their true order(s)
     for i in range(m):
@@ -326,8 +344,7 @@ def _make(seed: int, n_deals: int, n_orders: int) -> DemoData:
             if n_here == 1:
                 price = g.order_amount(amount, currency)
             t_order = _fold(t + lag + k * 3 * vocab.DAY, span)
-            o = g.order(c, t_order, price, currency, d["ASSIGNED_BY_ID"])
-            o["_deal"] = d
+            o = g.order(c, t_order, price, currency, g.deals[d][D_USER], deal=d)
             matched_orders.append(o)
             stories.append((d, o))
 
@@ -340,30 +357,30 @@ def _make(seed: int, n_deals: int, n_orders: int) -> DemoData:
         if j < a1:
             g.auto_deal(o)
         elif j < a1 + n_correct:
-            o["_bind"] = o["_deal"]
-            o["_clients"].insert(0, (3, o["_cust"]))
+            g.order_bind[o] = g.orders[o][O_DEAL]
+            g.orders[o][O_CLIENTS].insert(0, (3, g.orders[o][O_PERSON]))
         elif r.random() < 0.5:
-            o["_clients"].insert(0, (3, o["_cust"]))
+            g.orders[o][O_CLIENTS].insert(0, (3, g.orders[o][O_PERSON]))
     # a manager sometimes writes the order number into the real deal's title
     for d, o in stories:
-        if r.random() < 0.12 and not d.get("_num"):
-            d["_num"] = o
+        if r.random() < 0.12 and g.deal_num[d] is None:
+            g.deal_num[d] = o
 
     # 2. near misses: real deals without an order
     n_near = n_deals - n_auto - m
     for _ in range(n_near):
         x = r.random()
         if stories and x < 0.35:  # same customer, similar amount, weeks apart
-            d0, _o0 = r.choice(stories)
-            c = d0["_cust"]
-            t = _fold(d0["_t"] + r.choice((-1, 1)) * r.randrange(20, 90) * vocab.DAY, span)
-            amt = d0["OPPORTUNITY"] if r.random() < 0.5 else g.amount(d0["CURRENCY_ID"])
-            g.real_deal(c, t, amt, d0["CURRENCY_ID"], r.choice(("LOSE", "WON", "NEW")))
+            d0 = g.deals[r.choice(stories)[0]]
+            c = g.people[d0[D_PERSON]]
+            t = _fold(d0[D_T] + r.choice((-1, 1)) * r.randrange(20, 90) * vocab.DAY, span)
+            amt = d0[D_AMOUNT] if r.random() < 0.5 else g.amount(d0[D_CURRENCY])
+            g.real_deal(c, t, amt, d0[D_CURRENCY], r.choice(("LOSE", "WON", "NEW")))
         elif stories and x < 0.7:  # another customer, same amount within days
-            d0, _o0 = r.choice(stories)
-            c = g.new_customer(d0["_t"])
-            t = _fold(d0["_t"] + r.randrange(-5 * vocab.DAY, 5 * vocab.DAY), span)
-            g.real_deal(c, t, d0["OPPORTUNITY"], d0["CURRENCY_ID"], r.choice(vocab.STAGES_OPEN))
+            d0 = g.deals[r.choice(stories)[0]]
+            c = g.new_customer(d0[D_T])
+            t = _fold(d0[D_T] + r.randrange(-5 * vocab.DAY, 5 * vocab.DAY), span)
+            g.real_deal(c, t, d0[D_AMOUNT], d0[D_CURRENCY], r.choice(vocab.STAGES_OPEN))
         else:
             t = r.randrange(0, span)
             c = g.pick_customer(t, 0.1)
@@ -378,6 +395,6 @@ def _make(seed: int, n_deals: int, n_orders: int) -> DemoData:
         if k < a2:
             g.auto_deal(o)
         elif r.random() < 0.4:
-            o["_clients"].insert(0, (3, c))
+            g.orders[o][O_CLIENTS].insert(0, (3, c["_i"]))
 
-    return finish(g, r)
+    return finish(g, r), g

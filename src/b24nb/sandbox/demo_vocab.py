@@ -16,6 +16,8 @@ def words(text: str) -> tuple[str, ...]:
 
 TZ = "+03:00"
 START = _dt.date(2025, 5, 1)
+#: Unix time of the period's start, midnight in the portal's zone (``iso(0)``)
+START_TS = _dt.datetime(2025, 5, 1, tzinfo=_dt.timezone(_dt.timedelta(hours=3))).timestamp()
 SPAN_DAYS = 548  # about 18 months, ending 2026-10-31
 DAY = 86_400
 N_USERS = 12  # employees: ASSIGNED_BY_ID, userId, responsibleId

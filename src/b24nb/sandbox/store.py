@@ -4,6 +4,10 @@ SQLite gives the sandbox real indexes, so the ``>ID`` walk the docs recommend an
 in well under a millisecond at 200,000 rows, while an OFFSET deep into a big table costs what
 it costs on the real server (the slow path the docs warn about). Records are stored once, in
 canonical form; each method formats them in its own value style on the way out.
+
+Seeds are loaded a column at a time (:mod:`.bulk`, :mod:`.defaults`, :mod:`.inserts`): the
+records' fields become columns, missing ones get a new record's defaults, and each table is
+written with as few bound values as it takes. The tables are laid out in :mod:`.schema`.
 """
 
 from __future__ import annotations
@@ -11,15 +15,18 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from .fields import COMPANY, CONTACT, DEAL, ORDER, PROPERTY_VALUE, SQL_TYPES, Entity, Field
+from . import schema
+from .bulk import Column, columns_of, keys_of, n_rows, seq_ids, transpose
+from .defaults import DEFAULTS
+from .fields import COMPANY, CONTACT, DEAL, ORDER, PROPERTY_VALUE, Entity
+from .inserts import insert
 from .php import php_int
-from .query import to_storage
 
-__all__ = ["PROPERTY_CODES", "Store"]
+__all__ = ["PROPERTY_CODES", "Store", "prop_meta"]
 
 #: Order property ids for the individual person type: the customer's name, e-mail and phone
 #: live in order properties, not in the order (research §10).
@@ -29,29 +36,6 @@ PROPERTY_CODES: dict[str, tuple[int, str]] = {
     "ADDRESS": (7, "Адрес доставки"), "COMPANY": (8, "Название компании"),
 }
 FM_TYPES = {"PHONE": "WORK", "EMAIL": "WORK", "WEB": "WORK", "IM": "TELEGRAM"}
-
-
-_UNSEEN = object()
-
-
-def _fast(f: Field) -> Any:
-    """A converter for field ``f`` that skips the general cast when the value is canonical."""
-    kind = f.kind
-
-    def slow(value: Any) -> Any:
-        return to_storage(f, value)
-
-    if kind == "int":
-        return lambda v: v if type(v) is int else slow(v)
-    if kind == "ref":
-        return lambda v: (v or None) if type(v) is int else slow(v)
-    if kind == "float":
-        return lambda v: float(v) if type(v) in (int, float) else slow(v)
-    if kind == "str":
-        return lambda v: v if type(v) is str else slow(v)
-    if kind == "yn":
-        return lambda v: v if type(v) is str and v in ("Y", "N") else slow(v)
-    return slow
 
 
 def _ensure_list(value: Any) -> list[Any]:
@@ -64,250 +48,248 @@ def _ensure_list(value: Any) -> list[Any]:
     return [value]
 
 
+def _as_list(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return records if isinstance(records, list) else list(records)
+
+
+_ENTITIES = {e.table: e for e in (DEAL, CONTACT, COMPANY, ORDER)}
+_CHILDREN = {  # table → (verb, columns) of the rows stored beside the entities
+    "fm": ("INSERT", ("id", "entity", "element_id", "type_id", "value_type", "value")),
+    "order_clients": ("INSERT", ("id", "orderId", "entityTypeId", "entityId", "isPrimary",
+                                 "roleId", "sort")),
+    "order_props": ("INSERT", tuple(f.name for f in PROPERTY_VALUE.columns)),
+    "order_nested": ("INSERT OR REPLACE", ("orderId", "body")),
+    "bindings": ("INSERT OR REPLACE", ("orderId", "ownerId", "ownerTypeId")),
+}
+_PROP_COLUMNS = ("orderId", "orderPropsId", "orderPropsXmlId", "code", "name", "value")
+_CLIENT_COLUMNS = ("orderId", "entityTypeId", "entityId", "isPrimary", "roleId", "sort")
+_NESTED = ("basketItems", "payments", "shipments")
+
+
+class _Worker(threading.Thread):
+    """Runs ``fn(*args)`` in a thread; ``join`` re-raises what it raised."""
+
+    def __init__(self, fn: Callable[..., object], *args: object) -> None:
+        super().__init__(name="b24nb-sandbox-index", daemon=True)
+        self._call = (fn, args)
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        fn, args = self._call
+        try:
+            fn(*args)
+        except BaseException as exc:  # handed to the joining thread
+            self._error = exc
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self._error is not None:
+            raise self._error
+
+
+def _next_id(db: sqlite3.Connection, table: str, pk: str) -> int:
+    cur = db.execute(f'SELECT COALESCE(MAX("{pk}"), 0) + 1 FROM {table}')
+    return int(cur.fetchone()[0])
+
+
+def _int(value: Any) -> int:
+    return value if type(value) is int else php_int(value)
+
+
+def _clients(recs: list[Mapping[str, Any]], ids: list[int]) -> list[tuple]:
+    """``order_clients`` rows of the orders' ``clients`` (the CRM contact and company)."""
+    rows = []
+    for rec, oid in zip(recs, ids, strict=True):
+        for i, cl in enumerate(_ensure_list(rec.get("clients"))):
+            rows.append((oid, _int(cl.get("entityTypeId", 3)), _int(cl.get("entityId")),
+                         str(cl.get("isPrimary", "Y" if i == 0 else "N")), cl.get("roleId"),
+                         _int(cl.get("sort", 100 * (i + 1)))))
+    return rows
+
+
+def prop_meta(code: Any) -> tuple[int, str, str, str]:
+    """``(orderPropsId, orderPropsXmlId, code, name)`` of an order property given by code."""
+    code = str(code).upper()
+    pid, name = PROPERTY_CODES.get(code) or (100 + len(code), code.title())
+    return pid, f"bx_prop_{code.lower()}", code, name
+
+
+def _properties(recs: list[Mapping[str, Any]], ids: list[int]) -> tuple[list[tuple], int]:
+    """``order_props`` rows (no ids) and how many each order has, if all have as many."""
+    rows: list[tuple] = []
+    counts: set[int] = set()
+    metas: dict[Any, tuple[int, str, str, str]] = {}
+    for rec, oid in zip(recs, ids, strict=True):
+        props = rec.get("properties") or {}
+        if isinstance(props, Mapping):  # {"NAME": …, "EMAIL": …}: the seed form
+            for code, value in props.items():
+                meta = metas.get(code) or metas.setdefault(code, prop_meta(code))
+                rows.append((oid, *meta, value if value is None or type(value) is str
+                             else str(value)))
+        else:
+            props = list(props)
+            for p in props:
+                pid, xml_id, code, name = prop_meta(p.get("code", ""))
+                value = p.get("value")
+                rows.append((oid, _int(p.get("orderPropsId", pid)), xml_id, code,
+                             p.get("name", name), None if value is None else str(value)))
+        counts.add(len(props))
+    return rows, counts.pop() if len(counts) == 1 else 1
+
+
 class Store:
     """Tables for deals, contacts, companies, orders (+ properties, clients) and bindings."""
 
     def __init__(self, clock_now: Any) -> None:
         self._now = clock_now
         self.lock = threading.RLock()
-        self.db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        self.db.create_function("ulower", 1, lambda s: s.lower() if isinstance(s, str) else s,
-                                deterministic=True)
-        self.db.execute("PRAGMA journal_mode=OFF")
-        self.db.execute("PRAGMA synchronous=OFF")
-        for ent in (DEAL, CONTACT, COMPANY, ORDER, PROPERTY_VALUE):
-            cols = ", ".join(
-                f'"{f.name}" {SQL_TYPES[f.kind]}' + (" PRIMARY KEY" if f.name == ent.pk else "")
-                for f in ent.columns)
-            self.db.execute(f"CREATE TABLE {ent.table} ({cols})")
-        self.db.execute('CREATE TABLE bindings ("orderId" INTEGER PRIMARY KEY, '
-                        '"ownerId" INTEGER, "ownerTypeId" INTEGER)')
-        self.db.execute('CREATE TABLE order_clients (id INTEGER PRIMARY KEY, "orderId" INTEGER,'
-                        ' "entityTypeId" INTEGER, "entityId" INTEGER, "isPrimary" TEXT,'
-                        ' "roleId" INTEGER, sort INTEGER)')
-        self.db.execute('CREATE TABLE order_nested ("orderId" INTEGER PRIMARY KEY, body TEXT)')
-        self.db.execute("CREATE TABLE fm (id INTEGER PRIMARY KEY, entity TEXT, element_id INTEGER,"
-                        " type_id TEXT, value_type TEXT, value TEXT)")
-        self._defaults = {e.name: {f.name: None for f in e.columns} for e in
-                          (DEAL, CONTACT, COMPANY, ORDER)}
-        self._getters = {e.name: itemgetter(*(f.name for f in e.columns)) for e in
-                         (DEAL, CONTACT, COMPANY, ORDER)}
-        # seed key -> (column, converter), learned once per key: loads call this per field
-        self._keymaps: dict[str, dict[Any, Any]] = {e.name: {} for e in
-                                                     (DEAL, CONTACT, COMPANY, ORDER)}
+        self.db = schema.connect()
+        self.db.execute("ATTACH ':memory:' AS sale")
+        schema.tune(self.db, "sale")
+        schema.create_tables(self.db, "main", schema.CRM_TABLES)
+        schema.create_tables(self.db, "sale", schema.SALE_TABLES)
 
     # ------------------------------------------------------------------ seeding
-    def _row(self, ent: Entity, record: Mapping[str, Any]) -> dict[str, Any]:
-        row = dict(self._defaults[ent.name])
-        keymap = self._keymaps[ent.name]
-        for key, value in record.items():
-            target = keymap.get(key, _UNSEEN)
-            if target is _UNSEEN:
-                f = ent.lookup(str(key))
-                target = keymap[key] = (f.name, _fast(f)) if f and f.kind != "fm" else None
-            if target is not None:
-                row[target[0]] = target[1](value)
-        return row
+    def load(self, table: str, cols: Mapping[str, Column], n: int | None = None,
+             period: int = 1) -> list[int]:
+        """Insert ``n`` rows given as columns in storage form (see :mod:`.bulk`).
 
-    def _deal_defaults(self, row: dict[str, Any], now: float) -> None:
-        row["DATE_CREATE"] = row["DATE_CREATE"] or now
-        row["DATE_MODIFY"] = row["DATE_MODIFY"] or row["DATE_CREATE"]
-        stage = row["STAGE_ID"] = row["STAGE_ID"] or "NEW"
-        tail = stage.split(":")[-1]
-        semantic = "S" if tail == "WON" else "F" if tail in ("LOSE", "APOLOGY") else "P"
-        row["STAGE_SEMANTIC_ID"] = row["STAGE_SEMANTIC_ID"] or semantic
-        row["CLOSED"] = row["CLOSED"] or ("N" if semantic == "P" else "Y")
-        row["IS_NEW"] = row["IS_NEW"] or ("Y" if tail == "NEW" else "N")
-        row["TITLE"] = row["TITLE"] if row["TITLE"] is not None else f"Сделка #{row['ID']}"
-        row["TYPE_ID"] = row["TYPE_ID"] or "SALE"
-        row["CATEGORY_ID"] = row["CATEGORY_ID"] or 0
-        row["CURRENCY_ID"] = row["CURRENCY_ID"] or "RUB"
-        row["OPPORTUNITY"] = row["OPPORTUNITY"] or 0.0
-        row["TAX_VALUE"] = row["TAX_VALUE"] or 0.0
-        row["BEGINDATE"] = row["BEGINDATE"] or row["DATE_CREATE"]
-        row["CLOSEDATE"] = row["CLOSEDATE"] or row["BEGINDATE"] + 7 * 86400
-        row["ASSIGNED_BY_ID"] = row["ASSIGNED_BY_ID"] or 1
-        row["CREATED_BY_ID"] = row["CREATED_BY_ID"] or row["ASSIGNED_BY_ID"]
-        row["MODIFY_BY_ID"] = row["MODIFY_BY_ID"] or row["CREATED_BY_ID"]
-        for flag in ("IS_RECURRING", "IS_RETURN_CUSTOMER", "IS_REPEATED_APPROACH",
-                     "IS_MANUAL_OPPORTUNITY"):
-            row[flag] = row[flag] or "N"
-        row["OPENED"] = row["OPENED"] or "Y"
+        For ``deals``, ``contacts``, ``companies`` and ``orders``: empty IDs are numbered on
+        and missing fields get a new record's defaults; returns the IDs. Other tables
+        (``fm``, ``order_clients``, ``order_props``, ``order_nested``, ``bindings``) take
+        the rows as given (an absent ``id`` is numbered by SQLite), in groups of ``period``
+        rows (see :func:`.inserts.insert`). This is the fast path of big seeds: the demo
+        portal is loaded this way without building a dict per record.
+        """
+        with self.lock:
+            return self._load(self.db, table, cols, n, period)
 
-    def _person_defaults(self, row: dict[str, Any], now: float, fm: dict[str, list]) -> None:
-        row["DATE_CREATE"] = row["DATE_CREATE"] or now
-        row["DATE_MODIFY"] = row["DATE_MODIFY"] or row["DATE_CREATE"]
-        row["ASSIGNED_BY_ID"] = row["ASSIGNED_BY_ID"] or 1
-        row["CREATED_BY_ID"] = row["CREATED_BY_ID"] or row["ASSIGNED_BY_ID"]
-        row["MODIFY_BY_ID"] = row["MODIFY_BY_ID"] or row["CREATED_BY_ID"]
-        row["OPENED"] = row["OPENED"] or "Y"
-        row["HAS_PHONE"] = "Y" if fm.get("PHONE") else "N"
-        row["HAS_EMAIL"] = "Y" if fm.get("EMAIL") else "N"
-        if "HAS_IMOL" in row:
-            row["HAS_IMOL"] = "N"
-            row["EXPORT"] = row["EXPORT"] or "Y"
-            row["TYPE_ID"] = row["TYPE_ID"] or "CLIENT"
-            row["NAME"] = row["NAME"] if row["NAME"] is not None else ""
-        else:
-            row["COMPANY_TYPE"] = row["COMPANY_TYPE"] or "CUSTOMER"
-            row["IS_MY_COMPANY"] = row["IS_MY_COMPANY"] or "N"
-            row["CURRENCY_ID"] = row["CURRENCY_ID"] or "RUB"
-            row["TITLE"] = row["TITLE"] if row["TITLE"] is not None else f"Компания #{row['ID']}"
+    def _load(self, db: sqlite3.Connection, table: str, cols: Mapping[str, Column],
+              n: int | None = None, period: int = 1) -> list[int]:
+        n = n_rows(cols) if n is None else n
+        ent = _ENTITIES.get(table)
+        if ent is None:
+            verb, names = _CHILDREN[table]
+            insert(db, verb, table, names, cols, n, period)
+            return []
+        cols = dict(cols)
+        first = _next_id(db, table, ent.pk)
+        ids = cols[ent.pk] = seq_ids(cols.get(ent.pk), n, first)
+        DEFAULTS[table](cols, ids, self._now())
+        if n > 1 and ids[0] == first and ids == list(range(first, first + n)):
+            cols[ent.pk] = None  # SQLite numbers on from the largest ID: the same IDs, unbound
+        insert(db, "INSERT OR REPLACE", table, [f.name for f in ent.columns], cols, n)
+        return ids
 
-    def _order_defaults(self, row: dict[str, Any], now: float) -> None:
-        row["dateInsert"] = row["dateInsert"] or now
-        row["dateUpdate"] = row["dateUpdate"] or row["dateInsert"]
-        row["dateStatus"] = row["dateStatus"] or row["dateInsert"]
-        row["lid"] = row["lid"] or "s1"
-        row["accountNumber"] = row["accountNumber"] or str(row["id"])
-        row["personTypeId"] = row["personTypeId"] or 1
-        row["statusId"] = row["statusId"] or "N"
-        row["currency"] = row["currency"] or "RUB"
-        for money in ("price", "discountValue", "taxValue"):
-            row[money] = row[money] or 0.0
-        for flag in ("payed", "canceled", "deducted", "marked", "externalOrder", "updated1c",
-                     "recountFlag"):
-            row[flag] = row[flag] or "N"
-        row["version"] = row["version"] or 0
-        row["xmlId"] = row["xmlId"] if row["xmlId"] is not None else f"bx_{row['id']:013x}"
-        row["responsibleId"] = row["responsibleId"] or 1
+    def load_all(self, tables: Iterable[tuple[str, Mapping[str, Column], int]],
+                 meanwhile: Callable[[], object] = lambda: None) -> None:
+        """Load and index a big seed (``(table, columns, period)``) into an empty store.
 
-    def _next_id(self, table: str, pk: str) -> int:
-        cur = self.db.execute(f'SELECT COALESCE(MAX("{pk}"), 0) + 1 FROM {table}')
-        return int(cur.fetchone()[0])
-
-    def _insert(self, ent: Entity, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        names = [f.name for f in ent.columns]
-        cols = ", ".join(f'"{n}"' for n in names)
-        marks = ", ".join("?" * len(names))
-        self.db.executemany(f"INSERT OR REPLACE INTO {ent.table} ({cols}) VALUES ({marks})",
-                            rows)
-        rows.clear()
-
-    def _keep(self, ent: Entity, rows: list[tuple], row: dict[str, Any]) -> None:
-        # Rows become column-ordered tuples at once and are flushed in chunks: 200,000
-        # dicts of 45 keys would cost gigabytes and make the load crawl.
-        rows.append(self._getters[ent.name](row))
-        if len(rows) >= 20_000:
-            self._insert(ent, rows)
+        SQLite builds indexes without holding the GIL, so the work is overlapped: the CRM
+        tables are loaded and indexed in a thread while the sale tables are loaded into a
+        second database, which is then indexed in another thread and attached as ``sale``.
+        ``meanwhile`` runs in this thread while both are indexed: give it the freeing of
+        the seed (this method keeps no reference to the columns by then).
+        """
+        tables = list(tables)
+        parts = {sale: [t for t in tables if (t[0] in schema.SALE_TABLES) == sale]
+                 for sale in (False, True)}
+        del tables
+        with self.lock:
+            if any(self.db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()
+                   for t in schema.CRM_TABLES + schema.SALE_TABLES):
+                raise ValueError("load_all() seeds an empty store")
+            side = schema.connect()
+            schema.create_tables(side, "main", schema.SALE_TABLES)
+            workers: list[_Worker] = []
+            try:
+                for is_sale, db in ((False, self.db), (True, side)):
+                    while parts[is_sale]:
+                        table, cols, period = parts[is_sale].pop(0)
+                        self._load(db, table, cols, None, period)
+                        del cols  # the caller frees the seed while the indexes are built
+                    names = schema.SALE_TABLES if is_sale else schema.CRM_TABLES
+                    workers.append(_Worker(schema.build_indexes, db, "main", names))
+                meanwhile()
+            finally:
+                for worker in workers:
+                    worker.join()
+            self.db.deserialize(side.serialize(), name="sale")
+            side.close()
+            schema.tune(self.db, "sale")
 
     def add_people(self, ent: Entity, records: Iterable[Mapping[str, Any]]) -> list[int]:
         """Insert contacts or companies with their PHONE/EMAIL/… multifields."""
-        now = self._now()
-        rows, fm_rows, ids = [], [], []
+        recs = _as_list(records)
+        keys = keys_of(recs)
+        cols = columns_of(ent, recs, keys)
         with self.lock:
-            next_id = self._next_id(ent.table, "ID")
-            for rec in records:
-                row = self._row(ent, rec)
-                if not row["ID"]:
-                    row["ID"] = next_id
-                next_id = max(next_id, row["ID"]) + 1
-                fm: dict[str, list] = {}
-                for code, vtype in FM_TYPES.items():
+            first = _next_id(self.db, ent.table, "ID")
+            ids = cols["ID"] = seq_ids(cols.get("ID"), len(recs), first)
+            fm_rows: list[tuple] = []
+            cols["HAS_PHONE"] = cols["HAS_EMAIL"] = "N"  # from the multifields, never given
+            for code, vtype in FM_TYPES.items():
+                if code not in keys:
+                    continue
+                has = ["N"] * len(recs)
+                for i, (rec, eid) in enumerate(zip(recs, ids, strict=True)):
                     items = _ensure_list(rec.get(code))
-                    fm[code] = items
+                    if items:
+                        has[i] = "Y"
                     for item in items:
                         if isinstance(item, Mapping):
-                            fm_rows.append((ent.name, row["ID"], code,
-                                            str(item.get("VALUE_TYPE") or vtype),
+                            fm_rows.append((eid, i, code, str(item.get("VALUE_TYPE") or vtype),
                                             str(item.get("VALUE", ""))))
                         else:
-                            fm_rows.append((ent.name, row["ID"], code, vtype, str(item)))
-                self._person_defaults(row, now, fm)
-                self._keep(ent, rows, row)
-                ids.append(row["ID"])
-            self._insert(ent, rows)
-            self.db.executemany("INSERT INTO fm (entity, element_id, type_id, value_type, value)"
-                                " VALUES (?, ?, ?, ?, ?)", fm_rows)
+                            fm_rows.append((eid, i, code, vtype, str(item)))
+                if code in ("PHONE", "EMAIL"):
+                    cols[f"HAS_{code}"] = has
+            self.load(ent.table, cols, len(recs))
+            fm_rows.sort(key=itemgetter(1))  # stable: a record's PHONE, EMAIL, WEB, IM rows
+            fm = transpose(("element_id", "row", "type_id", "value_type", "value"), fm_rows)
+            self.load("fm", {"entity": ent.name, **fm}, len(fm_rows))
         return ids
 
     def add_deals(self, records: Iterable[Mapping[str, Any]]) -> list[int]:
         """Insert deals; missing fields get the defaults a new CRM deal gets."""
-        now = self._now()
-        rows, ids = [], []
-        with self.lock:
-            next_id = self._next_id("deals", "ID")
-            for rec in records:
-                row = self._row(DEAL, rec)
-                if not row["ID"]:
-                    row["ID"] = next_id
-                next_id = max(next_id, row["ID"]) + 1
-                self._deal_defaults(row, now)
-                self._keep(DEAL, rows, row)
-                ids.append(row["ID"])
-            self._insert(DEAL, rows)
-        return ids
+        recs = _as_list(records)
+        return self.load("deals", columns_of(DEAL, recs), len(recs))
 
     def add_orders(self, records: Iterable[Mapping[str, Any]]) -> list[int]:
         """Insert orders with their clients (CRM links) and properties (customer data)."""
-        now = self._now()
-        rows, ids, clients, props, nested = [], [], [], [], []
+        recs = _as_list(records)
+        keys = keys_of(recs)
+        cols = columns_of(ORDER, recs, keys)
         with self.lock:
-            next_id = self._next_id("orders", "id")
-            next_prop = self._next_id("order_props", "id")
-            for rec in records:
-                row = self._row(ORDER, rec)
-                if not row["id"]:
-                    row["id"] = next_id
-                next_id = max(next_id, row["id"]) + 1
-                self._order_defaults(row, now)
-                oid = row["id"]
-                for i, cl in enumerate(_ensure_list(rec.get("clients"))):
-                    clients.append((oid, php_int(cl.get("entityTypeId", 3)),
-                                    php_int(cl.get("entityId")),
-                                    str(cl.get("isPrimary", "Y" if i == 0 else "N")),
-                                    cl.get("roleId"), php_int(cl.get("sort", 100 * (i + 1)))))
-                properties = rec.get("properties") or {}
-                if isinstance(properties, Mapping):
-                    properties = [{"code": k, "value": v} for k, v in properties.items()]
-                for p in properties:
-                    code = str(p.get("code", "")).upper()
-                    known = PROPERTY_CODES.get(code)
-                    pid, pname = known if known else (100 + len(code), code.title())
-                    value = p.get("value")
-                    props.append((next_prop, oid, php_int(p.get("orderPropsId", pid)),
-                                  f"bx_prop_{code.lower()}", code, p.get("name", pname),
-                                  None if value is None else str(value), "N", "STRING"))
-                    next_prop += 1
-                extra = {k: rec[k] for k in ("basketItems", "payments", "shipments")
-                         if k in rec}
-                if extra:
-                    nested.append((oid, json.dumps(extra, default=str)))
-                self._keep(ORDER, rows, row)
-                ids.append(oid)
-            self._insert(ORDER, rows)
-            self.db.executemany('INSERT INTO order_clients ("orderId", "entityTypeId", '
-                                '"entityId", "isPrimary", "roleId", sort) VALUES (?,?,?,?,?,?)',
-                                clients)
-            self.db.executemany(f"INSERT INTO order_props VALUES "
-                                f"({', '.join('?' * len(PROPERTY_VALUE.columns))})", props)
-            self.db.executemany("INSERT OR REPLACE INTO order_nested VALUES (?, ?)", nested)
+            ids = cols["id"] = seq_ids(cols.get("id"), len(recs), _next_id(self.db, "orders", "id"))
+            self.load("orders", cols, len(recs))
+            if "clients" in keys:
+                self._load_rows("order_clients", _CLIENT_COLUMNS, _clients(recs, ids))
+            if "properties" in keys:
+                props, per_order = _properties(recs, ids)
+                # ids left to SQLite: it numbers on from the largest, as the server does
+                self.load("order_props", {**transpose(_PROP_COLUMNS, props), "multiple": "N",
+                                          "type": "STRING"}, len(props), period=per_order)
+            nested = [(oid, json.dumps(extra, default=str)) for rec, oid in zip(
+                recs, ids, strict=True) if (extra := {k: rec[k] for k in _NESTED if k in rec})]
+            self._load_rows("order_nested", ("orderId", "body"), nested)
         return ids
+
+    def _load_rows(self, table: str, names: tuple[str, ...], rows: list[tuple]) -> None:
+        self.load(table, transpose(names, rows), len(rows))
 
     def add_bindings(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Store order → owner bindings; a second owner for an order replaces the first."""
         rows = [(php_int(r.get("orderId")), php_int(r.get("ownerId")),
                  php_int(r.get("ownerTypeId", 2))) for r in records]
-        with self.lock:
-            self.db.executemany("INSERT OR REPLACE INTO bindings VALUES (?, ?, ?)", rows)
+        self._load_rows("bindings", ("orderId", "ownerId", "ownerTypeId"), rows)
 
     def create_indexes(self) -> None:
         """Index filterable columns; done after bulk loads because that is faster."""
         with self.lock:
-            for ent in (DEAL, CONTACT, COMPANY, ORDER, PROPERTY_VALUE):
-                for f in ent.columns:
-                    if f.index:
-                        self.db.execute(f'CREATE INDEX IF NOT EXISTS ix_{ent.table}_{f.name} '
-                                        f'ON {ent.table} ("{f.name}")')
-            self.db.execute('CREATE INDEX IF NOT EXISTS ix_bind_owner ON bindings '
-                            '("ownerId", "ownerTypeId")')
-            self.db.execute('CREATE INDEX IF NOT EXISTS ix_clients_order ON order_clients '
-                            '("orderId")')
-            self.db.execute("CREATE INDEX IF NOT EXISTS ix_fm_el ON fm (entity, element_id)")
-            self.db.execute("CREATE INDEX IF NOT EXISTS ix_fm_val ON fm (entity, type_id, value)")
-            self.db.execute("ANALYZE")
+            schema.build_indexes(self.db, "main", schema.CRM_TABLES)
+            schema.build_indexes(self.db, "sale", schema.SALE_TABLES)
 
     # ------------------------------------------------------------------ reading
     def select(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
