@@ -14,6 +14,7 @@ import logging
 import secrets
 import socket
 import struct
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,17 @@ class Server(ThreadingHTTPServer):
         self.open_connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log a failed request instead of printing a traceback to stderr.
+
+        A client that hangs up, and the connections ``close_connections`` cuts on stop, end
+        in an ``OSError`` here: normal for a server, so they are not reported at all.
+        """
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            return
+        log.exception("sandbox: error while serving a request")
 
     def close_connections(self) -> None:
         """Cut every kept-alive connection, so a stopped sandbox really stops answering."""
