@@ -1,15 +1,21 @@
-"""Suggest deal↔order pairs: explainable candidates, one order to one deal, fast.
+"""Suggest deal↔order pairs: explainable candidates, one order to one owner, fast.
 
 The pipeline follows record-linkage practice (research ``notebook-ux.md`` Part C): block
-(:mod:`._block`), score with additive per-field evidence (:mod:`._score`), assign one-to-one
-greedily (:mod:`._assign`), and return the contract's ``pairs`` frame (:mod:`._frame`).
-This package imports no network code; it works on the frames the loaders return.
+(:mod:`._block`), compare into agreement levels (:mod:`._levels`), weigh them with a
+Fellegi–Sunter model fitted to this portal's own data on every call (:mod:`._model`), assign
+one-to-one greedily (:mod:`._assign`), and return the contract's ``pairs`` frame
+(:mod:`._output`, :mod:`._frame`). This package imports no network code; it works on the
+frames the loaders return.
 
 Rules an analyst can rely on
 ----------------------------
+* ``score`` is the match probability; ``ev_*`` are its log2-odds terms (``ev_prior``, one per
+  comparison, ``ev_rivals``) and add up to ``weight``; ``lvl_*`` are the agreement levels and
+  ``reasons`` says them in words.
 * **Pre-ticked** (``selected``) only when ``score >= high``, the pair is not ``ambiguous``,
-  not a ``rebind`` and not a shared deal. Nothing is ever bound without an explicit tick.
-* **Dropped** below ``low``.
+  not a ``rebind`` (which includes orders on auto-created owners) and not a shared deal.
+  Nothing is ever bound without an explicit tick.
+* **Dropped** below ``low``; a pair the analyst rejected (``decisions=``) is never suggested.
 * **Ambiguous** when another free deal for the same order, or another order left without a
   deal that wanted the same deal, scores within ``margin``; the free competitors are listed as
   extra rows (also ambiguous) so the analyst can choose.
@@ -27,33 +33,34 @@ Rules an analyst can rely on
 from __future__ import annotations
 
 import logging
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
 from b24nb.errors import ValidationError
 from b24nb.match import _prep
 from b24nb.match._assign import assign, runner_up
-from b24nb.match._block import BIT, RULES, auto_created, block
-from b24nb.match._frame import COLUMNS, build, empty_pairs
+from b24nb.match._block import auto_created, block
+from b24nb.match._decisions import known_pairs
+from b24nb.match._frame import COLUMNS, empty_pairs
+from b24nb.match._levels import levels, tf_keys
+from b24nb.match._model import Model, fit, weigh
+from b24nb.match._output import assemble
+from b24nb.match._owners import combine
 from b24nb.match._prep import NONE, check, prepare
-from b24nb.match._score import FIELDS, WEIGHTS, evidence, reasons, total
 
-__all__ = ["COLUMNS", "WEIGHTS", "empty_pairs", "suggest"]
+__all__ = ["COLUMNS", "Model", "empty_pairs", "suggest"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
 
-def _owners(bindings: pd.DataFrame | None, order_ids: np.ndarray, deal_ids: np.ndarray
+def _owners(bindings: pd.DataFrame | None, order_ids: np.ndarray, owner_key: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per order row: current owner id, owner type (NONE when unbound), owner's deal row."""
+    """Per order row: current owner id, owner type (NONE when unbound), owner's row."""
     n = len(order_ids)
     owner = np.full(n, NONE, dtype=np.int64)
     otype = np.full(n, NONE, dtype=np.int64)
     if bindings is not None and len(bindings):
-        check(bindings, "bindings", _prep.BINDING_REQUIRED, {}, unique=False)
         b = bindings[~bindings.index.duplicated(keep="last")]
         pos = pd.Index(b.index.astype("int64")).get_indexer(order_ids)
         hit = pos >= 0
@@ -61,28 +68,28 @@ def _owners(bindings: pd.DataFrame | None, order_ids: np.ndarray, deal_ids: np.n
             np.int64)[pos[hit]]
         otype[hit] = pd.to_numeric(b["owner_type_id"]).astype("Int64").fillna(NONE).to_numpy(
             np.int64)[pos[hit]]
-    elif bindings is not None:
-        check(bindings, "bindings", _prep.BINDING_REQUIRED, {}, unique=False)
-    row = pd.Index(deal_ids).get_indexer(owner)
-    row[(otype != 2) | (owner == NONE)] = NONE
+    row = pd.Index(owner_key).get_indexer(_key(otype, owner))
+    row[owner == NONE] = NONE
     return owner, otype, row.astype(np.int64)
 
 
-def _found_by(bits: np.ndarray) -> np.ndarray:
-    out = np.full(len(bits), "", dtype=object)
-    for rule in RULES:
-        has = (bits & BIT[rule]) > 0
-        sep = np.where(out != "", "+", "")
-        out = np.where(has, out + sep + rule, out)
-    return out
+def _key(types: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """One int64 per owner: ids are unique only within an owner type."""
+    return types * np.int64(1 << 40) + ids
 
 
 def suggest(deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | None = None,
-            *, high: float = 0.65, low: float = 0.45, margin: float = 0.05,
-            amount_tol: float = 0.01, date_window: tuple[float, float] = (-3, 30),
-            id_window: tuple[float, float] = (-60, 365), auto_window_min: float = 60,
-            alternatives: bool = True) -> pd.DataFrame:
-    """Suggest which deal each order belongs to, with the evidence for it.
+            *, high: float = 0.99, low: float = 0.05, margin: float = 0.05,
+            amount_tol: float = 0.25, date_window: tuple[float, float] = (-30, 60),
+            id_window: tuple[float, float] = (-90, 365), auto_window_min: float = 60,
+            alternatives: bool = True, decisions: pd.DataFrame | None = None,
+            invoices: pd.DataFrame | list[pd.DataFrame] | None = None,
+            seed: int = 0) -> pd.DataFrame:
+    """Suggest which deal (or invoice) each order belongs to, with the evidence for it.
+
+    A Fellegi–Sunter model is fitted to these frames on each call (u from random pairs, m by
+    EM over the candidates, term-frequency adjusted), so the weights fit this portal without
+    tuning; ``pairs.attrs["model"]`` keeps the fitted :class:`Model`.
 
     Parameters
     ----------
@@ -92,19 +99,31 @@ def suggest(deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | 
         ``DATE_CREATE`` and ``price``, ``currency``, ``dateInsert``; every other column is
         used when present (``contact_*``, ``customer_*``, ``CONTACT_ID``, ``contact_id``, …).
     high, low : float
-        Pre-tick at or above ``high``; drop below ``low``.
+        Match probabilities: pre-tick at or above ``high`` (0.99: about one wrong tick in a
+        hundred at worst); drop below ``low`` (the model finds the pair very unlikely).
     margin : float
-        A runner-up this close makes a pair ambiguous (never pre-ticked); a current owner
-        keeps its order unless beaten by more than this.
+        A runner-up this close in probability makes a pair ambiguous (never pre-ticked); a
+        current owner keeps its order unless beaten by more than this.
     amount_tol, date_window : float, (float, float)
-        The amount rule's relative tolerance and its window in days (order date minus deal
-        date).
+        The amount rule's relative tolerance (fees, discounts) and its window in days (order
+        date minus deal date; negative = the deal came after the order). An equal amount in
+        the same currency inside the window is always a candidate.
     id_window : (float, float)
         Days window for pairs found by client, e-mail, phone or number.
     auto_window_min : float
         Minutes after an order within which a deal titled after it counts as auto-created.
     alternatives : bool
         Add the competing free deals of ambiguous orders as extra (never pre-ticked) rows.
+    decisions : DataFrame, optional
+        The analyst's decisions (``b24nb.decisions()``: ``order_id``, ``deal_id``,
+        ``owner_type_id``, ``decision``, ``decided_at``; the newest per pair wins). Rejected
+        pairs are never suggested; accepted ones (and ``bind()`` results) are known matches
+        that EM learns from; ``unsure`` changes nothing.
+    invoices : DataFrame or list of DataFrame, optional
+        ``b24nb.load_invoices(...)`` frames (smart, type 31; legacy, type 5). Their rows
+        compete with the deals for each order; ``owner_type_id`` says which won.
+    seed : int
+        Seed of the random pairs and EM sample: the same input always gives the same pairs.
 
     Returns
     -------
@@ -118,11 +137,11 @@ def suggest(deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | 
 
     Examples
     --------
-    >>> from b24nb.match.demo_frames import demo_frames
+    >>> from b24nb.testing import demo_frames
     >>> deals, orders, bindings, truth = demo_frames(seed=1, n_deals=200, n_orders=240)
     >>> pairs = suggest(deals, orders, bindings)
-    >>> bool((pairs[[c for c in pairs if c.startswith("ev_")]].sum(axis=1)
-    ...       - pairs["score"]).abs().max() < 1e-9)
+    >>> ev = pairs[[c for c in pairs if c.startswith("ev_")]].sum(axis=1)
+    >>> bool((ev - pairs["weight"]).abs().max() < 1e-9)
     True
     """
     if not 0 <= low <= high <= 1 or margin < 0 or amount_tol < 0:
@@ -136,21 +155,27 @@ def suggest(deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | 
     check(orders, "orders", _prep.ORDER_REQUIRED, _prep.ORDER_OPTIONAL)
     if bindings is not None:
         check(bindings, "bindings", _prep.BINDING_REQUIRED, {}, unique=False)
-    if not len(deals) or not len(orders):
+    owners, owner_ids, owner_types = combine(deals, invoices)
+    if not len(owners) or not len(orders):
         return empty_pairs()
 
-    d, o = prepare(deals, orders)
+    d, o = prepare(owners, orders)
+    d.ids, d.kind = owner_ids, owner_types
     n_d, n_o = len(d.ids), len(o.ids)
-    owner, otype, owner_row = _owners(bindings, o.ids, d.ids)
-    auto = auto_created(d, o, auto_window_min)
+    d_key = _key(owner_types, owner_ids)
+    owner, otype, owner_row = _owners(bindings, o.ids, d_key)
+    auto = auto_created(d, o, auto_window_min) & (owner_types == 2)
     owner_auto = (owner_row != NONE) & auto[np.maximum(owner_row, 0)]
     current = np.where(owner_auto, NONE, owner_row)
 
     di, oi, bits = block(d, o, candidate=~auto, current=current, amount_tol=amount_tol,
                          date_window=date_window, id_window=id_window)
-    ev = evidence(d, o, di, oi, bits)
-    score = total(ev)
-    logger.debug("blocked %d candidate pairs for %d deals × %d orders", len(di), n_d, n_o)
+    lv, lag = levels(d, o, di, oi)
+    known, rejected = known_pairs(decisions, d_key[di], o.ids[oi])
+    model, tf = fit(d, o, di, oi, lv, tf_keys(d, o, oi, lv), np.flatnonzero(~auto),
+                    known=known, seed=seed)
+    ev, score = weigh(model, lv, tf, di, oi, n_d, n_o)
+    logger.debug("blocked %d candidate pairs for %d owners × %d orders", len(di), n_d, n_o)
 
     # Orders whose real current owner holds: unless beaten by more than `margin`, they stay.
     is_cur = di == current[oi]
@@ -159,13 +184,14 @@ def suggest(deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | 
     alt_best = np.full(n_o, -np.inf)
     np.maximum.at(alt_best, oi[~is_cur], score[~is_cur])
     settled = (current != NONE) & ((alt_best <= cur_score + margin) | (alt_best < low))
-    keep = np.flatnonzero((score >= low) & ~is_cur & ~settled[oi])
-    di, oi, bits, score = di[keep], oi[keep], bits[keep], score[keep]
+    keep = np.flatnonzero((score >= low) & ~is_cur & ~settled[oi] & ~rejected)
+    di, oi, bits, score, lag = di[keep], oi[keep], bits[keep], score[keep], lag[keep]
     ev = {k: v[keep] for k, v in ev.items()}
+    lv = {k: v[keep] for k, v in lv.items()}
     eligible = np.ones(len(keep), dtype=bool)
-    identity = (ev["ev_client"] > 0) | (ev["ev_email"] > 0) | (ev["ev_phone"] > 0)
+    identity = np.isin(lv["customer"], (1, 2, 3, 4))
     kept = current[settled]
-    res = assign(di, oi, score, eligible, identity, (d.ids, o.ids), kept[kept != NONE])
+    res = assign(di, oi, score, eligible, identity, (d_key, o.ids), kept[kept != NONE])
 
     ro, rd = runner_up(di, oi, score, eligible, res.chosen, n_d, n_o)
     s = score[res.chosen]
@@ -186,52 +212,12 @@ def suggest(deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | 
     pick = np.concatenate(rows)
     kind = np.concatenate(kinds)
     amb = np.concatenate(flags)
-    order = np.lexsort((d.ids[di[pick]], o.ids[oi[pick]], -score[pick]))
+    order = np.lexsort((d_key[di[pick]], o.ids[oi[pick]], -score[pick]))
     pick, kind, amb = pick[order], kind[order], amb[order]
-    return _assemble(deals, orders, d, o, di[pick], oi[pick], bits[pick], score[pick],
-                     {k: v[pick] for k, v in ev.items()}, kind, amb,
-                     (owner, otype, owner_auto), high)
-
-
-def _assemble(deals: pd.DataFrame, orders: pd.DataFrame, d: Any, o: Any, di: np.ndarray,
-              oi: np.ndarray, bits: np.ndarray, score: np.ndarray, ev: dict[str, np.ndarray],
-              kind: np.ndarray, amb: np.ndarray, owners: tuple[np.ndarray, ...],
-              high: float) -> pd.DataFrame:
-    """The output rows, display columns and decision flags."""
-    owner, otype, owner_auto = owners
-    cur_id, cur_type = owner[oi], otype[oi]
-    bound = cur_id != NONE
-    rebind = bound & ((cur_type != 2) | (cur_id != d.ids[di]))
-    selected = (score >= high) & ~amb & ~rebind & (kind == 0)
-    ev_frame = pd.DataFrame({f"ev_{k}": ev[f"ev_{k}"] for k in FIELDS})
-    why = reasons(ev_frame, d.amount[di], o.amount[oi], ev["lag"])
-    extra = np.where(kind == 1, " · deal shared with another order", "")
-    extra = np.where(rebind, np.char.add(extra.astype(str), np.char.add(
-        np.where(owner_auto[oi], " · rebind from auto-created deal ", " · rebind from "),
-        cur_id.astype(str))), extra)
-    why = why + extra.astype(object)
-
-    def col(frame: pd.DataFrame, name: str, rows: np.ndarray) -> pd.Series | np.ndarray:
-        if name not in frame.columns:
-            return np.full(len(rows), None, dtype=object)
-        return frame[name].iloc[rows].reset_index(drop=True)
-
-    customer = col(orders, "customer_name", oi)
-    if isinstance(customer, pd.Series):
-        for fallback in ("customer_email", "customer_phone"):
-            if fallback in orders.columns:
-                customer = customer.fillna(col(orders, fallback, oi))
-    return build({
-        "deal_id": d.ids[di], "order_id": o.ids[oi], "owner_type_id": np.full(len(di), 2),
-        "score": score, "reasons": why, "found_by": _found_by(bits),
-        **{f"ev_{k}": ev[f"ev_{k}"] for k in FIELDS},
-        "deal_title": col(deals, "TITLE", di), "deal_amount": d.amount[di],
-        "deal_date": col(deals, "DATE_CREATE", di), "order_number": col(orders, "accountNumber",
-                                                                         oi),
-        "order_amount": o.amount[oi], "order_date": col(orders, "dateInsert", oi),
-        "currency": col(orders, "currency", oi), "customer": customer,
-        "current_owner_id": pd.Series(cur_id, dtype="Int64").mask(~bound),
-        "current_owner_type_id": pd.Series(cur_type, dtype="Int64").mask(~bound),
-        "current_owner_auto": owner_auto[oi], "rebind": rebind, "ambiguous": amb,
-        "selected": selected,
-    })
+    pairs = assemble(deals=owners, orders=orders, d=d, o=o, di=di[pick], oi=oi[pick],
+                     bits=bits[pick], score=score[pick],
+                     ev={k: v[pick] for k, v in ev.items()},
+                     lv={k: v[pick] for k, v in lv.items()}, lag=lag[pick], kind=kind, amb=amb,
+                     owners=(owner, otype, owner_auto), high=high)
+    pairs.attrs["model"] = model
+    return pairs

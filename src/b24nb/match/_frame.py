@@ -1,24 +1,33 @@
-"""The ``pairs`` frame of docs/contracts.md §Frames: columns, dtypes, the empty schema."""
+"""The ``pairs`` frame of docs/contracts.md §Frames: columns, dtypes, the empty schema.
+
+The decision columns ``decision``/``decided_at`` belong to the review (issue 15); they are
+added here empty so every pairs frame has them.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from b24nb.match._score import FIELDS
+from b24nb.match._levels import COMPARISONS, LEVELS
 
-__all__ = ["COLUMNS", "build", "empty_pairs"]
+__all__ = ["COLUMNS", "EV_COLUMNS", "LVL_COLUMNS", "build", "empty_pairs"]
 
-EV_COLUMNS = tuple(f"ev_{f}" for f in FIELDS)
+#: log2-odds terms: they add up to ``weight``, whose probability is ``score``
+EV_COLUMNS = ("ev_prior", *(f"ev_{c}" for c in COMPARISONS), "ev_rivals")
+#: agreement levels (small ints; labels in ``b24nb.match.LEVELS``)
+LVL_COLUMNS = tuple(f"lvl_{c}" for c in LEVELS)
 _UTC = "datetime64[ns, UTC]"
 COLUMNS: dict[str, str] = {
     "deal_id": "Int64",
     "order_id": "Int64",
     "owner_type_id": "Int64",
     "score": "float64",
+    "weight": "float64",
     "reasons": "string",
     "found_by": "string",
     **dict.fromkeys(EV_COLUMNS, "float64"),
+    **dict.fromkeys(LVL_COLUMNS, "int8"),
     "deal_title": "string",
     "deal_amount": "float64",
     "deal_date": _UTC,
@@ -33,6 +42,8 @@ COLUMNS: dict[str, str] = {
     "rebind": "boolean",
     "ambiguous": "boolean",
     "selected": "boolean",
+    "decision": "string",
+    "decided_at": _UTC,
     "bind_status": "string",
     "bind_error": "string",
     "bind_message": "string",
@@ -64,7 +75,7 @@ def build(cols: dict[str, object]) -> pd.DataFrame:
     n = len(cols["deal_id"])  # type: ignore[arg-type]
     data: dict[str, pd.Series | pd.api.extensions.ExtensionArray | np.ndarray] = {}
     for col, dtype in COLUMNS.items():
-        if col.startswith("bind_"):
+        if col.startswith("bind_") or col in ("decision", "decided_at"):
             if dtype == "object":
                 data[col] = np.full(n, None, dtype=object)
             else:

@@ -14,6 +14,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from b24nb.errors import ValidationError
+from b24nb.match._refs import order_keys, title_refs
 
 __all__ = ["Side", "prepare"]
 
@@ -58,6 +59,11 @@ class Side:
     emails: pd.DataFrame  # columns row (int64), key (str): one row per e-mail
     phones: pd.DataFrame  # one row per phone (last 10 digits)
     text: pd.Series  # deals: TITLE; orders: accountNumber (both str, "" when missing)
+    # (n, CODES) int32 codes shared by both sides, 0 = none: compare any pair without a join
+    email_code: np.ndarray | None = None
+    phone_code: np.ndarray | None = None
+    ref_code: np.ndarray | None = None  # deals: order references in the title; orders: number
+    kind: np.ndarray | None = None  # deals side: owner type (2 deal, 31/5 invoices)
 
 
 def _kind_ok(s: pd.Series, kind: str) -> bool:
@@ -187,6 +193,26 @@ ORDER_COLS = {"amount": "price", "cur": "currency", "t": "dateInsert", "contact"
               "text": "accountNumber"}
 
 
+CODES = 3  # values kept per row for e-mails, phones and title references
+
+
+def _codes(a: pd.DataFrame, b: pd.DataFrame, na: int, nb: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, key) tables of both sides → (n, CODES) int32 code matrices (0 = none)."""
+    keys = pd.concat([a["key"], b["key"]], ignore_index=True)
+    codes, _ = pd.factorize(keys)
+    codes = codes.astype(np.int32) + 1
+    out = []
+    for table, n, c in ((a, na, codes[:len(a)]), (b, nb, codes[len(a):])):
+        m = np.zeros((n, CODES), dtype=np.int32)
+        rows = table["row"].to_numpy(np.int64)
+        if len(rows):
+            pos = pd.Series(rows).groupby(rows).cumcount().to_numpy()
+            keep = pos < CODES
+            m[rows[keep], pos[keep]] = c[keep]
+        out.append(m)
+    return out[0], out[1]
+
+
 def prepare(deals: pd.DataFrame, orders: pd.DataFrame) -> tuple[Side, Side]:
     """Validated deals and orders as :class:`Side` arrays sharing currency and name codes."""
     check(deals, "deals", DEAL_REQUIRED, DEAL_OPTIONAL)
@@ -202,4 +228,8 @@ def prepare(deals: pd.DataFrame, orders: pd.DataFrame) -> tuple[Side, Side]:
     codes, _ = pd.factorize(pd.concat([td, to], ignore_index=True))
     d.name_tok = _token_matrix(td, codes[:len(td)], len(d.ids))
     o.name_tok = _token_matrix(to, codes[len(td):], len(o.ids))
+    n_d, n_o = len(d.ids), len(o.ids)
+    d.email_code, o.email_code = _codes(d.emails, o.emails, n_d, n_o)
+    d.phone_code, o.phone_code = _codes(d.phones, o.phones, n_d, n_o)
+    d.ref_code, o.ref_code = _codes(title_refs(d.text), order_keys(o.text), n_d, n_o)
     return d, o

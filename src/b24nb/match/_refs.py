@@ -1,0 +1,45 @@
+"""Order references in deal titles, in the formats offices write them.
+
+Managers cite the order in a title as "Заказ №123", "(заказ №A-77)", "Order #A-17",
+"ORD-2025-00123", "Счёт № 123 от 01.02.2025", "КП-123", "Invoice 123", "№123" or "#123";
+the store may number orders "123", "A-0077" or "ORD-2025-00123". Both sides are reduced to
+the same keys — the reference written without separators, lower-case, and its trailing digit
+run without leading zeros — so "ORD-00123" in a title meets order "123" and "A-77" meets
+"a-0077" halfway. A bare number ("Deal 123") is not a reference: deals are numbered too.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["REF", "order_keys", "title_refs"]
+
+REF = re.compile(
+    r"(?:\b(?:заказ\w*|order|ord|сч[её]т\w*|кп|invoice|inv)|№|#)[\s№#:.\-]*(?:n\s)?"
+    r"([A-Za-zА-Яа-я]{0,4}-?\d[\w\-]*)", re.IGNORECASE)
+
+
+def _keys(refs: pd.Series) -> pd.DataFrame:
+    """(row, key) for each reference: its compact form and its trailing number."""
+    refs = refs.str.lower()
+    full = refs.str.replace(r"[^0-9a-zа-яё]+", "", regex=True)
+    tail = refs.str.extract(r"(\d+)\D*$", expand=False).str.lstrip("0")
+    both = pd.concat([full, tail]).dropna()
+    both = both[both != ""]
+    return pd.DataFrame({"row": both.index.to_numpy(np.int64),
+                         "key": both.to_numpy(object)}).drop_duplicates(ignore_index=True)
+
+
+def title_refs(titles: pd.Series) -> pd.DataFrame:
+    """Order references found in deal titles as (row, key); row = position in ``titles``."""
+    found = titles.reset_index(drop=True).str.findall(REF).explode().dropna()
+    return _keys(found.astype(object))
+
+
+def order_keys(numbers: pd.Series) -> pd.DataFrame:
+    """Each order number's keys as (row, key)."""
+    num = numbers.reset_index(drop=True)
+    return _keys(num[num != ""].astype(object))
