@@ -36,7 +36,7 @@ from b24nb.match import suggest
 from b24nb.match._block import BIT
 from b24nb.match._prep import prepare
 from b24nb.match._score import evidence, total
-from b24nb.match.demo_frames import demo_frames, score_against_truth
+from b24nb.testing import demo_frames, score_against_truth
 
 
 def quality_over_http(n_deals: int, n_orders: int, seed: int) -> dict[str, float]:

@@ -52,9 +52,10 @@ from __future__ import annotations
 from typing import Any
 
 from . import demo_vocab as vocab
+from .demo_mix import PRESETS, Mix, mix
 from .demo_records import DemoData, finish, without_gc
 
-__all__ = ["DemoData", "generate", "make_demo"]
+__all__ = ["PRESETS", "DemoData", "Mix", "generate", "make_demo", "mix"]
 
 
 # Deals and orders are tuples (a dict apiece cost a tenth of the run at 200,000 of each), their
@@ -68,8 +69,9 @@ __all__ = ["DemoData", "generate", "make_demo"]
 class _Gen:
     """One generation run; methods share the seeded RNG and the growing record lists."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, knobs: Mix | None = None) -> None:
         self.r = vocab.FastRandom(seed)
+        self.mix = knobs or Mix()
         self.people: list[dict[str, Any]] = []  # contacts: customers and auto duplicates
         self.customers: list[dict[str, Any]] = []
         self.companies: list[dict[str, Any]] = []
@@ -84,7 +86,7 @@ class _Gen:
         # The hottest path at 200,000 records: random draws are inlined as
         # ``seq[int(rnd() * len(seq))]``, exactly what FastRandom.choice/randrange compute.
         rnd = self.r.random
-        currency = vocab.CURRENCIES[int(rnd() * 100)]
+        currency = (self.mix.currencies or vocab.CURRENCIES)[int(rnd() * 100)]
         kind = "en" if currency in ("USD", "EUR") and rnd() < 0.8 else (
             "kz" if currency == "KZT" else "ru")
         if kind == "ru":
@@ -99,7 +101,7 @@ class _Gen:
             first = vocab.EN_FIRST[int(rnd() * len(vocab.EN_FIRST))]
             last = vocab.EN_LAST[int(rnd() * len(vocab.EN_LAST))]
         company = None
-        if rnd() < 0.2:
+        if rnd() < self.mix.company_share:
             company = self.new_company(kind)
         lf, ll = vocab.translit(first), vocab.translit(last)
         style = int(rnd() * 5)
@@ -122,7 +124,8 @@ class _Gen:
             phone = "79" + f"{int(rnd() * 10**9):09d}"
         cust = {"first": first, "last": last, "kind": kind, "currency": currency,
                 "email": f"{local}@{domain}", "phone": phone, "company": company, "t": t,
-                "has_email": rnd() < 0.9, "has_phone": rnd() < 0.9, "dup": False,
+                "has_email": rnd() < self.mix.contact_email_share,
+                "has_phone": rnd() < self.mix.contact_phone_share, "dup": False,
                 "_i": len(self.people)}
         self.people.append(cust)
         self.customers.append(cust)
@@ -166,38 +169,49 @@ class _Gen:
             name = f"{c['last']} {c['first'][0]}."
         y = rnd()
         email: str | None = c["email"]
-        if y < 0.08:
+        gone = self.mix.order_email_missing
+        if y < gone:
             email = None
-        elif y < 0.14:
+        elif y < gone + 0.06:
             email = f"{vocab.translit(c['first'])}{r.randrange(10, 99)}@{r.choice(vocab.MAIL_RU)}"
-        elif y < 0.25:
+        elif y < gone + 0.17:
             email = email.title() if rnd() < 0.5 else email.upper()
-        phone = None if rnd() < 0.13 else vocab.fmt_phone(c["phone"], int(rnd() * 8))
+        if self.mix.shared_mailbox and c["company"] is not None \
+                and rnd() < self.mix.shared_mailbox:
+            email = f"info@{c['company']['_domain']}"
+        phone = None if rnd() < self.mix.order_phone_missing else vocab.fmt_phone(
+            c["phone"], int(rnd() * 8))
         return name, email, phone  # the NAME, EMAIL and PHONE properties
 
     # -- deals and orders -----------------------------------------------------------------
     def amount(self, currency: str) -> float:
         r = self.r
-        if r.random() < 0.4:
+        if r.random() < self.mix.catalogue_share:
             return r.choice(vocab.CATALOGUE[currency])
         scale = {"RUB": 1.0, "USD": 0.011, "EUR": 0.010, "KZT": 5.0}[currency]
         v = 10 ** r.uniform(3.3, 6.2) * scale
+        if self.mix.odd_amounts and r.random() < self.mix.odd_amounts:
+            return float(round(v * 1.37, 2))  # a price computed to the cent
         return float(round(v, -2 if v > 10_000 else (0 if v > 100 else 1)))
 
     def order_amount(self, amount: float, currency: str) -> float:
         r = self.r
         x = r.random()
-        if x < 0.70:
+        equal, discount, fee = self.mix.amount_cuts
+        if x < equal:
             return amount
-        if x < 0.82:  # a discount
-            return round(amount * r.choice((0.95, 0.9, 0.97)), 2)
-        if x < 0.92:  # delivery added
+        if x < discount:  # a discount
+            return round(amount * r.choice(self.mix.discounts), 2)
+        if x < fee:  # delivery added
             return round(amount + r.choice(vocab.DELIVERY[currency]), 2)
         return round(amount + r.choice((-1.0, 1.0, -0.5, 0.01)), 2)  # rounding
 
     def real_deal(self, c: dict[str, Any], t: int, amount: float, currency: str,
                   stage: str, title: str | None = None) -> int:
         r = self.r
+        if title is None and self.mix.titles != "products":
+            title = "" if self.mix.titles == "none" else r.choice(vocab.GENERIC_TITLES).format(
+                n=r.randrange(1, 9999))
         if title is None:
             product = r.choice(vocab.PRODUCTS_EN if c["kind"] == "en" else vocab.PRODUCTS_RU)
             comp = c["company"]
@@ -214,7 +228,7 @@ class _Gen:
                          f"{product} ×{r.randrange(2, 20)}",
                          f"Договор №{r.randrange(1, 999)}/{r.randrange(24, 27)} ({product})")[
                     int(x * 5)]
-        no_contact = r.random() < 0.04
+        no_contact = r.random() < self.mix.deal_no_contact
         user, company = r.randrange(1, vocab.N_USERS + 1), c["company"] and c["company"]["ID"]
         self.deals.append((t, False, title, amount, currency, company, user, stage, no_contact,
                            c["_i"], None, None))
@@ -278,7 +292,8 @@ def _counts(n_deals: int, n_orders: int) -> tuple[int, int, int, int, int]:
     return a1 + a2, m, doubles, a1, a2
 
 
-def make_demo(seed: int = 0, n_deals: int = 2000, n_orders: int = 2400) -> DemoData:
+def make_demo(seed: int = 0, n_deals: int = 2000, n_orders: int = 2400,
+              knobs: Mix | str | None = None) -> DemoData:
     """Make the sandbox's demo portal, deterministically from ``seed``.
 
     Parameters
@@ -289,6 +304,9 @@ def make_demo(seed: int = 0, n_deals: int = 2000, n_orders: int = 2400) -> DemoD
         All deals, the auto-created duplicates included.
     n_orders : int
         All orders.
+    knobs : Mix or str, optional
+        The distributions (:class:`Mix`, or a :data:`PRESETS` name: ``"shop"``, ``"b2b"``);
+        by default the demo portal's own.
 
     Returns
     -------
@@ -301,11 +319,11 @@ def make_demo(seed: int = 0, n_deals: int = 2000, n_orders: int = 2400) -> DemoD
     >>> len(demo.deals), len(demo.orders)
     (200, 240)
     """
-    return generate(seed, n_deals, n_orders)[0]
+    return generate(seed, n_deals, n_orders, knobs)[0]
 
 
-def generate(seed: int = 0, n_deals: int = 2000, n_orders: int = 2400
-             ) -> tuple[DemoData, object]:
+def generate(seed: int = 0, n_deals: int = 2000, n_orders: int = 2400,
+             knobs: Mix | str | None = None) -> tuple[DemoData, object]:
     """:func:`make_demo`, and the generator's working records, for the caller to drop.
 
     Freeing the working records of a 200,000-deal portal takes about half a second: the
@@ -315,11 +333,12 @@ def generate(seed: int = 0, n_deals: int = 2000, n_orders: int = 2400
         raise ValueError("n_deals and n_orders must be >= 0")
     # Hundreds of thousands of small records make the cyclic GC rescan everything again and
     # again (≈ 40 % of the run); nothing here forms cycles worth collecting mid-way.
-    return without_gc(_make)(seed, n_deals, n_orders)
+    return without_gc(_make)(seed, n_deals, n_orders, mix(knobs) if knobs is not None else None)
 
 
-def _make(seed: int, n_deals: int, n_orders: int) -> tuple[DemoData, _Gen]:
-    g = _Gen(seed)
+def _make(seed: int, n_deals: int, n_orders: int, knobs: Mix | None = None
+          ) -> tuple[DemoData, _Gen]:
+    g = _Gen(seed, knobs)
     r = g.r
     n_auto, m, doubles, a1, a2 = _counts(n_deals, n_orders)
     span = vocab.SPAN_DAYS * vocab.DAY
@@ -329,17 +348,22 @@ def _make(seed: int, n_deals: int, n_orders: int) -> tuple[DemoData, _Gen]:
     # 1. real deals with their true order(s)
     for i in range(m):
         t = r.randrange(0, span - 20 * vocab.DAY)
-        c = g.pick_customer(t, 0.25)
+        c = g.pick_customer(t, g.mix.repeat)
         currency = c["currency"]
         amount = g.amount(currency)
         stage = r.choice(("WON", "WON", "WON", "EXECUTING", "FINAL_INVOICE"))
         d = g.real_deal(c, t, amount, currency, stage)
         n_here = 2 if i < doubles else 1
         for k in range(n_here):
-            lag = int(r.choice((0, 0, 1, 1, 1, 2, 2, 3, 3, 4, 5, 7, 10, 14)) * vocab.DAY
-                      + r.randrange(600, vocab.DAY))
-            if r.random() < 0.05:
-                lag = -r.randrange(600, vocab.DAY)
+            if g.mix.lag is None:
+                lag = int(r.choice((0, 0, 1, 1, 1, 2, 2, 3, 3, 4, 5, 7, 10, 14)) * vocab.DAY
+                          + r.randrange(600, vocab.DAY))
+                if r.random() < 0.05:
+                    lag = -r.randrange(600, vocab.DAY)
+            else:  # (share with the deal after the order, days before, days after)
+                after, before_d, after_d = g.mix.lag
+                lag = (-r.randrange(600, int(before_d * vocab.DAY)) if r.random() < after
+                       else r.randrange(600, int(after_d * vocab.DAY)))
             price = amount if n_here == 1 else round(amount / 2, 2)
             if n_here == 1:
                 price = g.order_amount(amount, currency)
@@ -359,11 +383,11 @@ def _make(seed: int, n_deals: int, n_orders: int) -> tuple[DemoData, _Gen]:
         elif j < a1 + n_correct:
             g.order_bind[o] = g.orders[o][O_DEAL]
             g.orders[o][O_CLIENTS].insert(0, (3, g.orders[o][O_PERSON]))
-        elif r.random() < 0.5:
+        elif r.random() < g.mix.order_client_share:
             g.orders[o][O_CLIENTS].insert(0, (3, g.orders[o][O_PERSON]))
     # a manager sometimes writes the order number into the real deal's title
     for d, o in stories:
-        if r.random() < 0.12 and g.deal_num[d] is None:
+        if r.random() < g.mix.title_number_share and g.deal_num[d] is None:
             g.deal_num[d] = o
 
     # 2. near misses: real deals without an order
@@ -383,18 +407,18 @@ def _make(seed: int, n_deals: int, n_orders: int) -> tuple[DemoData, _Gen]:
             g.real_deal(c, t, d0[D_AMOUNT], d0[D_CURRENCY], r.choice(vocab.STAGES_OPEN))
         else:
             t = r.randrange(0, span)
-            c = g.pick_customer(t, 0.1)
+            c = g.pick_customer(t, g.mix.repeat * 0.4)
             g.real_deal(c, t, g.amount(c["currency"]), c["currency"],
                         r.choice((*vocab.STAGES_OPEN, "LOSE")))
 
     # 3. orders with no real deal: auto-bound duplicates first, then unbound ones
     for k in range(n_orders - len(matched_orders)):
         t = r.randrange(0, span)
-        c = g.pick_customer(t, 0.3)
+        c = g.pick_customer(t, g.mix.repeat * 1.2)
         o = g.order(c, t, g.amount(c["currency"]), c["currency"], r.randrange(1, vocab.N_USERS + 1))
         if k < a2:
             g.auto_deal(o)
-        elif r.random() < 0.4:
+        elif r.random() < g.mix.other_client_share:
             g.orders[o][O_CLIENTS].insert(0, (3, c["_i"]))
 
     return finish(g, r), g

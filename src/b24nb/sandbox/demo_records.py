@@ -235,7 +235,11 @@ def finish(g: Any, r: vocab.FastRandom) -> DemoData:
         else:
             if num is not None:
                 acc = order_id[num]
-                title = f"{title} (заказ №{acc})" if rnd() < 0.7 else f"Заказ {acc}: {title}"
+                if g.mix.number_formats == "office":
+                    title = vocab.office_ref(acc, int(rnd() * 5), day_ru[
+                        orders[acc - 1][0] // day], title)
+                else:
+                    title = f"{title} (заказ №{acc})" if rnd() < 0.7 else f"Заказ {acc}: {title}"
             titles.append(title)
             contact_ids.append(None if no_contact else contact_id[p])
         source_ids.append(sources[int(rnd() * 4)])

@@ -137,3 +137,16 @@ def fmt_phone(digits: str, style: int) -> str:
         f"+7 {a} {b}{c}{d}",
         f"{a} {b}-{c}-{d}",
     )[style % 8]
+
+
+# What web shops and CRM users title deals when nobody types a product (issue 10).
+GENERIC_TITLES = ("Website purchase", "Repeat purchase", "Deal {n}", "Консультация",
+                  "Заявка с сайта", "Сделка #{n}", "New deal", "Покупка", "Order request",
+                  "Повторная продажа")
+
+
+def office_ref(acc: int, style: int, day_ru: str, title: str) -> str:
+    """A title citing order ``acc`` the way offices write it (issue 10's formats)."""
+    return (f"ORD-{acc:06d} {title}".strip(), f"Счёт № {acc} от {day_ru}",
+            f"КП-{acc} {title}".strip(), f"{title} №{acc}".strip(),
+            f"{title} #{acc}".strip())[style % 5]
