@@ -91,12 +91,17 @@ def test_evidence_adds_up_and_every_pair_says_how_it_was_found(loaded) -> None:
     deals, orders, bindings, _ = loaded
     pairs = suggest(deals, orders, bindings)
     ev = pairs[[c for c in pairs.columns if c.startswith("ev_")]].sum(axis=1)
-    assert np.allclose(ev, pairs["score"], atol=1e-9)
+    assert np.allclose(ev, pairs["weight"], atol=1e-9)
+    assert np.allclose(pairs["score"], 1 / (1 + 2.0 ** -pairs["weight"]), atol=1e-12)
+    lvl = [c for c in pairs.columns if c.startswith("lvl_")]
+    assert {"lvl_amount", "lvl_customer", "lvl_date", "lvl_email"} <= set(lvl)
+    assert not pairs["reasons"].str.contains("=").any()  # words, not symbols
     assert pairs["found_by"].str.len().gt(0).all()
     assert pairs["reasons"].str.len().gt(0).all()
     assert pairs["score"].between(0, 1).all()
     assert (pairs["score"].diff().dropna() <= 1e-12).all()  # sorted, best first
-    assert not (pairs["selected"] & (pairs["ambiguous"] | pairs["rebind"])).any()
+    assert not (pairs["selected"] & (pairs["ambiguous"] | pairs["rebind"]
+                                     | pairs["current_owner_auto"])).any()
 
 
 @pytest.mark.slow

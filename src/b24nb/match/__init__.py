@@ -159,6 +159,11 @@ def suggest(deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | 
     if not len(owners) or not len(orders):
         return empty_pairs()
 
+    # Rows in id order: the random pairs and the EM sample are drawn by row, and the same
+    # input in any row order must give the same pairs.
+    by_id = np.lexsort((owner_ids, owner_types))
+    owners, owner_ids, owner_types = owners.iloc[by_id], owner_ids[by_id], owner_types[by_id]
+    orders = orders.sort_index(kind="stable")
     d, o = prepare(owners, orders)
     d.ids, d.kind = owner_ids, owner_types
     n_d, n_o = len(d.ids), len(o.ids)
@@ -189,7 +194,9 @@ def suggest(deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | 
     ev = {k: v[keep] for k, v in ev.items()}
     lv = {k: v[keep] for k, v in lv.items()}
     eligible = np.ones(len(keep), dtype=bool)
-    identity = np.isin(lv["customer"], (1, 2, 3, 4))
+    # a deal already taken may take one more order when the same customer or a split of its
+    # amount says so (split deliveries)
+    identity = np.isin(lv["customer"], (1, 2, 3, 4)) | (lv["amount"] == 7)
     kept = current[settled]
     res = assign(di, oi, score, eligible, identity, (d_key, o.ids), kept[kept != NONE])
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -124,13 +125,30 @@ def _amount_block(deals: Side, orders: Side, tol: float, window: tuple[float, fl
         return empty
     t0 = min(orders.t[vo].min(), deals.t[vd].min()) - int(abs(window[0]) * DAY) - 1
 
-    def bucket(a: np.ndarray) -> np.ndarray:
-        return np.floor(np.log(np.maximum(np.abs(a), 1.0)) / width).astype(np.int64) + 1
+    if tol == 0:  # exact: the bucket is the (currency, cents) value itself, densely coded
+        cents = np.concatenate([np.round(orders.amount[vo] * 100), np.round(deals.amount[vd]
+                                                                            * 100)])
+        codes = pd.factorize(np.concatenate([orders.cur[vo], deals.cur[vd]]) * 2.0**40 + cents
+                             )[0].astype(np.int64) + 1
+        exact_o, exact_d = codes[:len(vo)], codes[len(vo):]
+        shifts: tuple[int, ...] = (0,)
 
-    def head(cur: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return ((cur << 20) + b) << 32
+        def bucket(a: np.ndarray) -> np.ndarray:
+            return exact_o if a is orders_amount else exact_d
 
-    ko = head(orders.cur[vo], bucket(orders.amount[vo])) + (orders.t[vo] - t0)
+        def head(cur: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return b << 32
+    else:
+        shifts = (-1, 0, 1)
+
+        def bucket(a: np.ndarray) -> np.ndarray:
+            return np.floor(np.log(np.maximum(np.abs(a), 1.0)) / width).astype(np.int64) + 1
+
+        def head(cur: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return ((cur << 20) + b) << 32
+
+    orders_amount = orders.amount[vo]
+    ko = head(orders.cur[vo], bucket(orders_amount)) + (orders.t[vo] - t0)
     order_sort = np.argsort(ko, kind="stable")
     ko = ko[order_sort]
     so = vo[order_sort]
@@ -141,7 +159,7 @@ def _amount_block(deals: Side, orders: Side, tol: float, window: tuple[float, fl
     hi_t = np.clip(td + int(window[1] * DAY), 0, top)
     bd = bucket(deals.amount[vd])
     d_out, o_out = [], []
-    for shift in (-1, 0, 1):
+    for shift in shifts:
         base = head(deals.cur[vd], bd + shift)
         lo = np.searchsorted(ko, base + lo_t, side="left")
         mid = np.searchsorted(ko, base + mid_t, side="left")
@@ -169,7 +187,8 @@ def _amount_block(deals: Side, orders: Side, tol: float, window: tuple[float, fl
 
 def block(deals: Side, orders: Side, *, candidate: np.ndarray, current: np.ndarray,
           amount_tol: float, date_window: tuple[float, float], id_window: tuple[float, float],
-          amount_cap: tuple[int, int] = (8, 24)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          amount_cap: tuple[int, int] = (8, 24), exact_cap: tuple[int, int] = (50, 50)
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Union of all rules: (deal rows, order rows, found_by bits), each pair once.
 
     ``candidate`` masks deals allowed as suggestions (auto-created ones are not);
@@ -193,9 +212,16 @@ def block(deals: Side, orders: Side, *, candidate: np.ndarray, current: np.ndarr
     }.items():
         di, oi = windowed(*_pairs(a, b, rule), *id_window)
         parts.append((di, oi, BIT[rule]))
-    di, oi = _amount_block(deals, orders, amount_tol, date_window, amount_cap)
-    keep = candidate[di]
-    parts.append((di[keep], oi[keep], BIT["amount"]))
+    # An equal amount in the same currency within the window is always a candidate (up to
+    # the `exact_cap` nearest in time each way: at a catalogue price shared by hundreds of
+    # orders the farther ones could not be told apart anyway); near amounts (fees,
+    # discounts) only the few nearest in time.
+    # A half or a third of the deal's amount: a split delivery.
+    part = [(replace(deals, amount=deals.amount / k), 0.0, amount_cap) for k in (2, 3)]
+    for side, tol, cap in ((deals, 0.0, exact_cap), (deals, amount_tol, amount_cap), *part):
+        di, oi = _amount_block(side, orders, tol, date_window, cap)
+        keep = candidate[di]
+        parts.append((di[keep], oi[keep], BIT["amount"]))
     oi = np.flatnonzero(current != NONE)
     parts.append((current[oi], oi, BIT["current"]))
 

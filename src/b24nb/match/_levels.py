@@ -22,7 +22,7 @@ DAY = 86_400.0
 #: comparison -> level labels; index = level, 0 = cannot compare
 LEVELS: dict[str, tuple[str, ...]] = {
     "amount": ("n/a", "equal", "within 0.5 %", "within 3 %", "within 10 %", "within 25 %",
-               "different"),
+               "different", "a half or a third (split delivery)"),
     "currency": ("n/a", "same", "different"),
     "client": ("n/a", "same contact", "same company", "different client"),
     "email": ("n/a", "same", "different"),
@@ -72,8 +72,9 @@ def _amount(a: np.ndarray, p: np.ndarray, same_cur: np.ndarray) -> np.ndarray:
     diff = np.abs(a - p)
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = diff / np.maximum(np.abs(a), np.abs(p))
-    lvl = np.select([diff <= 0.005, rel <= 0.005, rel <= 0.03, rel <= 0.10, rel <= 0.25],
-                    [1, 2, 3, 4, 5], 6).astype(np.int8)
+    part = (np.abs(a / 2 - p) <= 0.01) | (np.abs(a / 3 - p) <= 0.01)
+    lvl = np.select([diff <= 0.005, rel <= 0.005, rel <= 0.03, rel <= 0.10, rel <= 0.25, part],
+                    [1, 2, 3, 4, 5, 7], 6).astype(np.int8)
     # a zero amount is "not filled in" on most portals; other currencies do not compare
     ok = same_cur & np.isfinite(diff) & (a > 0) & (p > 0)
     return np.where(ok, lvl, 0).astype(np.int8)

@@ -52,7 +52,7 @@ def _lag_u() -> np.ndarray:
 
 # Priors, per comparison, for levels 1… (level 0 "cannot compare" weighs nothing).
 M_PRIOR: dict[str, list[float]] = {
-    "amount": [0.55, 0.08, 0.12, 0.12, 0.05, 0.08],
+    "amount": [0.55, 0.08, 0.12, 0.12, 0.05, 0.05, 0.03],
     "currency": [0.995, 0.005],
     "customer": [0.45, 0.15, 0.1, 0.08, 0.07, 0.05, 0.10],
     "number": [0.9, 0.1],
@@ -61,7 +61,7 @@ M_PRIOR: dict[str, list[float]] = {
     "responsible": [0.45, 0.15, 0.40],
 }
 U_PRIOR: dict[str, list[float]] = {
-    "amount": [0.002, 0.01, 0.05, 0.12, 0.2, 0.618],
+    "amount": [0.002, 0.01, 0.05, 0.12, 0.2, 0.617, 0.001],
     "currency": [0.6, 0.4],
     "customer": [0.0005, 0.001, 0.0005, 0.002, 0.005, 0.04, 0.951],
     "number": [0.001, 0.999],

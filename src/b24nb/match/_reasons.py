@@ -41,6 +41,7 @@ def reasons(lv: dict[str, np.ndarray], lag: np.ndarray, deal_amount: np.ndarray,
     add((amt == 1) & common, "same amount (a common one)")
     add((amt > 1) & (amt < 6), pct_txt)
     add(amt == 6, "amounts differ")
+    add(amt == 7, "order is a half or a third of the deal")
     add(lv["currency"] == 2, "other currency")
     add(lv["client"] == 1, "same contact")
     add(lv["client"] == 2, "same company")
