@@ -13,8 +13,8 @@ import b24nb
 from b24nb.match import suggest
 from b24nb.match._block import auto_created, block
 from b24nb.match._prep import NONE, prepare
-from b24nb.testing import demo_frames, score_against_truth
 from b24nb.sandbox.demo import make_demo
+from b24nb.testing import demo_frames, score_against_truth
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ Rules an analyst can rely on
 from __future__ import annotations
 
 import logging
+
 import numpy as np
 import pandas as pd
 

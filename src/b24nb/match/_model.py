@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from b24nb.match._levels import COMPARISONS, LAG_EDGES, LEVELS, TF_LEVELS, levels, order_values
+from b24nb.match._levels import COMPARISONS, LAG_EDGES, LEVELS, levels, order_values
 from b24nb.match._prep import Side
 
 __all__ = ["Model", "fit", "weigh"]
