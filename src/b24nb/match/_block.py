@@ -9,7 +9,7 @@ the bits OR-ed, so a pair found by e-mail and by amount says both. Rules (resear
   of the deal contact's;
 * ``amount`` — same currency, amounts within ``amount_tol`` and the order dated within
   ``date_window`` days of the deal (sorted-neighbourhood search, no cross product);
-* ``number`` — the deal's title names the order's number;
+* ``number`` — the deal's title names the order's number (:mod:`._refs`);
 * ``current`` — the order's current owner (it competes with the suggestions).
 
 Identity rules keep only pairs within ``id_window`` days, so a customer with years of history
@@ -27,7 +27,7 @@ import pandas as pd
 
 from b24nb.match._prep import NO_TIME, NONE, Side
 
-__all__ = ["RULES", "auto_created", "block", "title_numbers"]
+__all__ = ["RULES", "auto_created", "block"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +35,6 @@ RULES = ("contact", "company", "email", "phone", "amount", "number", "current")
 BIT = {name: np.uint8(1 << i) for i, name in enumerate(RULES)}
 DAY = 86_400
 
-# An order reference in a title: "Заказ №123", "заказ 123", "Order #A-17", "№123", "#123".
-_REF = re.compile(r"(?:заказ\w*|order|№|#)\s*(?:№|#|n\s)?\s*([0-9A-Za-zА-Яа-я][\w\-]*)",
-                  re.IGNORECASE)
 # A title that *is* an order reference, as the portal writes for the deals it auto-creates.
 _AUTO_TITLE = re.compile(r"^\s*(?:заказ|order)\b", re.IGNORECASE)
 
@@ -70,19 +67,6 @@ def _id_table(values: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"row": np.flatnonzero(ok), "key": values[ok]})
 
 
-def title_numbers(titles: pd.Series) -> pd.DataFrame:
-    """Order references in deal titles, as (row, key) with the key lower-cased."""
-    found = titles.str.findall(_REF).explode().dropna()
-    return pd.DataFrame({"row": found.index.to_numpy(np.int64),
-                         "key": found.str.lower().to_numpy(object)}).drop_duplicates()
-
-
-def _order_numbers(orders: Side) -> pd.DataFrame:
-    num = orders.text.str.lower()
-    ok = (num != "").to_numpy()
-    return pd.DataFrame({"row": np.flatnonzero(ok), "key": num[ok].to_numpy(object)})
-
-
 def auto_created(deals: Side, orders: Side, window_min: float) -> np.ndarray:
     """Boolean per deal: it looks auto-created from an order.
 
@@ -95,8 +79,8 @@ def auto_created(deals: Side, orders: Side, window_min: float) -> np.ndarray:
     looks = deals.text.str.contains(_AUTO_TITLE, na=False).to_numpy()
     if not looks.any() or not len(orders.ids):
         return auto
-    refs = title_numbers(deals.text[looks])
-    di, oi = _pairs(refs, _order_numbers(orders))
+    refs = deals.ref_tab[looks[deals.ref_tab["row"].to_numpy()]]
+    di, oi = _pairs(refs, orders.ref_tab)
     lag = deals.t[di] - orders.t[oi]
     ok = (deals.t[di] != NO_TIME) & (orders.t[oi] != NO_TIME)
     ok &= (lag >= -300) & (lag <= window_min * 60)
@@ -187,8 +171,8 @@ def _amount_block(deals: Side, orders: Side, tol: float, window: tuple[float, fl
 
 def block(deals: Side, orders: Side, *, candidate: np.ndarray, current: np.ndarray,
           amount_tol: float, date_window: tuple[float, float], id_window: tuple[float, float],
-          amount_cap: tuple[int, int] = (8, 24), exact_cap: tuple[int, int] = (50, 50)
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          amount_cap: tuple[int, int] = (1, 3), exact_cap: tuple[int, int] = (12, 24),
+          part_cap: tuple[int, int] = (2, 4)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Union of all rules: (deal rows, order rows, found_by bits), each pair once.
 
     ``candidate`` masks deals allowed as suggestions (auto-created ones are not);
@@ -206,9 +190,9 @@ def block(deals: Side, orders: Side, *, candidate: np.ndarray, current: np.ndarr
     for rule, (a, b) in {
         "contact": (_id_table(deals.contact), _id_table(orders.contact)),
         "company": (_id_table(deals.company), _id_table(orders.company)),
-        "email": (deals.emails, orders.emails),
-        "phone": (deals.phones, orders.phones),
-        "number": (title_numbers(deals.text), _order_numbers(orders)),
+        "email": (deals.email_tab, orders.email_tab),
+        "phone": (deals.phone_tab, orders.phone_tab),
+        "number": (deals.ref_tab, orders.ref_tab),
     }.items():
         di, oi = windowed(*_pairs(a, b, rule), *id_window)
         parts.append((di, oi, BIT[rule]))
@@ -217,7 +201,7 @@ def block(deals: Side, orders: Side, *, candidate: np.ndarray, current: np.ndarr
     # orders the farther ones could not be told apart anyway); near amounts (fees,
     # discounts) only the few nearest in time.
     # A half or a third of the deal's amount: a split delivery.
-    part = [(replace(deals, amount=deals.amount / k), 0.0, amount_cap) for k in (2, 3)]
+    part = [(replace(deals, amount=deals.amount / k), 0.0, part_cap) for k in (2, 3)]
     for side, tol, cap in ((deals, 0.0, exact_cap), (deals, amount_tol, amount_cap), *part):
         di, oi = _amount_block(side, orders, tol, date_window, cap)
         keep = candidate[di]

@@ -52,16 +52,18 @@ LAG_EDGES = np.array([-30, -10, -3, -1, -1 / 24, 1 / 24, 1, 3, 10, 30, 90], dtyp
 TF_LEVELS: dict[str, tuple[int, ...]] = {"amount": (1,), "customer": (1, 2, 3, 4, 5)}
 
 
-def _any_equal(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For code matrices: (some code equal, both sides have a code, the equal code or 0)."""
-    hit = np.zeros(len(a), dtype=np.int32)
+def _any_equal(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For code matrices: (some code equal, both sides have a code)."""
+    eq = np.zeros(len(a), dtype=bool)
+    cols_b = [j for j in range(b.shape[1]) if b[:, j].any()]  # orders: mostly one e-mail
     for i in range(a.shape[1]):
         ai = a[:, i]
-        for j in range(b.shape[1]):
-            same = (ai == b[:, j]) & (ai != 0) & (hit == 0)
-            hit = np.where(same, ai, hit)
+        if not ai.any():
+            continue
+        for j in cols_b:
+            eq |= (ai == b[:, j]) & (ai != 0)
     both = (a[:, 0] != 0) & (b[:, 0] != 0)
-    return hit != 0, both, hit
+    return eq, both
 
 
 def _three(eq: np.ndarray, both: np.ndarray) -> np.ndarray:
@@ -80,22 +82,19 @@ def _amount(a: np.ndarray, p: np.ndarray, same_cur: np.ndarray) -> np.ndarray:
     return np.where(ok, lvl, 0).astype(np.int8)
 
 
-def _names(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Name level and the rarest shared token (for its frequency; 0 when none)."""
+def _names(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Name level: every token of the shorter name in the other, some, none (or n/a)."""
     hits = np.zeros(len(a), dtype=np.int8)
-    shared = np.zeros((len(a), NAME_TOKENS), dtype=np.int32)
     for i in range(NAME_TOKENS):
         ai = a[:, i]
         for j in range(NAME_TOKENS):
-            same = (ai == b[:, j]) & (ai != 0)
-            hits += same
-            shared[:, i] = np.where(same, ai, shared[:, i])
+            hits += (ai == b[:, j]) & (ai != 0)
     na, nb = (a != 0).sum(axis=1), (b != 0).sum(axis=1)
     known = (na > 0) & (nb > 0)
-    full = hits >= np.minimum(na, nb)  # every token of the shorter name is in the longer
+    full = hits >= np.minimum(na, nb)
     lvl = np.where(known, np.where(hits == 0, 3, np.where(full & (np.maximum(na, nb) > 1)
                                                            | (full & (na == nb)), 1, 2)), 0)
-    return lvl.astype(np.int8), shared
+    return lvl.astype(np.int8)
 
 
 def levels(d: Side, o: Side, di: np.ndarray, oi: np.ndarray
@@ -120,10 +119,10 @@ def levels(d: Side, o: Side, di: np.ndarray, oi: np.ndarray
                       (u_d != NONE) & ((o.user[oi] != NONE) | (o.user2[oi] != NONE))],
                      [1, 2, 3], 0)
 
-    email_eq, email_both, _ = _any_equal(d.email_code[di], o.email_code[oi])
-    phone_eq, phone_both, _ = _any_equal(d.phone_code[di], o.phone_code[oi])
-    ref_eq, ref_both, _ = _any_equal(d.ref_code[di], o.ref_code[oi])
-    name, _shared = _names(d.name_tok[di], o.name_tok[oi])
+    email_eq, email_both = _any_equal(d.email_code[di], o.email_code[oi])
+    phone_eq, phone_both = _any_equal(d.phone_code[di], o.phone_code[oi])
+    ref_eq, ref_both = _any_equal(d.ref_code[di], o.ref_code[oi])
+    name = _names(d.name_tok[di], o.name_tok[oi])
     out = {
         "amount": _amount(d.amount[di], o.amount[oi], same_cur),
         "currency": np.where(known_cur, np.where(same_cur, 1, 2), 0).astype(np.int8),

@@ -11,6 +11,7 @@ run without leading zeros — so "ORD-00123" in a title meets order "123" and "A
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -33,13 +34,34 @@ def _keys(refs: pd.Series) -> pd.DataFrame:
                          "key": both.to_numpy(object)}).drop_duplicates(ignore_index=True)
 
 
+def _per_distinct(values: pd.Series, keys_of: Callable[[pd.Series], pd.DataFrame]
+                  ) -> pd.DataFrame:
+    """``keys_of`` worked out once per distinct value, spread back to the rows."""
+    codes, uniques = pd.factorize(values.reset_index(drop=True))
+    keys = keys_of(pd.Series(uniques, dtype=object))
+    rows = pd.DataFrame({"u": codes, "row_": np.arange(len(codes))})
+    m = rows.merge(keys.rename(columns={"row": "u"}), on="u")
+    return pd.DataFrame({"row": m["row_"].to_numpy(np.int64),
+                         "key": m["key"].to_numpy(object)})
+
+
 def title_refs(titles: pd.Series) -> pd.DataFrame:
     """Order references found in deal titles as (row, key); row = position in ``titles``."""
-    found = titles.reset_index(drop=True).str.findall(REF).explode().dropna()
-    return _keys(found.astype(object))
+    def refs(uniq: pd.Series) -> pd.DataFrame:
+        found = uniq.str.findall(REF).explode().dropna()
+        return _keys(found.astype(object))
+    return _per_distinct(titles, refs)
 
 
 def order_keys(numbers: pd.Series) -> pd.DataFrame:
     """Each order number's keys as (row, key)."""
-    num = numbers.reset_index(drop=True)
-    return _keys(num[num != ""].astype(object))
+    num = numbers.reset_index(drop=True).astype(object)
+    ok = num != ""
+    digits = num.str.fullmatch(r"\d+").fillna(False).to_numpy(bool) & ok.to_numpy(bool)
+    # plain numbers (the store's default): the number without leading zeros is both keys
+    plain = num[digits].str.lstrip("0")
+    plain = plain[plain != ""]
+    fast = pd.DataFrame({"row": plain.index.to_numpy(np.int64), "key": plain.to_numpy(object)})
+    rest = num[ok.to_numpy(bool) & ~digits]
+    slow = _keys(rest) if len(rest) else fast.iloc[:0]
+    return pd.concat([fast, slow], ignore_index=True)
