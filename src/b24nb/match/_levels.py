@@ -52,87 +52,123 @@ LAG_EDGES = np.array([-30, -10, -3, -1, -1 / 24, 1 / 24, 1, 3, 10, 30, 90], dtyp
 TF_LEVELS: dict[str, tuple[int, ...]] = {"amount": (1,), "customer": (1, 2, 3, 4, 5)}
 
 
-def _any_equal(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For code matrices: (some code equal, both sides have a code)."""
-    eq = np.zeros(len(a), dtype=bool)
-    cols_b = [j for j in range(b.shape[1]) if b[:, j].any()]  # orders: mostly one e-mail
-    for i in range(a.shape[1]):
-        ai = a[:, i]
-        if not ai.any():
+def _columns(m: np.ndarray, rows: np.ndarray, none: int) -> list[np.ndarray]:
+    """The used columns of a code matrix, gathered at ``rows``, 0 replaced by ``none``.
+
+    Gathering column by column (and skipping empty ones: orders carry one e-mail) is several
+    times cheaper than gathering whole rows; a distinct "none" per side (0 and −1) makes
+    ``a == b`` mean "same value" without a second mask.
+    """
+    out = []
+    for j in range(m.shape[1]):
+        col = m[:, j]
+        if not col.any():
             continue
-        for j in cols_b:
-            eq |= (ai == b[:, j]) & (ai != 0)
-    both = (a[:, 0] != 0) & (b[:, 0] != 0)
+        if none:
+            col = np.where(col == 0, none, col)
+        out.append(col[rows])
+    return out
+
+
+def _any_equal(a: np.ndarray, b: np.ndarray, di: np.ndarray, oi: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """For code matrices of both sides: (some code equal, both sides have a code)."""
+    eq = np.zeros(len(di), dtype=bool)
+    cols_b = _columns(b, oi, -1)
+    for ai in _columns(a, di, 0):
+        for bj in cols_b:
+            eq |= ai == bj
+    both = (a[:, 0] != 0)[di] & (b[:, 0] != 0)[oi]
     return eq, both
 
 
 def _three(eq: np.ndarray, both: np.ndarray) -> np.ndarray:
-    return np.where(both, np.where(eq, 1, 2), 0).astype(np.int8)
+    out = (2 - eq).astype(np.int8)
+    out[~both] = 0
+    return out
 
 
 def _amount(a: np.ndarray, p: np.ndarray, same_cur: np.ndarray) -> np.ndarray:
     diff = np.abs(a - p)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rel = diff / np.maximum(np.abs(a), np.abs(p))
-    part = (np.abs(a / 2 - p) <= 0.01) | (np.abs(a / 3 - p) <= 0.01)
-    lvl = np.select([diff <= 0.005, rel <= 0.005, rel <= 0.03, rel <= 0.10, rel <= 0.25, part],
-                    [1, 2, 3, 4, 5, 7], 6).astype(np.int8)
+        rel = diff / np.maximum(a, p)
+    # 6 "different", one less for each band the relative difference falls in: 2 … 6
+    lvl = np.full(len(a), 6, dtype=np.int8)
+    for band in (0.25, 0.10, 0.03, 0.005):
+        lvl -= rel <= band
+    lvl[diff <= 0.005] = 1
+    far = np.flatnonzero(lvl == 6)
+    af, pf = a[far], p[far]
+    lvl[far[(np.abs(af / 2 - pf) <= 0.01) | (np.abs(af / 3 - pf) <= 0.01)]] = 7
     # a zero amount is "not filled in" on most portals; other currencies do not compare
     ok = same_cur & np.isfinite(diff) & (a > 0) & (p > 0)
-    return np.where(ok, lvl, 0).astype(np.int8)
+    lvl[~ok] = 0
+    return lvl
 
 
-def _names(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _names(a: np.ndarray, b: np.ndarray, di: np.ndarray, oi: np.ndarray) -> np.ndarray:
     """Name level: every token of the shorter name in the other, some, none (or n/a)."""
-    hits = np.zeros(len(a), dtype=np.int8)
-    for i in range(NAME_TOKENS):
-        ai = a[:, i]
-        for j in range(NAME_TOKENS):
-            hits += (ai == b[:, j]) & (ai != 0)
-    na, nb = (a != 0).sum(axis=1), (b != 0).sum(axis=1)
-    known = (na > 0) & (nb > 0)
+    hits = np.zeros(len(di), dtype=np.int8)
+    cols_b = _columns(b, oi, -1)
+    for ai in _columns(a, di, 0):
+        for bj in cols_b:
+            hits += ai == bj
+    na = (a != 0).sum(axis=1).astype(np.int8)[di]
+    nb = (b != 0).sum(axis=1).astype(np.int8)[oi]
     full = hits >= np.minimum(na, nb)
-    lvl = np.where(known, np.where(hits == 0, 3, np.where(full & (np.maximum(na, nb) > 1)
-                                                           | (full & (na == nb)), 1, 2)), 0)
-    return lvl.astype(np.int8)
+    lvl = np.where(hits == 0, 3, np.where(full & ((np.maximum(na, nb) > 1) | (na == nb)), 1, 2))
+    return np.where((na > 0) & (nb > 0), lvl, 0).astype(np.int8)
+
+
+def _ladder(n: int, *steps: np.ndarray) -> np.ndarray:
+    """Level = 1 + the index of the first true mask of ``steps`` (0 when none): np.select's
+    answer, by masked assignment from the last step back (several times cheaper)."""
+    out = np.zeros(n, dtype=np.int8)
+    for k in range(len(steps), 0, -1):
+        out[steps[k - 1]] = k
+    return out
 
 
 def levels(d: Side, o: Side, di: np.ndarray, oi: np.ndarray
            ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Level per comparison (int8 arrays) and the lag in days (NaN when unknown)."""
+    n = len(di)
     cur_d, cur_o = d.cur[di], o.cur[oi]
     known_cur = (cur_d != NONE) & (cur_o != NONE)
     same_cur = known_cur & (cur_d == cur_o)
-    t_ok = (d.t[di] != NO_TIME) & (o.t[oi] != NO_TIME)
-    lag = np.where(t_ok, (o.t[oi] - d.t[di]) / DAY, np.nan)
-    date = np.where(t_ok, np.searchsorted(LAG_EDGES, np.nan_to_num(lag), side="right") + 1, 0)
+    t_d, t_o = d.t[di], o.t[oi]
+    t_ok = (t_d != NO_TIME) & (t_o != NO_TIME)
+    lag = (t_o - t_d) / DAY
+    lag[~t_ok] = np.nan
+    date = (np.searchsorted(LAG_EDGES, lag, side="right") + 1).astype(np.int8)  # NaN: last
+    date[~t_ok] = 0
 
     c_d, c_o = d.contact[di], o.contact[oi]
     k_d, k_o = d.company[di], o.company[oi]
-    contact = (c_d != NONE) & (c_d == c_o)
-    company = (k_d != NONE) & (k_d == k_o)
-    comparable = ((c_d != NONE) & (c_o != NONE)) | ((k_d != NONE) & (k_o != NONE))
-    client = np.select([contact, company, comparable], [1, 2, 3], 0)
+    has_c = c_d != NONE
+    has_k = k_d != NONE
+    client = _ladder(n, has_c & (c_d == c_o), has_k & (k_d == k_o),
+                     (has_c & (c_o != NONE)) | (has_k & (k_o != NONE)))
+    u_d, u_o, u_o2 = d.user[di], o.user[oi], o.user2[oi]
+    has_u = u_d != NONE
+    resp = _ladder(n, has_u & (u_d == u_o), has_u & (u_d == u_o2),
+                   has_u & ((u_o != NONE) | (u_o2 != NONE)))
 
-    u_d = d.user[di]
-    resp = np.select([(u_d != NONE) & (u_d == o.user[oi]), (u_d != NONE) & (u_d == o.user2[oi]),
-                      (u_d != NONE) & ((o.user[oi] != NONE) | (o.user2[oi] != NONE))],
-                     [1, 2, 3], 0)
-
-    email_eq, email_both = _any_equal(d.email_code[di], o.email_code[oi])
-    phone_eq, phone_both = _any_equal(d.phone_code[di], o.phone_code[oi])
-    ref_eq, ref_both = _any_equal(d.ref_code[di], o.ref_code[oi])
-    name = _names(d.name_tok[di], o.name_tok[oi])
+    email_eq, email_both = _any_equal(d.email_code, o.email_code, di, oi)
+    phone_eq, phone_both = _any_equal(d.phone_code, o.phone_code, di, oi)
+    ref_eq, ref_both = _any_equal(d.ref_code, o.ref_code, di, oi)
+    currency = np.where(same_cur, 1, 2).astype(np.int8)
+    currency[~known_cur] = 0
     out = {
         "amount": _amount(d.amount[di], o.amount[oi], same_cur),
-        "currency": np.where(known_cur, np.where(same_cur, 1, 2), 0).astype(np.int8),
-        "client": client.astype(np.int8),
+        "currency": currency,
+        "client": client,
         "email": _three(email_eq, email_both),
         "phone": _three(phone_eq, phone_both),
-        "name": name,
+        "name": _names(d.name_tok, o.name_tok, di, oi),
         "number": _three(ref_eq, ref_both),
-        "date": date.astype(np.int8),
-        "responsible": resp.astype(np.int8),
+        "date": date,
+        "responsible": resp,
     }
     out["customer"] = _customer(out)
     return out, lag
@@ -143,8 +179,9 @@ def _customer(lv: dict[str, np.ndarray]) -> np.ndarray:
     ident = (lv["client"] == 1) | (lv["client"] == 2)
     name = lv["name"]
     known = (lv["email"] > 0) | (lv["phone"] > 0) | (lv["client"] > 0) | (name > 0)
-    return np.select([strong & (ident | (name == 1)), strong, ident & (name == 1), ident,
-                      name == 1, name == 2, known], [1, 2, 3, 4, 5, 6, 7], 0).astype(np.int8)
+    same_name = name == 1
+    return _ladder(len(name), strong & (ident | same_name), strong, ident & same_name, ident,
+                   same_name, name == 2, known)
 
 
 def tf_keys(d: Side, o: Side, oi: np.ndarray, lv: dict[str, np.ndarray]
