@@ -127,8 +127,22 @@ def _seconds(s: pd.Series) -> np.ndarray:
     return out
 
 
+def _normalise(s: pd.Series, norm: str) -> pd.Series:
+    s = s.str.strip()
+    if norm == "email":
+        s = s.str.lower()
+        return s[s.str.contains("@", regex=False, na=False)]
+    # phone: the last 10 digits survive every way of writing a country prefix
+    s = s.str.replace(r"\D+", "", regex=True).str[-10:]
+    return s[s.str.len() >= 7]
+
+
 def _multi(frame: pd.DataFrame, many: str, one: str, norm: str) -> pd.DataFrame:
-    """Explode ``;``-joined values into (row, key) pairs, normalised for equality."""
+    """Explode ``;``-joined values into (row, key) pairs, normalised for equality.
+
+    Most rows hold one value: those are normalised in one vectorised pass (Arrow strings);
+    only the rows with several values are split.
+    """
     cols = [c for c in (many, one) if c in frame.columns]
     if not cols or not len(frame):
         return pd.DataFrame({"row": np.zeros(0, np.int64), "key": np.zeros(0, object)})
@@ -136,16 +150,13 @@ def _multi(frame: pd.DataFrame, many: str, one: str, norm: str) -> pd.DataFrame:
     if len(cols) == 2:  # the joined list when present, else the single value
         s = s.fillna(frame[cols[1]].astype("string").reset_index(drop=True))
     s = s[s.notna() & (s != "")]
-    s = s.str.split(";").explode()
-    s = s.astype("string").str.strip()
-    if norm == "email":
-        s = s.str.lower()
-        s = s[s.str.contains("@", regex=False, na=False)]
-    else:  # phone: the last 10 digits survive every way of writing a country prefix
-        s = s.str.replace(r"\D+", "", regex=True).str[-10:]
-        s = s[s.str.len() >= 7]
-    out = pd.DataFrame({"row": s.index.to_numpy(np.int64), "key": s.to_numpy(object)})
-    return out.drop_duplicates(ignore_index=True)
+    several = s.str.contains(";", regex=False).to_numpy(bool)
+    one_value = _normalise(s[~several], norm)
+    split = s[several].str.split(";").explode().astype("string")
+    parts = [one_value, _normalise(split, norm)] if len(split) else [one_value]
+    both = pd.concat(parts)
+    out = pd.DataFrame({"row": both.index.to_numpy(np.int64), "key": both.to_numpy(object)})
+    return out.drop_duplicates(ignore_index=True) if several.any() else out
 
 
 def _name_tokens(names: pd.Series) -> pd.Series:
