@@ -126,6 +126,6 @@ def test_notebook_thresholds_are_the_matchers_defaults():
     assert params["TICK_THRESHOLD"] == defaults["high"].default
     assert params["MIN_SCORE"] == defaults["low"].default
     prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert "Why 0.65" in prose
+    assert "Why 0.99" in prose
     for section in ("Connect", "Load", "Suggest", "Review", "Bind", "The log", "Export"):
         assert re.search(rf"^## \d\. {section}", prose, re.M), section

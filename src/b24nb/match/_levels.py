@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from b24nb.match._prep import NAME_TOKENS, NO_TIME, NONE, Side
+from b24nb.match._prep import NO_TIME, NONE, Side
 
 __all__ = ["COMPARISONS", "LAG_EDGES", "LEVELS", "TF_LEVELS", "levels", "order_values", "tf_keys"]
 

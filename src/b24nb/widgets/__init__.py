@@ -37,7 +37,7 @@ def review(pairs: pd.DataFrame, portal: Any = None, *, deals: Any = None, journa
     page_size
         25 or 50 rows per page.
     threshold
-        Start value of the "tick all ≥" slider; by default ``suggest()``'s ``high`` (0.65).
+        Start value of the "tick all ≥" slider; by default ``suggest()``'s ``high`` (0.99).
     dry_run, allow_rebind
         Start values of the two toggles next to the Bind button.
 

@@ -16,9 +16,9 @@ __all__ = ["DEFAULT_THRESHOLD", "POOL_SIZE", "Row", "guarded"]
 
 POOL_SIZE = 50  # the largest page; smaller pages hide the spare rows instead of destroying them
 
-#: where the "tick all ≥" slider starts: ``suggest(high=0.65)``'s default, so the button ticks
+#: where the "tick all ≥" slider starts: ``suggest(high=0.99)``'s default, so the button ticks
 #: what the matcher would pre-tick (a test keeps the two equal)
-DEFAULT_THRESHOLD = 0.65
+DEFAULT_THRESHOLD = 0.99
 
 
 def guarded(method: Callable[..., None]) -> Callable[..., None]:
