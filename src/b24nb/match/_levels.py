@@ -140,7 +140,9 @@ def levels(d: Side, o: Side, di: np.ndarray, oi: np.ndarray
     t_ok = (t_d != NO_TIME) & (t_o != NO_TIME)
     lag = (t_o - t_d) / DAY
     lag[~t_ok] = np.nan
-    date = (np.searchsorted(LAG_EDGES, lag, side="right") + 1).astype(np.int8)  # NaN: last
+    date = np.ones(n, dtype=np.int8)  # 1 + the number of edges at or below the lag
+    for edge in LAG_EDGES:
+        date += lag >= edge
     date[~t_ok] = 0
 
     c_d, c_o = d.contact[di], o.contact[oi]

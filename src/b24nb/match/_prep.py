@@ -58,7 +58,7 @@ class Side:
     name_tok: np.ndarray  # (n, NAME_TOKENS) int32, 0 = no token
     emails: pd.DataFrame  # columns row (int64), key (str): one row per e-mail
     phones: pd.DataFrame  # one row per phone (last 10 digits)
-    text: pd.Series  # deals: TITLE; orders: accountNumber (both str, "" when missing)
+    text: pd.Series  # deals: TITLE; orders: accountNumber (string dtype, "" when missing)
     # (n, CODES) int32 codes shared by both sides, 0 = none: compare any pair without a join
     email_code: np.ndarray | None = None
     phone_code: np.ndarray | None = None
@@ -113,9 +113,10 @@ def _ints(frame: pd.DataFrame, col: str) -> np.ndarray:
 
 
 def _texts(frame: pd.DataFrame, col: str) -> pd.Series:
+    """The column as Arrow-backed strings ("" when missing): their str methods are vectorised."""
     if col not in frame.columns:
-        return pd.Series([""] * len(frame), dtype=object)
-    return frame[col].astype("string").fillna("").str.strip().astype(object).reset_index(drop=True)
+        return pd.Series([""] * len(frame), dtype="string")
+    return frame[col].astype("string").fillna("").str.strip().reset_index(drop=True)
 
 
 def _seconds(s: pd.Series) -> np.ndarray:
@@ -195,7 +196,8 @@ def _side(frame: pd.DataFrame, cols: dict[str, str], cur_codes: dict[str, int]) 
     return Side(
         ids=frame.index.to_numpy(np.int64),
         amount=pd.to_numeric(frame[cols["amount"]]).astype("float64").to_numpy(),
-        cur=cur.map(cur_codes).fillna(NONE).to_numpy(np.int64),
+        # an Index look-up, not Series.map: map walks Arrow strings one by one
+        cur=pd.Index(list(cur_codes)).get_indexer(cur).astype(np.int64),
         t=_seconds(frame[cols["t"]]),
         contact=_ints(frame, cols["contact"]),
         company=_ints(frame, cols["company"]),

@@ -30,7 +30,7 @@ _MAYBE = r"(?i)(?:заказ|order|ord|сч[её]т|кп|invoice|inv|№|#)"
 
 def _keys(refs: pd.Series) -> pd.DataFrame:
     """(row, key) for each reference: its compact form and its trailing number."""
-    refs = refs.str.lower()
+    refs = refs.astype("string").str.lower()
     full = refs.str.replace(r"[^0-9a-zа-яё]+", "", regex=True)
     tail = refs.str.extract(r"(\d+)\D*$", expand=False).str.lstrip("0")
     both = pd.concat([full, tail]).dropna()
@@ -55,20 +55,20 @@ def title_refs(titles: pd.Series) -> pd.DataFrame:
     def refs(uniq: pd.Series) -> pd.DataFrame:
         # a cheap vectorised test first (Arrow's regex engine): most titles cite nothing
         maybe = uniq.astype("string").str.contains(_MAYBE, regex=True).fillna(False)
-        found = uniq[maybe.to_numpy(bool)].str.findall(REF).explode().dropna()
-        return _keys(found.astype(object))
+        found = uniq[maybe.to_numpy(bool)].astype(object).str.findall(REF).explode().dropna()
+        return _keys(found)
     return _per_distinct(titles, refs)
 
 
 def order_keys(numbers: pd.Series) -> pd.DataFrame:
     """Each order number's keys as (row, key)."""
-    num = numbers.reset_index(drop=True).astype(object)
-    ok = num != ""
-    digits = num.str.fullmatch(r"\d+").fillna(False).to_numpy(bool) & ok.to_numpy(bool)
+    num = numbers.reset_index(drop=True).astype("string")
+    ok = (num != "").to_numpy(bool)
+    digits = num.str.fullmatch(r"\d+").fillna(False).to_numpy(bool) & ok
     # plain numbers (the store's default): the number without leading zeros is both keys
     plain = num[digits].str.lstrip("0")
     plain = plain[plain != ""]
     fast = pd.DataFrame({"row": plain.index.to_numpy(np.int64), "key": plain.to_numpy(object)})
-    rest = num[ok.to_numpy(bool) & ~digits]
+    rest = num[ok & ~digits]
     slow = _keys(rest) if len(rest) else fast.iloc[:0]
     return pd.concat([fast, slow], ignore_index=True)
