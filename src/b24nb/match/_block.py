@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -105,39 +104,20 @@ def _amount_block(deals: Side, orders: Side, tol: float, window: tuple[float, fl
     empty = np.zeros(0, np.int64), np.zeros(0, np.int64)
     width = np.log1p(max(tol, 1e-6))
 
-    def valid(s: Side) -> np.ndarray:
-        # a zero amount is "not filled in" on most portals, not a price to compare
-        return (s.cur != NONE) & (s.t != NO_TIME) & np.isfinite(s.amount) & (s.amount > 0)
-
-    vo, vd = np.flatnonzero(valid(orders)), np.flatnonzero(valid(deals))
+    vo, vd = np.flatnonzero(_valid(orders)), np.flatnonzero(_valid(deals))
     if not len(vo) or not len(vd):
         return empty
     t0 = min(orders.t[vo].min(), deals.t[vd].min()) - int(abs(window[0]) * DAY) - 1
 
-    if tol == 0:  # exact: the bucket is the (currency, cents) value itself, densely coded
-        cents = np.concatenate([np.round(orders.amount[vo] * 100), np.round(deals.amount[vd]
-                                                                            * 100)])
-        codes = pd.factorize(np.concatenate([orders.cur[vo], deals.cur[vd]]) * 2.0**40 + cents
-                             )[0].astype(np.int64) + 1
-        exact_o, exact_d = codes[:len(vo)], codes[len(vo):]
-        shifts: tuple[int, ...] = (0,)
+    shifts = (-1, 0, 1)
 
-        def bucket(a: np.ndarray) -> np.ndarray:
-            return exact_o if a is orders_amount else exact_d
+    def bucket(a: np.ndarray) -> np.ndarray:
+        return np.floor(np.log(np.maximum(np.abs(a), 1.0)) / width).astype(np.int64) + 1
 
-        def head(cur: np.ndarray, b: np.ndarray) -> np.ndarray:
-            return b << 32
-    else:
-        shifts = (-1, 0, 1)
+    def head(cur: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return ((cur << 20) + b) << 32
 
-        def bucket(a: np.ndarray) -> np.ndarray:
-            return np.floor(np.log(np.maximum(np.abs(a), 1.0)) / width).astype(np.int64) + 1
-
-        def head(cur: np.ndarray, b: np.ndarray) -> np.ndarray:
-            return ((cur << 20) + b) << 32
-
-    orders_amount = orders.amount[vo]
-    ko = head(orders.cur[vo], bucket(orders_amount)) + (orders.t[vo] - t0)
+    ko = head(orders.cur[vo], bucket(orders.amount[vo])) + (orders.t[vo] - t0)
     order_sort = np.argsort(ko, kind="stable")
     ko = ko[order_sort]
     so = vo[order_sort]
@@ -174,6 +154,59 @@ def _amount_block(deals: Side, orders: Side, tol: float, window: tuple[float, fl
     return np.concatenate(d_out), np.concatenate(o_out)
 
 
+def _valid(s: Side) -> np.ndarray:
+    # a zero amount is "not filled in" on most portals, not a price to compare
+    return (s.cur != NONE) & (s.t != NO_TIME) & np.isfinite(s.amount) & (s.amount > 0)
+
+
+def _exact_block(deals: Side, orders: Side, window: tuple[float, float],
+                 parts: tuple[tuple[int, tuple[int, int]], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Same currency and the same amount to the cent — or the deal's amount divided by a
+    part's divisor (a split delivery) — with the order dated in the window.
+
+    One sort of the orders by (currency and cents, time) serves every divisor: each deal
+    finds its value's run by binary search and keeps the ``cap`` = (before, after) orders
+    nearest its date (at a catalogue price shared by hundreds of orders in the window the
+    farther ones could not be told apart anyway).
+    """
+    empty = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    vo, vd = np.flatnonzero(_valid(orders)), np.flatnonzero(_valid(deals))
+    if not len(vo) or not len(vd):
+        return empty
+    key_o = orders.cur[vo] * np.int64(1 << 40) + np.round(orders.amount[vo] * 100).astype(
+        np.int64)
+    values, code_o = np.unique(key_o, return_inverse=True)
+    t0 = min(orders.t[vo].min(), deals.t[vd].min()) - int(abs(window[0]) * DAY) - 1
+    ko = (code_o.astype(np.int64) << 32) + (orders.t[vo] - t0)
+    order_sort = np.argsort(ko, kind="stable")
+    ko, so = ko[order_sort], vo[order_sort]
+    rows, codes, caps = [], [], []
+    for divisor, cap in parts:
+        key_d = deals.cur[vd] * np.int64(1 << 40) + np.round(
+            deals.amount[vd] / divisor * 100).astype(np.int64)
+        pos = np.clip(np.searchsorted(values, key_d), 0, len(values) - 1)
+        hit = values[pos] == key_d
+        rows.append(vd[hit])
+        codes.append(pos[hit].astype(np.int64))
+        caps.append(np.broadcast_to(np.asarray(cap), (int(hit.sum()), 2)))
+    di_all, code, cap = np.concatenate(rows), np.concatenate(codes), np.concatenate(caps)
+    top = (1 << 32) - 1
+    td = deals.t[di_all] - t0
+    base = code << 32
+    lo = np.searchsorted(ko, base + np.clip(td + int(window[0] * DAY), 0, top), side="left")
+    mid = np.searchsorted(ko, base + np.clip(td, 0, top), side="left")
+    hi = np.searchsorted(ko, base + np.clip(td + int(window[1] * DAY), 0, top), side="right")
+    lo = np.maximum(lo, mid - cap[:, 0])
+    hi = np.minimum(hi, mid + cap[:, 1])
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    if not total:
+        return empty
+    di = np.repeat(di_all, counts)
+    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    return di, so[np.arange(total) + starts]
+
+
 def block(deals: Side, orders: Side, *, candidate: np.ndarray, current: np.ndarray,
           amount_tol: float, date_window: tuple[float, float], id_window: tuple[float, float],
           amount_cap: tuple[int, int] = (1, 3), exact_cap: tuple[int, int] = (12, 24),
@@ -206,9 +239,10 @@ def block(deals: Side, orders: Side, *, candidate: np.ndarray, current: np.ndarr
     # orders the farther ones could not be told apart anyway); near amounts (fees,
     # discounts) only the few nearest in time.
     # A half or a third of the deal's amount: a split delivery.
-    part = [(replace(deals, amount=deals.amount / k), 0.0, part_cap) for k in (2, 3)]
-    for side, tol, cap in ((deals, 0.0, exact_cap), (deals, amount_tol, amount_cap), *part):
-        di, oi = _amount_block(side, orders, tol, date_window, cap)
+    # Split deliveries: the order is a half or a third of the deal.
+    for di, oi in (_exact_block(deals, orders, date_window,
+                                ((1, exact_cap), (2, part_cap), (3, part_cap))),
+                   _amount_block(deals, orders, amount_tol, date_window, amount_cap)):
         keep = candidate[di]
         parts.append((di[keep], oi[keep], BIT["amount"]))
     oi = np.flatnonzero(current != NONE)
