@@ -43,13 +43,13 @@ from b24nb.match._assign import assign, runner_up
 from b24nb.match._block import auto_created, block
 from b24nb.match._decisions import known_pairs
 from b24nb.match._frame import COLUMNS, empty_pairs
-from b24nb.match._levels import levels, tf_keys
+from b24nb.match._levels import LEVELS, levels, tf_keys
 from b24nb.match._model import Model, fit, weigh
 from b24nb.match._output import assemble
 from b24nb.match._owners import combine
 from b24nb.match._prep import NONE, check, prepare
 
-__all__ = ["COLUMNS", "Model", "empty_pairs", "suggest"]
+__all__ = ["COLUMNS", "LEVELS", "Model", "empty_pairs", "suggest"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())

@@ -243,10 +243,11 @@ def weigh(model: Model, lv: dict[str, np.ndarray], tf: dict[str, tuple[np.ndarra
     w_fields = sum(bits.values()) if bits else np.zeros(len(di))
     prior = model.prior_bits
     lam = model.rho / max(model.n_deals, MIN_DEALS)
-    w = lam * np.exp2(np.clip(w_fields, -60, 60))
+    e = np.exp2(np.clip(w_fields, -60, 60))
+    w = lam * e
     s_o = np.bincount(oi, weights=w, minlength=n_o)
     mu = model.sigma / max(n_o, MIN_DEALS)
-    v = mu * np.exp2(np.clip(w_fields, -60, 60))
+    v = mu * e
     s_d = np.bincount(di, weights=v, minlength=n_d)
     rivals = -np.log2(1 + np.maximum(s_o[oi] - w, 0) / (1 - model.rho)) \
         - np.log2(1 + np.maximum(s_d[di] - v, 0) / (1 - model.sigma))

@@ -15,7 +15,9 @@ def _days(lag: np.ndarray) -> np.ndarray:
     a = np.abs(lag)
     hours = np.round(a * 24).astype(int)
     days = np.round(a).astype(int)
-    unit = np.where(a < 1, np.char.add(hours.astype(str), np.where(hours == 1, " hour", " hours")),
+    days = np.maximum(days, 1)
+    unit = np.where(hours < 24, np.char.add(hours.astype(str),
+                                            np.where(hours == 1, " hour", " hours")),
                     np.char.add(days.astype(str), np.where(days == 1, " day", " days")))
     side = np.where(lag >= 0, np.char.add("order ", np.char.add(unit, " after the deal")),
                     np.char.add("deal ", np.char.add(unit, " after the order")))
@@ -55,9 +57,7 @@ def reasons(lv: dict[str, np.ndarray], lag: np.ndarray, deal_amount: np.ndarray,
     add(~np.isnan(lag), _days(np.nan_to_num(lag)))
     add((lv["responsible"] == 1) | (lv["responsible"] == 2), "same manager")
     add(ev["ev_rivals"] < -1, "other candidates compete")
-    out = np.full(n, "", dtype=object)
-    for p in parts:
-        p = p.astype(object)
-        sep = np.where((out != "") & (p != ""), " · ", "")
-        out = out + sep.astype(object) + p
-    return out
+    if not n:
+        return np.zeros(0, dtype=object)
+    table = np.stack([p.astype(object) for p in parts], axis=1)
+    return np.array([" · ".join(filter(None, row)) for row in table.tolist()], dtype=object)
