@@ -40,17 +40,14 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from b24nb.errors import ListIncompleteError, PortalError
 from b24nb.listing._offset import offset_pages
-from b24nb.listing._run import Failed, Run, get_param
+from b24nb.listing._run import Failed, ListPortal, Run, get_param
 from b24nb.listing._walk import id_walk
 
-if TYPE_CHECKING:
-    from b24nb.portal import Portal
-
-__all__ = ["ID_METHODS", "OFFSET_METHODS", "iter_list"]
+__all__ = ["ID_METHODS", "OFFSET_METHODS", "ListPortal", "iter_list"]
 
 #: method -> (ID field, result wrapper key or None)
 ID_METHODS: dict[str, tuple[str, str | None]] = {
@@ -83,7 +80,7 @@ def _walkable(spec: tuple[str, str | None] | None, params: Mapping[str, Any]) ->
     return isinstance(get_param(params, "filter") or {}, Mapping)
 
 
-def iter_list(portal: Portal, method: str, params: dict[str, Any], *,
+def iter_list(portal: ListPortal, method: str, params: dict[str, Any], *,
               progress: bool) -> Iterator[dict[str, Any]]:
     """The generator behind :meth:`b24nb.portal.Portal.list` (see the module docstring)."""
     key = method.strip().lower()

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from b24nb.batching import resend_failed
 from b24nb.errors import PortalError, ValidationError
 from b24nb.listing._run import (
     CHAIN,
@@ -157,26 +158,12 @@ def counted_ranges(run: Run, base: dict[str, Any], flt: Filter, idf: str,
     cmds = {f"c{i}": (run.method, {**base, "select": [idf], "filter": flt(a, z + 1),
                                    "order": {idf: "ASC"}, "start": 0})
             for i, (a, z) in enumerate(spans)}
-    attempt = 0
-    counts: dict[str, int] = {}
-    while len(counts) < len(cmds):
-        todo = {key: c for key, c in cmds.items() if key not in counts}
-        try:
-            res = run.batch(todo)
-        except PortalError as err:
-            raise Failed([], err) from None
-        failed = None
-        for key, r in res.items():
-            if r.ok:
-                counts[key] = int(r.total if r.total is not None
-                                  else len(unwrap_rows(r.result, wrapper)))
-            elif failed is None:
-                failed = r.error
-        if failed is not None:
-            if len(counts) > len(cmds) - len(todo):
-                attempt = 0  # some counts came back: failures in a row start again
-            run.retry_or_raise(failed, attempt, [])
-            attempt += 1
+    try:
+        res = resend_failed(run.portal, cmds, stop=run.stop.is_set)
+    except PortalError as err:
+        raise Failed([], err) from None
+    counts = {key: int(r.total if r.total is not None else len(unwrap_rows(r.result, wrapper)))
+              for key, r in res.items()}
     return [(a, z, counts[f"c{i}"]) for i, (a, z) in enumerate(spans) if counts[f"c{i}"] > 0]
 
 
