@@ -58,6 +58,7 @@ ID_METHODS: dict[str, tuple[str, str | None]] = {
     "sale.order.list": ("id", "orders"),
     "crm.item.list": ("id", "items"),
     "sale.propertyvalue.list": ("id", "propertyValues"),
+    "crm.ordercontactcompany.list": ("id", "clients"),
 }
 #: method -> (result wrapper key, default order making offset pages deterministic)
 OFFSET_METHODS: dict[str, tuple[str | None, dict[str, str] | None]] = {

@@ -204,6 +204,21 @@ class Sandbox:
         """The sandbox's virtual Unix time (every time it reports is on this clock)."""
         return self._clock.now()
 
+    def refuse(self, method: str, code: str | None = "ERROR_METHOD_NOT_FOUND") -> None:
+        """Answer ``method`` as a portal that does not publish it, or denies it to this hook.
+
+        ``code`` is ``"ERROR_METHOD_NOT_FOUND"`` (HTTP 404, an older or restricted portal) or
+        ``"ACCESS_DENIED"`` (403, the webhook lacks the right); ``None`` serves it again.
+        Clients that fall back to another method are tested with it.
+        """
+        name = method.strip().lower()
+        if code is None:
+            self._backend.refused.pop(name, None)
+        elif code in ("ERROR_METHOD_NOT_FOUND", "ACCESS_DENIED"):
+            self._backend.refused[name] = code
+        else:
+            raise ValueError(f"code must be ERROR_METHOD_NOT_FOUND or ACCESS_DENIED, not {code!r}")
+
     def oauth_client(self) -> dict[str, str]:
         """The local OAuth app: ``client_id``, ``client_secret``, ``token_url``."""
         oauth = self._backend.oauth
