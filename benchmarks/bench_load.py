@@ -13,9 +13,9 @@ deep ``LIMIT … OFFSET`` pages and ``COUNT(*)`` cost on a big real table.
 
 Printed per client, model and size: rows returned, seconds, rows/s, HTTP requests (counted by
 the sandbox), the request bound ⌈N/2500⌉+3, 503/429 refusals, ``bucket%`` — the share of the
-bucket's bound reached (the least time any client could take: every request beyond the burst
-at the drain rate, plus one batch of 50 pages), and failure (an exception, or rows that are
-not exactly the N distinct IDs).
+bucket's bound reached (the least time an ID walk of ⌈N/2500⌉+1 requests could take: every
+request beyond the burst at the drain rate, plus one batch of 50 pages), and failure (an
+exception, or rows that are not exactly the N distinct IDs).
 
 Usage: ``python benchmarks/bench_load.py [--quick] [--sizes 20000,100000] [--models flat]``
 """
@@ -120,8 +120,11 @@ CLIENTS: dict[str, Callable[[str], list[dict[str, Any]]]] = {
 
 
 def bucket_bound(n: int) -> float:
-    """The least seconds any client needs: requests beyond the burst at 2/s, plus one batch."""
-    requests = math.ceil(n / 2500)
+    """The least seconds an ID walk needs: requests beyond the burst at 2/s, plus one batch.
+
+    An ID walk needs ⌈N/2500⌉ batches of 50 pages plus one probe (the count and the top ID).
+    """
+    requests = math.ceil(n / 2500) + 1
     return max(0, requests - 50) / 2.0 + 50 * PAGE_SECONDS
 
 
