@@ -55,10 +55,10 @@ ID_METHODS: dict[str, tuple[str, str | None]] = {
     "crm.contact.list": ("ID", None),
     "crm.company.list": ("ID", None),
     "crm.lead.list": ("ID", None),
+    "crm.ordercontactcompany.list": ("id", "clients"),  # page key CLIENTS, camelCase out
     "sale.order.list": ("id", "orders"),
     "crm.item.list": ("id", "items"),
     "sale.propertyvalue.list": ("id", "propertyValues"),
-    "crm.ordercontactcompany.list": ("id", "clients"),
 }
 #: method -> (result wrapper key, default order making offset pages deterministic)
 OFFSET_METHODS: dict[str, tuple[str | None, dict[str, str] | None]] = {

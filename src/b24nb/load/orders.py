@@ -68,6 +68,7 @@ def load_orders(
     clients: bool = True,
     properties: bool = True,
     progress: bool = True,
+    cache: bool | str = False,
 ) -> pd.DataFrame:
     """Load store orders into a DataFrame indexed by ``order_id``, typed from the order fields.
 
@@ -88,6 +89,10 @@ def load_orders(
         only) from ``sale.propertyvalue.list``, by the codes in :data:`PROPERTY_CODES`.
     progress : bool
         Show progress bars.
+    cache : bool or "refresh"
+        Keep the frame on disk and, next time with the same arguments, read only the orders
+        updated since (``>=dateUpdate``, with their clients and properties) and the ids to
+        drop deleted orders (:mod:`b24nb.load.cache`); ``"refresh"`` forces a full load.
 
     Returns
     -------
@@ -107,6 +112,8 @@ def load_orders(
     """
     if isinstance(select, str):
         select = [select]
+    if cache:
+        return _cached(portal, filter, select, clients, properties, progress, cache)
     infos = field_infos(portal, "sale.order.getFields", optional=True)
     wanted = [str(f) for f in select] if select else []
     check_fields("sale.order.list", infos, select=wanted, filter=filter)
@@ -162,6 +169,30 @@ def load_orders(
         for name in CUSTOMER_COLUMNS:
             orders[name] = found[name].reindex(orders.index).astype(STRING)
     return orders
+
+
+def _cached(portal: Any, filter: Mapping[str, Any] | None, select: Sequence[str] | None,
+            clients: bool, properties: bool, progress: bool, cache: bool | str
+            ) -> pd.DataFrame:
+    """``load_orders`` through :func:`b24nb.load.cache.warm_load`."""
+    from b24nb.load.cache import warm_load
+
+    flt = dict(filter or {})
+
+    def load(f: Mapping[str, Any] | None) -> pd.DataFrame:
+        return load_orders(portal, f, select, clients, properties, progress)
+
+    dated = not any("dateupdate" in str(k).lower() for k in flt)
+    return warm_load(
+        portal, "orders", {"filter": flt, "select": select, "clients": clients,
+                           "properties": properties}, cache,
+        full=lambda: load(flt),
+        delta=(lambda mark: load({**flt, ">=dateUpdate": mark})) if dated else None,
+        count=lambda: int(portal.call_full("sale.order.list", {
+            "filter": flt, "select": ["id"], "start": 0}).total or 0),
+        ids=lambda: pd.Index([int(r["id"]) for r in portal.list(
+            "sale.order.list", {"filter": flt, "select": ["id"]}, progress=False)]),
+    )
 
 
 def _say_fallback(portal: Any, error: Exception) -> None:

@@ -204,6 +204,19 @@ class Sandbox:
         """The sandbox's virtual Unix time (every time it reports is on this clock)."""
         return self._clock.now()
 
+    def edit(self, kind: str, ids: Iterable[int], **fields: Any) -> int:
+        """Edit records as another user would: ``sb.edit("deals", [5, 9], TITLE="x")``.
+
+        ``kind`` is ``"deals"``, ``"contacts"``, ``"companies"`` or ``"orders"``; values are
+        in storage form (numbers as numbers). The records' ``DATE_MODIFY``/``dateUpdate``
+        become now, as on a real portal. Returns how many records changed.
+        """
+        return self._backend.store.edit(kind, [int(i) for i in ids], fields)
+
+    def delete(self, kind: str, ids: Iterable[int]) -> int:
+        """Delete records as another user would (an order with its links and binding)."""
+        return self._backend.store.delete(kind, [int(i) for i in ids])
+
     def refuse(self, method: str, code: str | None = "ERROR_METHOD_NOT_FOUND") -> None:
         """Answer ``method`` as a portal that does not publish it, or denies it to this hook.
 

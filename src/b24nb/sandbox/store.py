@@ -348,6 +348,36 @@ class Store:
             self._id_cache[key] = ids
         return ids
 
+    def edit(self, table: str, ids: Sequence[int], values: Mapping[str, Any]) -> int:
+        """Another user's edit: set columns of these rows and stamp their modified time.
+
+        ``DATE_MODIFY`` (CRM) or ``dateUpdate`` (orders) becomes the portal's now, as the
+        server does on every update; returns the rows changed.
+        """
+        ent = _ENTITIES[table]
+        stamp = "dateUpdate" if table == "orders" else "DATE_MODIFY"
+        sets = {**{ent.lookup(k).col if ent.lookup(k) else k: v for k, v in values.items()},
+                stamp: self._now()}
+        assign = ", ".join(f'"{c}" = ?' for c in sets)
+        marks = ",".join("?" * len(ids))
+        with self.lock:
+            return self.db.execute(
+                f'UPDATE {table} SET {assign} WHERE "{ent.pk_column}" IN ({marks})',
+                [*sets.values(), *ids]).rowcount
+
+    def delete(self, table: str, ids: Sequence[int]) -> int:
+        """Delete rows (an order with its clients, properties and binding); returns the count."""
+        ent = _ENTITIES[table]
+        marks = ",".join("?" * len(ids))
+        with self.lock:
+            n = self.db.execute(f'DELETE FROM {table} WHERE "{ent.pk_column}" IN ({marks})',
+                                list(ids)).rowcount
+            if table == "orders":
+                for child in ("order_clients", "order_props", "order_nested", "bindings"):
+                    self.db.execute(f'DELETE FROM {child} WHERE "orderId" IN ({marks})',
+                                    list(ids))
+        return n
+
     def multifields(self, entity: str, ids: Sequence[int]) -> dict[int, dict[str, list]]:
         """PHONE/EMAIL/… of the given elements, in the API's shape, grouped by element."""
         out: dict[int, dict[str, list]] = {}
