@@ -47,8 +47,8 @@ def load_bindings(
     if cache:
         from b24nb.load.cache import warm_load
 
-        return warm_load(portal, "bindings", {"filter": filter}, cache, delta=None, count=None,
-                         ids=None, full=lambda: load_bindings(portal, filter, progress))
+        return warm_load(portal, "bindings", {"filter": filter}, cache,
+                         load=lambda f: load_bindings(portal, f or None, progress), flt=filter)
     infos = field_infos(portal, "crm.orderentity.getFields", optional=True)
     check_fields("crm.orderentity.list", infos, filter=filter)
     params: dict[str, Any] = {"select": list(_FIELDS)}

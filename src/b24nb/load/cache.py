@@ -43,7 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["CacheNote", "cache_dir", "cache_files", "load_note", "warm_load"]
+__all__ = ["CacheNote", "Listing", "cache_dir", "cache_files", "load_note", "warm_load"]
 
 log = logging.getLogger(__name__)
 
@@ -147,40 +147,65 @@ def _requests(portal: Any) -> int:
     return int(getattr(stats, "http_requests", 0) or 0)
 
 
+@dataclass(frozen=True)
+class Listing:
+    """How to read one kind of record again: its list method, id field, modified-time field."""
+
+    method: str
+    idf: str
+    stamp: str  # the modified-time field (DATE_MODIFY, dateUpdate)
+
+    def dated(self, flt: Mapping[str, Any]) -> bool:
+        """False when the user's filter already bounds the modified time (no delta then)."""
+        return not any(self.stamp.lower() in str(k).lower() for k in flt)
+
+    def count(self, portal: Any, flt: Mapping[str, Any]) -> int:
+        return int(portal.call_full(self.method, {"filter": dict(flt), "select": [self.idf],
+                                                  "start": 0}).total or 0)
+
+    def ids(self, portal: Any, flt: Mapping[str, Any]) -> pd.Index:
+        return pd.Index([int(r[self.idf]) for r in portal.list(
+            self.method, {"filter": dict(flt), "select": [self.idf]}, progress=False)])
+
+
 def warm_load(
     portal: Any,
     kind: str,
     args: Mapping[str, Any],
     cache: bool | str,
     *,
-    full: Callable[[], pd.DataFrame],
-    delta: Callable[[str], pd.DataFrame] | None,
-    count: Callable[[], int] | None,
-    ids: Callable[[], pd.Index] | None,
+    load: Callable[[Mapping[str, Any]], pd.DataFrame],
+    flt: Mapping[str, Any] | None = None,
+    listing: Listing | None = None,
     refresh: Callable[[pd.DataFrame, str], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Run a loader through its cache (see the module docstring).
 
-    ``full()`` is the cold load; ``delta(mark)`` loads the rows modified at or after the
-    mark; ``count()`` counts the rows the filter matches now; ``ids()`` lists their ids;
-    ``refresh(frame, mark)`` re-derives columns fed by other records (contacts); a kind
-    without modified times passes ``delta=None`` and is always loaded whole.
+    ``load(filter)`` is the loader itself. With a ``listing`` the rows modified at or after
+    the saved mark are loaded (``filter`` plus ``>=stamp``) and merged; ``refresh(frame,
+    mark)`` re-derives columns fed by other records (contacts). Without one (bindings) the
+    kind is always loaded whole.
     """
     if cache not in (False, True, "refresh"):
         from b24nb.errors import ValidationError
 
         raise ValidationError(f"cache must be True, False or 'refresh', not {cache!r}")
-    start = _requests(portal)
+    flt = dict(flt or {})
     if not cache:
-        return full()
+        return load(flt)
+    start = _requests(portal)
     key = _key(args)
     saved = None if cache == "refresh" else _read(portal, kind, key)
-    mark = _server_time(portal) if delta is not None else None
-    if saved is not None and delta is not None and saved[1] and mark is not None:
+    dated = listing is not None and listing.dated(flt)
+    mark = _server_time(portal) if dated else None
+    if saved is not None and listing is not None and dated and saved[1] and mark is not None:
+        lst = listing
         old, since = saved
-        frame, note = _merge(old, since, delta, count, ids, refresh, kind)
+        frame, note = _merge(old, since, lambda m: load({**flt, f">={lst.stamp}": m}),
+                             lambda: lst.count(portal, flt), lambda: lst.ids(portal, flt),
+                             refresh, kind)
     else:
-        frame = full()
+        frame = load(flt)
         changed = 0
         if saved is not None:  # no modified time (bindings): tell what differs
             changed = _differences(saved[0], frame)
@@ -188,19 +213,18 @@ def warm_load(
                          deleted=0 if saved is None else len(saved[0].index.difference(
                              frame.index)))
     note = CacheNote(**{**asdict(note), "requests": _requests(portal) - start})
-    if mark is not None or delta is None:
-        _save(portal, kind, frame, {"version": _VERSION, "key": key, "mark": mark,
-                                    "rows": len(frame)})
+    _save(portal, kind, frame, {"version": _VERSION, "key": key, "mark": mark,
+                                "rows": len(frame)})
     frame.attrs["b24nb_cache"] = asdict(note)
     log.info(note.line())
     return frame
 
 
 def _merge(old: pd.DataFrame, since: str, delta: Callable[[str], pd.DataFrame],
-           count: Callable[[], int] | None, ids: Callable[[], pd.Index] | None,
+           count: Callable[[], int], ids: Callable[[], pd.Index],
            refresh: Callable[[pd.DataFrame, str], pd.DataFrame] | None, kind: str
            ) -> tuple[pd.DataFrame, CacheNote]:
-    n_now = count() if count is not None else None  # counted first: see the docstring
+    n_now = count()  # counted before the delta: see the module docstring
     fresh = delta(since)
     fresh = fresh[list(old.columns)] if set(old.columns) <= set(fresh.columns) else fresh
     kept = old[~old.index.isin(fresh.index)]
@@ -209,9 +233,7 @@ def _merge(old: pd.DataFrame, since: str, delta: Callable[[str], pd.DataFrame],
     parts = [p for p in (kept, fresh) if len(p)]
     frame = pd.concat(parts) if len(parts) > 1 else (parts[0] if parts else old.iloc[:0])
     deleted = 0
-    if n_now is None or n_now != len(frame):
-        if ids is None:
-            raise RuntimeError(f"{kind}: cannot tell which rows were deleted")
+    if n_now != len(frame):
         alive = ids()
         gone = ~frame.index.isin(alive)
         deleted = int(gone.sum())

@@ -122,12 +122,12 @@ def load_deals(
 def _cached(portal: Any, filter: Mapping[str, Any] | None, select: Sequence[str] | None,
             contacts: bool, progress: bool, cache: bool | str) -> pd.DataFrame:
     """``load_deals`` through :func:`b24nb.load.cache.warm_load`."""
-    from b24nb.load.cache import warm_load
+    from b24nb.load.cache import Listing, warm_load
 
     flt = dict(filter or {})
 
-    def load(f: Mapping[str, Any] | None) -> pd.DataFrame:
-        return load_deals(portal, f, select, contacts, progress)
+    def load(f: Mapping[str, Any]) -> pd.DataFrame:
+        return load_deals(portal, f or None, select, contacts, progress)
 
     def refresh(kept: pd.DataFrame, mark: str) -> pd.DataFrame:
         # a contact's edit leaves its deals' DATE_MODIFY alone: re-join the edited contacts
@@ -148,17 +148,9 @@ def _cached(portal: Any, filter: Mapping[str, Any] | None, select: Sequence[str]
                                            dtype=STRING)
         return kept
 
-    dated = not any("DATE_MODIFY" in str(k).upper() for k in flt)
-    return warm_load(
-        portal, "deals", {"filter": flt, "select": select, "contacts": contacts}, cache,
-        full=lambda: load(flt),
-        delta=(lambda mark: load({**flt, ">=DATE_MODIFY": mark})) if dated else None,
-        count=lambda: int(portal.call_full("crm.deal.list", {
-            "filter": flt, "select": ["ID"], "start": 0}).total or 0),
-        ids=lambda: pd.Index([int(r["ID"]) for r in portal.list(
-            "crm.deal.list", {"filter": flt, "select": ["ID"]}, progress=False)]),
-        refresh=refresh,
-    )
+    return warm_load(portal, "deals", {"filter": flt, "select": select, "contacts": contacts},
+                     cache, load=load, flt=flt, refresh=refresh,
+                     listing=Listing("crm.deal.list", "ID", "DATE_MODIFY"))
 
 
 def _dedupe(names: Iterable[str]) -> list[str]:

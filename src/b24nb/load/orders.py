@@ -175,24 +175,16 @@ def _cached(portal: Any, filter: Mapping[str, Any] | None, select: Sequence[str]
             clients: bool, properties: bool, progress: bool, cache: bool | str
             ) -> pd.DataFrame:
     """``load_orders`` through :func:`b24nb.load.cache.warm_load`."""
-    from b24nb.load.cache import warm_load
+    from b24nb.load.cache import Listing, warm_load
 
     flt = dict(filter or {})
 
-    def load(f: Mapping[str, Any] | None) -> pd.DataFrame:
-        return load_orders(portal, f, select, clients, properties, progress)
+    def load(f: Mapping[str, Any]) -> pd.DataFrame:
+        return load_orders(portal, f or None, select, clients, properties, progress)
 
-    dated = not any("dateupdate" in str(k).lower() for k in flt)
-    return warm_load(
-        portal, "orders", {"filter": flt, "select": select, "clients": clients,
-                           "properties": properties}, cache,
-        full=lambda: load(flt),
-        delta=(lambda mark: load({**flt, ">=dateUpdate": mark})) if dated else None,
-        count=lambda: int(portal.call_full("sale.order.list", {
-            "filter": flt, "select": ["id"], "start": 0}).total or 0),
-        ids=lambda: pd.Index([int(r["id"]) for r in portal.list(
-            "sale.order.list", {"filter": flt, "select": ["id"]}, progress=False)]),
-    )
+    args = {"filter": flt, "select": select, "clients": clients, "properties": properties}
+    return warm_load(portal, "orders", args, cache, load=load, flt=flt,
+                     listing=Listing("sale.order.list", "id", "dateUpdate"))
 
 
 def _say_fallback(portal: Any, error: Exception) -> None:
