@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from b24nb.errors import PortalError
 from b24nb.wire import CommandResult
 
-__all__ = ["BatchPortal", "Commands", "back_off", "resend_failed"]
+__all__ = ["BatchPortal", "Commands", "back_off", "headroom", "resend_failed"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,20 @@ class BatchPortal(Protocol):
 
     def batch(self, commands: Commands, *, halt: bool = False
               ) -> dict[str, CommandResult]: ...
+
+
+def headroom(portal: Any) -> float:
+    """Requests the shared bucket would let through right now without waiting (0 if unknown).
+
+    Why callers ask: a few more, shorter batches sent at once finish sooner than one long
+    one (a batch's commands run one after another on the server), but only while the burst
+    lasts — past it, extra requests just queue.
+    """
+    bucket = getattr(getattr(portal, "limiter", None), "bucket", None)
+    try:
+        return max(0.0, float(bucket.capacity) - float(bucket.level))  # type: ignore[union-attr]
+    except (AttributeError, TypeError, ValueError):
+        return 0.0
 
 
 def back_off(portal: Any, error: PortalError, attempt: int) -> bool:

@@ -13,12 +13,13 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from b24nb.batching import resend_failed
+from b24nb.batching import headroom, resend_failed
 from b24nb.errors import PortalError
 
 __all__ = ["BATCH_SIZE", "chunks", "run_batched"]
 
 BATCH_SIZE = 50  # the server runs at most 50 commands of one batch
+_WORKERS = 4  # heavy per-record reads in flight at once
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -50,8 +51,14 @@ def run_batched(
     them, so this never sends faster than the portal allows. Results are yielded in order.
     """
     pending = list(commands)
-    parts = list(chunks(pending, BATCH_SIZE))
-    workers = max(1, min(int(getattr(portal, "max_workers", 1)), 4, len(parts)))
+    most = max(1, min(int(getattr(portal, "max_workers", 1)), _WORKERS))
+    size = BATCH_SIZE
+    if len(pending) < most * BATCH_SIZE and headroom(portal) >= most:
+        # a few commands: spread them over the workers, the burst has room for it (a batch's
+        # commands run one after another on the server; four short ones finish sooner)
+        size = max(1, -(-len(pending) // most))
+    parts = list(chunks(pending, size))
+    workers = max(1, min(most, len(parts)))
 
     def run(chunk: Sequence[tuple[str, tuple[str, dict[str, Any]]]]) -> list[tuple[str, Any]]:
         return _run_chunk(portal, chunk, desc=desc, skip=skip)

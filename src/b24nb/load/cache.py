@@ -43,7 +43,8 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["CacheNote", "Listing", "cache_dir", "cache_files", "load_note", "warm_load"]
+__all__ = ["CacheNote", "Listing", "cache_dir", "cache_files", "cache_line", "load_note",
+           "warm_load"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,14 @@ class CacheNote:
             return f"{self.kind}: full load, {self.rows:,} rows, {self.requests} requests"
         return (f"{self.kind}: cached, {self.changed:,} changed, {self.deleted:,} deleted "
                 f"({self.rows:,} rows, {self.requests} requests)")
+
+
+def cache_line(frame: pd.DataFrame) -> str:
+    """What a cached load did, in one line (``deals: cached, 12 changed, 1 deleted (…)``)."""
+    note = frame.attrs.get("b24nb_cache")
+    if not note:
+        return f"{len(frame):,} rows (no cache)"
+    return CacheNote(**note).line()
 
 
 def cache_dir() -> Path:
@@ -117,8 +126,29 @@ def _server_time(portal: Any) -> str | None:
     return (when - _MARGIN).isoformat(timespec="seconds")
 
 
+_STALE_LOOPBACK = 86_400.0  # a local portal's folder unused for a day: its port is gone
+
+
+def _prune_loopback(keep: Path) -> None:
+    """Drop the folders of local portals (sandboxes) not written for a day.
+
+    A sandbox listens on a new port each time it starts, so its folder is never read again
+    once it stops; without this the cache would grow by one folder per notebook session.
+    """
+    import shutil
+    import time
+
+    now = time.time()
+    for folder in keep.parent.glob("127.0.0.1_*"):
+        with contextlib.suppress(OSError):
+            if folder != keep and now - folder.stat().st_mtime > _STALE_LOOPBACK:
+                shutil.rmtree(folder)
+
+
 def _save(portal: Any, kind: str, frame: pd.DataFrame, note: dict[str, Any]) -> None:
     data, meta = cache_files(portal, kind)
+    if not data.parent.exists():
+        _prune_loopback(data.parent)
     data.parent.mkdir(parents=True, exist_ok=True)
     tmp = data.with_suffix(".parquet.tmp")
     plain = frame.copy()
