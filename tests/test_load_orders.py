@@ -210,18 +210,23 @@ def test_load_orders_customers_agree_between_filtered_and_full_loads(small_sandb
         pd.testing.assert_frame_equal(part[cols], full.loc[part.index, cols])
 
 
-def test_load_orders_request_count_stays_within_the_list_bound(small_sandbox):
-    portal = b24nb.connect(small_sandbox.url, progress=False)
-    links = small_sandbox.counts()
-    small_sandbox.stats.reset()
-    orders = b24nb.load_orders(portal, progress=False)
+@pytest.mark.parametrize("n_orders", [240, 2400, 7600])
+def test_load_orders_request_count_stays_within_the_list_bound(n_orders):
+    # ⌈N/2500⌉ × (1 + links per order + properties per order) + 5, the bound
+    from b24nb.sandbox import Sandbox
+
+    with Sandbox(seed=1, n_deals=10, n_orders=n_orders, limits=False, latency=False) as sb:
+        portal = b24nb.connect(sb.url, progress=False)
+        links = portal.call_full("crm.ordercontactcompany.list", {}).total
+        props = portal.call_full("sale.propertyvalue.list", {}).total
+        sb.stats.reset()
+        orders = b24nb.load_orders(portal, progress=False)
+        requests = sb.stats.http_requests
+        assert sb.stats.method_calls["sale.order.get"] == 0
     n = len(orders)
-    assert small_sandbox.stats.method_calls["sale.order.get"] == 0
-    calls = small_sandbox.stats.method_calls
-    per_order = (calls["crm.ordercontactcompany.list"] + calls["sale.propertyvalue.list"]) / 50
-    assert links["orders"] == n
-    bound = math.ceil(n / 2500) * (1 + math.ceil(per_order / max(n, 1) * 50)) + 5
-    assert small_sandbox.stats.http_requests <= bound
+    assert n == n_orders
+    bound = math.ceil(n / 2500) * (1 + links / n + props / n) + 5
+    assert requests <= bound
     assert orders["contact_id"].notna().sum() > 0
 
 

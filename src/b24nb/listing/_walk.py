@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from b24nb.batching import headroom, resend_failed
+from b24nb.batching import resend_failed
 from b24nb.errors import PortalError, ValidationError
 from b24nb.listing._run import (
     CHAIN,
@@ -127,10 +127,9 @@ def id_walk(run: Run, params: dict[str, Any], idf: str, wrapper: str | None) -> 
             return
         remaining = (total or 0) - len(head)
         if total is not None and remaining == top - cursor:
-            # dense IDs: a range of k IDs holds exactly k rows
-            width = dense_width(run, remaining)
-            ranges = [(a, min(a + width, top), min(a + width, top) - a)
-                      for a in range(cursor, top, width)]
+            # dense IDs: every range of 2,500 IDs holds exactly 2,500 rows
+            ranges = [(a, min(a + CHAIN * PAGE, top), min(a + CHAIN * PAGE, top) - a)
+                      for a in range(cursor, top, CHAIN * PAGE)]
         else:  # sparse IDs (a filtered list): count equal-width ranges, then walk each
             ranges = counted_ranges(run, base, flt, idf, wrapper, cursor, top, remaining)
 
@@ -141,26 +140,6 @@ def id_walk(run: Run, params: dict[str, Any], idf: str, wrapper: str | None) -> 
             raise Failed(clean(f.rows), f.error) from None
 
     yield from ordered(run, [(lambda a=a, z=z, e=e: task(a, z, e)) for a, z, e in ranges])
-
-
-#: requests a walk may add beyond ⌈N/2500⌉ + 1 to cut its ranges smaller
-SPARE = 2
-
-
-def dense_width(run: Run, remaining: int) -> int:
-    """IDs per range of a dense walk: 2,500, or fewer when the bucket has room for more.
-
-    A batch's pages run one after another on the server (32 ms each), so a list is as fast
-    as its longest batch. When the whole walk fits in the bucket's headroom right now, two
-    spare requests (within the ⌈N/2500⌉ + 3 bound) cut every range shorter: 2,000 deals take
-    three batches of 14 pages at once instead of one of 40. A walk longer than the headroom
-    keeps full batches: there the bucket, not the batch, is the bound.
-    """
-    full = CHAIN * PAGE
-    n = math.ceil(remaining / full)
-    if n + SPARE > min(headroom(run.portal), run.portal.max_workers):
-        return full
-    return max(PAGE, math.ceil(remaining / (n + SPARE) / PAGE) * PAGE)
 
 
 def counted_ranges(run: Run, base: dict[str, Any], flt: Filter, idf: str,
@@ -174,8 +153,6 @@ def counted_ranges(run: Run, base: dict[str, Any], flt: Filter, idf: str,
     """
     span = top - cursor
     k = max(1, math.ceil(max(remaining, 1) / (CHAIN * PAGE)))
-    if k + SPARE <= min(headroom(run.portal), run.portal.max_workers):
-        k += SPARE - 1  # shorter ranges while the burst lasts (one spare: the count is one)
     edges = sorted({cursor + round(span * i / k) for i in range(k + 1)})
     spans = list(itertools.pairwise(edges))
     cmds = {f"c{i}": (run.method, {**base, "select": [idf], "filter": flt(a, z + 1),

@@ -20,6 +20,7 @@ __all__ = ["BATCH_SIZE", "chunks", "run_batched"]
 
 BATCH_SIZE = 50  # the server runs at most 50 commands of one batch
 _WORKERS = 4  # heavy per-record reads in flight at once
+_SPREAD = 2  # requests a single batch's worth of commands may be split into
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -53,10 +54,11 @@ def run_batched(
     pending = list(commands)
     most = max(1, min(int(getattr(portal, "max_workers", 1)), _WORKERS))
     size = BATCH_SIZE
-    if len(pending) < most * BATCH_SIZE and headroom(portal) >= most:
-        # a few commands: spread them over the workers, the burst has room for it (a batch's
-        # commands run one after another on the server; four short ones finish sooner)
-        size = max(1, -(-len(pending) // most))
+    if BATCH_SIZE // 2 < len(pending) <= BATCH_SIZE and headroom(portal) >= _SPREAD:
+        # one batch's worth: two half batches at once finish in half the time (a batch's
+        # commands run one after another on the server); one request more stays within
+        # the loaders' budgets (⌈N/2500⌉ + 3 for the list, ⌈contacts/2500⌉ for these)
+        size = -(-len(pending) // _SPREAD)
     parts = list(chunks(pending, size))
     workers = max(1, min(most, len(parts)))
 
