@@ -7,9 +7,10 @@ operating budget from the one before. The sandbox runs in a child process so tha
 does not compete with the client for one interpreter lock, and it serves concurrent requests
 in parallel (a threading server; each request's server time is a wait outside every lock).
 
-Two models of offset pages (``--models``): ``flat`` — 32 ms a page whatever its depth, no cost
-for counting; ``depth`` — plus 1 µs per row of offset and per row counted (``total``), as
-deep ``LIMIT … OFFSET`` pages and ``COUNT(*)`` cost on a big real table.
+Two models of offset pages (``--models``): ``flat`` — the sandbox's default costs (32 ms a page,
+10 ms more for a page that counts its ``total``) whatever the depth; ``depth`` — plus 1 µs per
+row of offset and per row counted, as deep ``LIMIT … OFFSET`` pages and ``COUNT(*)`` cost on a
+big real table. (``cpu``: no server time at all, to see each client's own work.)
 
 Printed per client, model and size: rows returned, seconds, rows/s, HTTP requests (counted by
 the sandbox), the request bound ⌈N/2500⌉+3, 503/429 refusals, ``bucket%`` — the share of the
@@ -37,8 +38,11 @@ SELECT = ["ID", "TITLE"]
 
 
 PAGE_SECONDS = 0.032  # the sandbox's default list page: 2 ms call + 30 ms page
-MODELS = {"flat": {"per_offset_row": 0.0, "count": 0.0, "per_counted_row": 0.0},
-          "depth": {"per_offset_row": 1e-6, "per_counted_row": 1e-6}}
+MODELS = {"flat": {"per_offset_row": 0.0, "per_counted_row": 0.0},
+          "depth": {"per_offset_row": 1e-6, "per_counted_row": 1e-6},
+          # no server time at all: what each client's own work and the sandbox's CPU cost
+          "cpu": {"call": 0.0, "page": 0.0, "per_offset_row": 0.0, "count": 0.0,
+                  "per_counted_row": 0.0}}
 
 
 def serve(n: int, model: str) -> None:
@@ -156,6 +160,9 @@ def main() -> None:
     ap.add_argument("--sizes", default="", help="comma-separated deal counts")
     ap.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated clients")
     ap.add_argument("--models", default="flat,depth", help="offset page models: flat,depth")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per client and size, interleaved; the median run is printed "
+                         "(a loaded machine makes single runs noisy)")
     ap.add_argument("--serve", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     # fast_bitrix24 leaves tasks behind when get_all fails; their tracebacks would bury the
@@ -176,10 +183,20 @@ def main() -> None:
         for n in sizes:
             best_peer = 0.0
             ours = 0.0
+            runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+            for _ in range(max(1, args.repeat)):
+                for name in names:
+                    runs[name].append(measure(name, n, model))
             for name in names:
-                r = measure(name, n, model)
+                ordered = sorted(runs[name], key=lambda r: r["seconds"])
+                r = ordered[len(ordered) // 2]
+                if len(ordered) > 1:
+                    r["failure"] = r["failure"] if r["failure"] != "-" else (
+                        "-  (runs: " + ", ".join(f"{x['seconds']:.1f}" for x in runs[name])
+                        + " s)")
                 bound = math.ceil(n / 2500) + 3
-                share = 100 * bucket_bound(n) / r["seconds"] if r["failure"] == "-" else 0.0
+                share = (100 * bucket_bound(n) / r["seconds"] if r["failure"].startswith("-")
+                         else 0.0)
                 print(f"{r['client']:<24}{model:>6}{n:>8}{r['rows']:>8}{r['seconds']:>9.1f}"
                       f"{r['rows_per_s']:>9.0f}{r['http_requests']:>6}{bound:>7}"
                       f"{r['refused_503']:>5}{r['refused_429']:>5}{share:>7.0f}%"

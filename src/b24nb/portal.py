@@ -304,7 +304,7 @@ class Portal:
         return body
 
     def list(self, method: str, params: Mapping[str, Any] | None = None, *,
-             progress: bool | None = None) -> Iterator[dict[str, Any]]:
+             progress: bool | None = None, spare: int = 2) -> Iterator[dict[str, Any]]:
         """Yield every record of a list method, by the fastest correct strategy.
 
         Methods with an ID (``crm.deal.list``, ``crm.contact.list``, ``sale.order.list``,
@@ -313,9 +313,14 @@ class Portal:
         offset pages, 50 per batch. Any failure raises
         :class:`~b24nb.errors.ListIncompleteError` carrying the rows fetched so far — never a
         short list without an exception. See :mod:`b24nb.listing` for the details.
+
+        ``spare`` requests beyond ⌈N/2500⌉ + 1 may be spent, while the whole walk fits in the
+        bucket's burst, to cut its batches shorter (a batch's 50 pages run one after another
+        on the server, so the walk is as fast as its longest batch); loaders that keep their
+        own request budgets pass 0.
         """
         show = self.progress if progress is None else progress
-        return iter_list(self, method, dict(params or {}), progress=bool(show))
+        return iter_list(self, method, dict(params or {}), progress=bool(show), spare=spare)
 
 
 def _surely_not_run(err: PortalError) -> bool:

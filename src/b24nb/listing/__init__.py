@@ -82,11 +82,12 @@ def _walkable(spec: tuple[str, str | None] | None, params: Mapping[str, Any]) ->
 
 
 def iter_list(portal: ListPortal, method: str, params: dict[str, Any], *,
-              progress: bool) -> Iterator[dict[str, Any]]:
+              progress: bool, spare: int = 0) -> Iterator[dict[str, Any]]:
     """The generator behind :meth:`b24nb.portal.Portal.list` (see the module docstring)."""
     key = method.strip().lower()
     spec = ID_METHODS.get(key)
     run = Run(portal, method, progress)
+    run.spare = max(0, int(spare))
     done: list[dict[str, Any]] = []
     if _walkable(spec, params):
         gen = id_walk(run, params, *spec)  # type: ignore[misc]

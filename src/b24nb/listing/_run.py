@@ -86,6 +86,7 @@ class Run:
         self.method = method
         self.stop = threading.Event()
         self.progress = progress
+        self.spare = 0  # requests the walk may add to cut its batches shorter
         self.bar: Any = None
         self._lock = threading.Lock()
         self._note = ""

@@ -63,14 +63,14 @@ class CacheNote:
     rows: int
     changed: int = 0  # rows read again (edited or new since the mark)
     deleted: int = 0  # saved rows gone from the portal (or no longer matching the filter)
-    requests: int = 0  # HTTP requests this load sent
+    requests: int = 0  # HTTP requests the portal sent meanwhile (other loads' included)
 
     def line(self) -> str:
         """The one line the notebook shows: ``deals: cached, 12 changed, 1 deleted``."""
         if not self.cached:
-            return f"{self.kind}: full load, {self.rows:,} rows, {self.requests} requests"
+            return f"{self.kind}: full load, {self.rows:,} rows"
         return (f"{self.kind}: cached, {self.changed:,} changed, {self.deleted:,} deleted "
-                f"({self.rows:,} rows, {self.requests} requests)")
+                f"({self.rows:,} rows)")
 
 
 def cache_line(frame: pd.DataFrame) -> str:

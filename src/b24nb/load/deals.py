@@ -102,7 +102,7 @@ def load_deals(
     params: dict[str, Any] = {"select": request}
     if filter:
         params["filter"] = dict(filter)
-    rows = list(portal.list("crm.deal.list", params, progress=progress))
+    rows = list(portal.list("crm.deal.list", params, progress=progress, spare=0))
 
     columns = _expand(request, infos, rows)
     deals = typed_frame(rows, columns, infos, id_field="ID", index_name="deal_id")

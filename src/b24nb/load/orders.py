@@ -138,7 +138,7 @@ def load_orders(
 
         if whole:
             start([])
-        rows = list(portal.list("sale.order.list", params, progress=progress))
+        rows = list(portal.list("sale.order.list", params, progress=progress, spare=0))
         if "select" in params:
             columns = params["select"]
         else:
@@ -200,14 +200,35 @@ def _say_fallback(portal: Any, error: Exception) -> None:
     warnings.warn(note, stacklevel=3)
 
 
-def _id_filter(ids: Sequence[int], whole_portal: bool, key: str = "orderId") -> dict[str, Any]:
-    """A filter narrowing child rows to these orders: none, an id set, or an id range."""
-    if whole_portal or not ids:
-        return {}
-    if len(ids) <= _SMALL_SET:
-        return {f"@{key}": list(ids)}
-    # a range is one cheap filter; the few foreign orders in it are dropped by the caller
-    return {f">={key}": min(ids), f"<={key}": max(ids)}
+def _id_filters(ids: Sequence[int], whole_portal: bool, key: str = "orderId"
+                ) -> list[dict[str, Any]]:
+    """Filters narrowing child rows to these orders, each listed on its own.
+
+    None for the whole portal; an id range when the ids are dense in it (one cheap filter,
+    the few foreign orders in it are dropped by the caller); otherwise id sets of 200 — a
+    warm reload's few hundred edited orders are spread over the whole table, and a range
+    around them would list every link and property of the portal.
+    """
+    if whole_portal:
+        return [{}]
+    if not ids:
+        return []
+    lo, hi = min(ids), max(ids)
+    if len(ids) > _SMALL_SET and hi - lo + 1 <= 2 * len(ids):
+        return [{f">={key}": lo, f"<={key}": hi}]
+    ordered = sorted(ids)
+    return [{f"@{key}": list(ordered[i:i + _SMALL_SET])}
+            for i in range(0, len(ordered), _SMALL_SET)]
+
+
+def _each_filter(portal: Any, method: str, params: Mapping[str, Any],
+                 filters: list[dict[str, Any]], progress: bool) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for extra in filters:
+        flt = {**dict(params.get("filter") or {}), **extra}
+        rows.extend(portal.list(method, {**params, "filter": flt}, progress=progress,
+                                spare=0))
+    return rows
 
 
 def _get(row: Mapping[str, Any], camel: str, upper: str) -> Any:
@@ -220,10 +241,7 @@ def _link_rows(portal: Any, ids: Sequence[int], whole_portal: bool, progress: bo
     """The order ↔ contact/company links from ``crm.ordercontactcompany.list``."""
     params: dict[str, Any] = {"select": ["id", "orderId", "entityTypeId", "entityId",
                                          "isPrimary", "sort"]}
-    flt = _id_filter(ids, whole_portal)
-    if flt:
-        params["filter"] = flt
-    return list(portal.list(LINKS_METHOD, params, progress=progress))
+    return _each_filter(portal, LINKS_METHOD, params, _id_filters(ids, whole_portal), progress)
 
 
 def _primary_clients(rows: list[dict[str, Any]], ids: Sequence[int]) -> pd.DataFrame:
@@ -321,9 +339,9 @@ def _property_rows(
     """The customer property rows of these orders from ``sale.propertyvalue.list``."""
     if not ids and not whole_portal:
         return []
-    flt: dict[str, Any] = {"@code": list(_code_rank()), **_id_filter(ids, whole_portal)}
-    params = {"select": ["orderId", "code", "value"], "filter": flt}
-    return list(portal.list("sale.propertyvalue.list", params, progress=progress))
+    params = {"select": ["orderId", "code", "value"], "filter": {"@code": list(_code_rank())}}
+    return _each_filter(portal, "sale.propertyvalue.list", params,
+                        _id_filters(ids, whole_portal), progress)
 
 
 def _customers(rows: list[Mapping[str, Any]], ids: Sequence[int]) -> pd.DataFrame:

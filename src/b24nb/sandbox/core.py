@@ -217,6 +217,13 @@ class Sandbox:
         """Delete records as another user would (an order with its links and binding)."""
         return self._backend.store.delete(kind, [int(i) for i in ids])
 
+    def operating_seconds(self, method: str, user: int = 1) -> float:
+        """Server seconds counted against ``method``'s operating budget now (last 10 min).
+
+        Only calls of 0.1 s or more count, as on the server; benchmarks print it.
+        """
+        return self._backend.operating.state((f"hook:{user}", method.strip().lower()))[0]
+
     def refuse(self, method: str, code: str | None = "ERROR_METHOD_NOT_FOUND") -> None:
         """Answer ``method`` as a portal that does not publish it, or denies it to this hook.
 
