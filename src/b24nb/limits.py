@@ -114,7 +114,7 @@ class TokenBucket:
         rate: float,
         clock: Clock,
         *,
-        margin: float = 1.0,  # half a second of arrival jitter at 2/s
+        margin: float = 2.0,
         rate_factor: float = 0.99,  # clocks differ by ppm; the jitter is the margin's job
     ) -> None:
         self.capacity = max(1.0, float(capacity) - margin)
