@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "load_deals": "b24nb.load",
     "load_orders": "b24nb.load",
     "load_bindings": "b24nb.load",
+    "load_all": "b24nb.load",
     "suggest": "b24nb.match",
     "review": "b24nb.widgets",
     "MatchPicker": "b24nb.widgets",

@@ -40,17 +40,14 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from b24nb.errors import ListIncompleteError, PortalError
 from b24nb.listing._offset import offset_pages
-from b24nb.listing._run import Failed, Run, get_param
+from b24nb.listing._run import Failed, ListPortal, Run, get_param
 from b24nb.listing._walk import id_walk
 
-if TYPE_CHECKING:
-    from b24nb.portal import Portal
-
-__all__ = ["ID_METHODS", "OFFSET_METHODS", "iter_list"]
+__all__ = ["ID_METHODS", "OFFSET_METHODS", "ListPortal", "iter_list"]
 
 #: method -> (ID field, result wrapper key or None)
 ID_METHODS: dict[str, tuple[str, str | None]] = {
@@ -58,6 +55,7 @@ ID_METHODS: dict[str, tuple[str, str | None]] = {
     "crm.contact.list": ("ID", None),
     "crm.company.list": ("ID", None),
     "crm.lead.list": ("ID", None),
+    "crm.ordercontactcompany.list": ("id", "clients"),  # page key CLIENTS, camelCase out
     "sale.order.list": ("id", "orders"),
     "crm.item.list": ("id", "items"),
     "sale.propertyvalue.list": ("id", "propertyValues"),
@@ -83,12 +81,13 @@ def _walkable(spec: tuple[str, str | None] | None, params: Mapping[str, Any]) ->
     return isinstance(get_param(params, "filter") or {}, Mapping)
 
 
-def iter_list(portal: Portal, method: str, params: dict[str, Any], *,
-              progress: bool) -> Iterator[dict[str, Any]]:
+def iter_list(portal: ListPortal, method: str, params: dict[str, Any], *,
+              progress: bool, spare: int = 0) -> Iterator[dict[str, Any]]:
     """The generator behind :meth:`b24nb.portal.Portal.list` (see the module docstring)."""
     key = method.strip().lower()
     spec = ID_METHODS.get(key)
     run = Run(portal, method, progress)
+    run.spare = max(0, int(spare))
     done: list[dict[str, Any]] = []
     if _walkable(spec, params):
         gen = id_walk(run, params, *spec)  # type: ignore[misc]

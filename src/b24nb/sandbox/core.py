@@ -204,6 +204,41 @@ class Sandbox:
         """The sandbox's virtual Unix time (every time it reports is on this clock)."""
         return self._clock.now()
 
+    def edit(self, kind: str, ids: Iterable[int], **fields: Any) -> int:
+        """Edit records as another user would: ``sb.edit("deals", [5, 9], TITLE="x")``.
+
+        ``kind`` is ``"deals"``, ``"contacts"``, ``"companies"`` or ``"orders"``; values are
+        in storage form (numbers as numbers). The records' ``DATE_MODIFY``/``dateUpdate``
+        become now, as on a real portal. Returns how many records changed.
+        """
+        return self._backend.store.edit(kind, [int(i) for i in ids], fields)
+
+    def delete(self, kind: str, ids: Iterable[int]) -> int:
+        """Delete records as another user would (an order with its links and binding)."""
+        return self._backend.store.delete(kind, [int(i) for i in ids])
+
+    def operating_seconds(self, method: str, user: int = 1) -> float:
+        """Server seconds counted against ``method``'s operating budget now (last 10 min).
+
+        Only calls of 0.1 s or more count, as on the server; benchmarks print it.
+        """
+        return self._backend.operating.state((f"hook:{user}", method.strip().lower()))[0]
+
+    def refuse(self, method: str, code: str | None = "ERROR_METHOD_NOT_FOUND") -> None:
+        """Answer ``method`` as a portal that does not publish it, or denies it to this hook.
+
+        ``code`` is ``"ERROR_METHOD_NOT_FOUND"`` (HTTP 404, an older or restricted portal) or
+        ``"ACCESS_DENIED"`` (403, the webhook lacks the right); ``None`` serves it again.
+        Clients that fall back to another method are tested with it.
+        """
+        name = method.strip().lower()
+        if code is None:
+            self._backend.refused.pop(name, None)
+        elif code in ("ERROR_METHOD_NOT_FOUND", "ACCESS_DENIED"):
+            self._backend.refused[name] = code
+        else:
+            raise ValueError(f"code must be ERROR_METHOD_NOT_FOUND or ACCESS_DENIED, not {code!r}")
+
     def oauth_client(self) -> dict[str, str]:
         """The local OAuth app: ``client_id``, ``client_secret``, ``token_url``."""
         oauth = self._backend.oauth

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .api import PAGE, Answer, ApiError, param
-from .fields import ORDER, ORDER_ENTITY, PROPERTY_VALUE, Entity
+from .fields import ORDER, ORDER_CLIENT, ORDER_ENTITY, PROPERTY_VALUE, Entity
 from .php import php_int
 from .query import columns_for, compile_filter, compile_order, formatter
 
@@ -110,7 +110,7 @@ def order_get(ctx: Any, params: Mapping[str, Any]) -> Answer:
     body = _order_body(ctx, php_int(raw))
     if body is None:
         raise ApiError(*_ORDER_MISSING)
-    return Answer({"order": body}, cost=ctx.latency.get)
+    return Answer({"order": body}, cost=ctx.latency.order_get)
 
 
 def order_add(ctx: Any, params: Mapping[str, Any]) -> Answer:
@@ -143,6 +143,24 @@ def propertyvalue_list(ctx: Any, params: Mapping[str, Any]) -> Answer:
     """``sale.propertyvalue.list``: where the customer's name, e-mail and phone live."""
     return engine_list(ctx, PROPERTY_VALUE, params, "propertyValues",
                         default_order=[("id", "ASC")])
+
+
+# ---------------------------------------------------------------------- crm.ordercontactcompany
+def ordercontactcompany_list(ctx: Any, params: Mapping[str, Any]) -> Answer:
+    """``crm.ordercontactcompany.list``: order ↔ CRM contact/company links under ``clients``.
+
+    ``OrderContactCompany::listAction`` returns ``new Page('CLIENTS', …)``; the REST view
+    turns the key and the field names camelCase (``orderId``, ``entityTypeId``…), default
+    order ``ID ASC``, pages of 50 with ``total``, ``start=-1`` without it.
+    """
+    return engine_list(ctx, ORDER_CLIENT, params, "clients", default_order=[("id", "ASC")])
+
+
+def ordercontactcompany_fields(ctx: Any, params: Mapping[str, Any]) -> Answer:
+    """``crm.ordercontactcompany.getFields``: field infos under ``client``."""
+    info = {f.name: {"isImmutable": f.immutable, "isReadOnly": f.read_only,
+                     "isRequired": f.required, "type": f.api_type} for f in ORDER_CLIENT.columns}
+    return Answer({"client": dict(sorted(info.items()))}, cost=ctx.latency.call)
 
 
 # ---------------------------------------------------------------------- crm.orderentity
@@ -221,6 +239,8 @@ HANDLERS = {
     "sale.order.add": order_add,
     "sale.order.getfields": order_fields,
     "sale.propertyvalue.list": propertyvalue_list,
+    "crm.ordercontactcompany.list": ordercontactcompany_list,
+    "crm.ordercontactcompany.getfields": ordercontactcompany_fields,
     "crm.orderentity.add": orderentity_add,
     "crm.orderentity.deletebyfilter": orderentity_delete,
     "crm.orderentity.list": orderentity_list,
