@@ -25,7 +25,7 @@ from b24nb.binding.plan import Plan, plan_bind, plan_unbind, settle_orphans
 from b24nb.binding.sender import Sender, notify
 from b24nb.binding.validate import Item, selected_items
 from b24nb.journal import WRITE_KEYS, Journal, open_journal
-from b24nb.redact import redact
+from b24nb.redact import canonical_host, redact
 
 __all__ = ["RunSummary", "bind", "portal_identity", "unbind"]
 
@@ -60,11 +60,13 @@ class RunSummary:
 
 
 def portal_identity(portal: Any) -> str:
-    """Return ``host#user<id>`` for the journal: which portal and which user, no secret.
+    """Return ``scheme://host#user<id>`` for the journal: which portal and user, no secret.
 
-    The user id comes from the webhook path, else from ``profile`` (once per Portal). The
-    journal finds an order's history by the host part alone, so a binding made through one
-    user's webhook is resumed or undone through another's.
+    A :class:`~b24nb.portal.Portal` names itself (its ``identity``: canonical host, the
+    user id from the webhook path or ``profile``). Other portal-like objects get the same
+    shape from their ``host`` and ``profile`` (once per object). The journal finds an
+    order's history by the host part alone, so a binding made through one user's webhook is
+    resumed or undone through another's.
     """
     ident = getattr(portal, "identity", None)
     if isinstance(ident, str) and ident:
@@ -74,7 +76,7 @@ def portal_identity(portal: Any) -> str:
             return _identities[portal]
     except TypeError:
         pass
-    host = str(getattr(portal, "host", "") or "portal").lower()
+    host = canonical_host(getattr(portal, "host", "") or "portal")
     uid = getattr(getattr(portal, "_auth", None), "user_id", None)
     if uid is None:
         profile = portal.call("profile")

@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from b24nb.errors import LimitError, NetworkError, PortalError
+from b24nb.errors import ExpiredTokenError, PortalError, retry_cause
 
 __all__ = ["read_owners", "recheck_owners", "split_ranges"]
 
@@ -72,15 +72,6 @@ def _rows(result: Any) -> list[Mapping[str, Any]]:
     return list(result or [])
 
 
-def _cause(err: Any) -> str:
-    """The retry budget a failure draws on: limits, server errors and the network apart."""
-    if isinstance(err, LimitError) or getattr(err, "status", None) in (429, 503):
-        return "limit"
-    if isinstance(err, NetworkError):
-        return "network"
-    return "server"
-
-
 class _Budget:
     """Failures in a row per (job, cause): progress on a job resets its counts."""
 
@@ -89,7 +80,7 @@ class _Budget:
 
     def fail(self, job: Any, err: Any) -> None:
         """Count a failure; raise it when final or when its cause's budget is spent."""
-        key = (job, _cause(err))
+        key = (job, retry_cause(err))
         self._n[key] = self._n.get(key, 0) + 1
         if self._n[key] >= ROUNDS or not getattr(err, "transient", False):
             raise (
@@ -101,6 +92,16 @@ class _Budget:
     def progress(self, job: Any) -> None:
         for key in [k for k in self._n if k[0] == job]:
             del self._n[key]
+
+
+def _read_batch(portal: Any, commands: dict[str, tuple[str, dict[str, Any]]]) -> Any:
+    """``portal.batch`` for reads: a token that expires again right after its refresh (the
+    client refreshes once per request) is worth one more request — a read is safe to repeat.
+    """
+    try:
+        return portal.batch(commands)
+    except ExpiredTokenError:
+        return portal.batch(commands)
 
 
 def _not_exact(what: str) -> PortalError:
@@ -167,7 +168,7 @@ def read_owners(
                 )
                 keys.append(key)
             plan.append((job, keys))
-        answers = portal.batch(commands)
+        answers = _read_batch(portal, commands)
         if on_request is not None:
             on_request()
         first = False
@@ -215,7 +216,7 @@ def recheck_owners(portal: Any, order_ids: Iterable[int]) -> dict[int, Owner]:
             )
             for oid in chunk
         }
-        answers = portal.batch(commands)
+        answers = _read_batch(portal, commands)
         for oid in chunk:
             res = answers[f"o{oid}"]
             if not res.ok:

@@ -18,7 +18,7 @@ from b24nb.binding.sender import Write
 from b24nb.binding.validate import Item
 from b24nb.journal import WRITE_KEYS, OrderLedger
 
-__all__ = ["Plan", "plan_bind", "plan_unbind", "settle_orphans"]
+__all__ = ["Plan", "hold_back", "note_row", "plan_bind", "plan_unbind", "settle_orphans"]
 
 Owner = tuple[int, int]
 _EMPTY = OrderLedger()
@@ -39,7 +39,7 @@ class Plan:
     settle: list[tuple[Mapping[str, Any], Outcome | None]] = field(default_factory=list)
 
 
-def _note(item: Item, status: str, message: str, now: Owner | None) -> dict[str, Any]:
+def note_row(item: Item, status: str, message: str, now: Owner | None) -> dict[str, Any]:
     now_id, now_type = now or (None, None)
     return {
         **dict.fromkeys(WRITE_KEYS),  # the journal's one list of what names a write
@@ -151,14 +151,14 @@ def plan_bind(
             else:
                 msg = f"the order was already bound to {fmt(now)}; nothing sent"
                 plan.outcomes.append(Outcome(it.pair_id, "already_bound", None, msg))
-                plan.notes.append(_note(it, "already_bound", msg, now))
+                plan.notes.append(note_row(it, "already_bound", msg, now))
         elif now is not None and not allow_rebind:
             msg = (
                 f"the order is bound to {fmt(now)}; binding it would silently replace "
                 "that owner: pass allow_rebind=True to move it"
             )
             plan.outcomes.append(Outcome(it.pair_id, "needs_rebind", None, msg))
-            plan.notes.append(_note(it, "needs_rebind", msg, now))
+            plan.notes.append(note_row(it, "needs_rebind", msg, now))
         else:
             plan.writes.append(Write(it, "bind", it.target, now))
     return plan
@@ -199,9 +199,48 @@ def plan_unbind(
         elif now != it.target:
             msg = f"changed on the portal since b24nb bound it (now {fmt(now)}); left alone"
             plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
-            plan.notes.append(_note(it, "skipped", msg, now))
+            plan.notes.append(note_row(it, "skipped", msg, now))
         elif led.replaced is not None:
             plan.writes.append(Write(it, "restore", led.replaced, now))
         else:
             plan.writes.append(Write(it, "unbind", it.target, now))
     return plan
+
+
+def hold_back(
+    writes: Sequence[Write], now: Mapping[int, Owner]
+) -> tuple[list[Write], list[Outcome], list[dict[str, Any]]]:
+    """Split a batch about to be sent by the owners re-read just now (the guard).
+
+    Every write was planned against the owner its order had then (``write.prev``). If the
+    order's owner changed since — a colleague, another b24nb process — the write is held
+    back: a bind reads ``needs_rebind`` (or ``already_bound`` when the order now has exactly
+    the target owner), an undo reads ``skipped``; the message names the new owner. Even with
+    ``allow_rebind`` a bind is held: the analyst agreed to replace the owner they saw, not one
+    set behind their back.
+
+    Returns ``(writes to send, outcomes held back, their journal notes)``.
+    """
+    keep: list[Write] = []
+    held: list[Outcome] = []
+    notes: list[dict[str, Any]] = []
+    for w in writes:
+        cur = now.get(w.item.order_id)
+        if cur == w.prev:
+            keep.append(w)
+            continue
+        was = fmt(w.prev)
+        if w.action == "bind" and cur == w.item.target:
+            status, msg = "already_bound", (
+                f"bound to {fmt(cur)} by someone else since b24nb read it ({was}); nothing sent")
+        elif w.action == "bind":
+            status, msg = "needs_rebind", (
+                f"the owner changed since b24nb read it: {was} then, {fmt(cur)} now; held "
+                "back, not sent: review it and bind again (allow_rebind=True moves it)")
+        else:
+            status, msg = "skipped", (
+                f"changed on the portal since b24nb read it ({was} then, {fmt(cur)} now); "
+                "left alone")
+        held.append(Outcome(w.item.pair_id, status, None, msg))
+        notes.append(note_row(w.item, status, msg, cur))
+    return keep, held, notes

@@ -14,6 +14,7 @@ from b24nb.journal.store import (
     default_path,
     history,
     open_journal,
+    portal_key,
     portal_site,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "fold",
     "history",
     "open_journal",
+    "portal_key",
     "portal_site",
 ]

@@ -37,7 +37,7 @@ import pandas as pd
 
 from b24nb.errors import B24nbError
 from b24nb.journal.ledger import OrderLedger, fold
-from b24nb.redact import redact
+from b24nb.redact import canonical_host, redact
 
 __all__ = [
     "WRITE_KEYS",
@@ -46,6 +46,7 @@ __all__ = [
     "default_path",
     "history",
     "open_journal",
+    "portal_key",
     "portal_site",
 ]
 
@@ -127,9 +128,25 @@ def portal_site(key: str) -> str:
     """The portal part of a journal key: ``"https://x.bitrix24.ru#user7"`` → the host part.
 
     Keys name the user too (who did it, for the audit); what an order's ledger belongs to is
-    the portal, since an order has one owner there whoever asks.
+    the portal, since an order has one owner there whoever asks. The host is canonical
+    (:func:`b24nb.redact.canonical_host`): ``X.bitrix24.ru:443`` and ``x.bitrix24.ru.`` are
+    the same portal — also in journals written before keys were canonical.
     """
-    return key.split("#", 1)[0].lower()
+    return canonical_host(str(key).split("#", 1)[0])
+
+
+def portal_key(portal: Any) -> str:
+    """The journal key of a connected portal (its ``identity``) or of a key given as text."""
+    if isinstance(portal, str):
+        return portal
+    ident = getattr(portal, "identity", None)
+    if not isinstance(ident, str) or not ident:
+        raise TypeError(f"{type(portal).__name__} has no journal identity")
+    return redact(ident)
+
+
+def _site_or_none(key: Any) -> str | None:
+    return None if key is None else portal_site(str(key))
 
 
 def _now() -> str:
@@ -195,6 +212,8 @@ class Journal:
                 "$B24NB_JOURNAL or journal= at a writable file"
             ) from exc
         self._db.row_factory = sqlite3.Row
+        # one spelling per portal, for old rows too (keys were once stored as typed)
+        self._db.create_function("b24nb_site", 1, _site_or_none, deterministic=True)
 
     def _open_writable(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -338,9 +357,8 @@ class Journal:
         """
         where, args = [], []  # type: ignore[var-annotated]
         if portal is not None:
-            site = portal_site(portal)
-            where.append("(lower(portal) = ? OR substr(lower(portal), 1, ?) = ?)")
-            args.extend([site, len(site) + 1, site + "#"])
+            where.append("b24nb_site(portal) = ?")
+            args.append(portal_site(portal))
         if run_id is not None:
             where.append("run_id = ?")
             args.append(run_id)
@@ -363,14 +381,13 @@ class Journal:
         (the analyst unticked the row, or reran with another frame), which ``bind()`` and
         ``unbind()`` settle too, so the journal never keeps a write nobody knows the fate of.
         """
-        site = portal_site(portal)
         sql = (
             "SELECT DISTINCT s.order_id FROM events s WHERE s.event = 'send' "
-            "AND (lower(s.portal) = ? OR substr(lower(s.portal), 1, ?) = ?) "
+            "AND b24nb_site(s.portal) = ? "
             "AND NOT EXISTS (SELECT 1 FROM events a WHERE a.send_id = s.id)"
         )
         with self._lock:
-            rows = self._db.execute(sql, (site, len(site) + 1, site + "#")).fetchall()
+            rows = self._db.execute(sql, (portal_site(portal),)).fetchall()
         return {int(r[0]) for r in rows if r[0] is not None}
 
     def ledgers(self, portal: str, order_ids: Iterable[int]) -> dict[int, OrderLedger]:
@@ -450,10 +467,8 @@ def history(
     >>> h = b24nb.history()  # doctest: +SKIP
     >>> h[h.event == "answer"].status.value_counts()  # doctest: +SKIP
     """
-    if portal is not None and not isinstance(portal, str):
-        from b24nb.binding.api import portal_identity  # the verbs own how a portal is named
-
-        portal = portal_identity(portal)
+    if portal is not None:
+        portal = portal_key(portal)  # the portal names itself; the journal imports no verbs
     # read-only: the audit trail stays readable on a read-only disk, and reading creates no file
     j, opened = open_journal(journal, readonly=True)
     try:
