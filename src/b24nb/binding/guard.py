@@ -48,7 +48,7 @@ def guard_batch(sender: Any, batch: list[Any]) -> list[Any]:
     to the batch's answer can be measured.
     """
     # imported here: plan imports the sender's Write, and the sender calls this function
-    from b24nb.binding.plan import note_row, hold_back
+    from b24nb.binding.plan import hold_back, note_row
 
     if not batch:
         return batch
