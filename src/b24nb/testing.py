@@ -79,3 +79,34 @@ def sb() -> Iterator[Any]:
     """Fixture: a started :func:`tiny_sandbox` (import it into a test module to use it)."""
     with tiny_sandbox() as portal:
         yield portal
+
+
+def binding_disagreements(sandbox: Any, pairs: Any, journal: Any, *,
+                          rows: Any = None) -> list[str]:
+    """What the portal, the pairs frame and the journal disagree on (empty: they agree).
+
+    For every row of ``pairs`` (or the labels ``rows``) that ``bind``/``unbind`` logged:
+    the frame's ``current_owner_*`` is the owner the sandbox holds for that order, and its
+    ``bind_status`` is the last status the journal recorded for that pair and order.
+    Used by the guard tests and ``benchmarks/soak_bind.py``.
+    """
+    import pandas as pd
+
+    portal = {b["orderId"]: (b["ownerId"], b["ownerTypeId"]) for b in sandbox.bindings()}
+    h = journal.frame()
+    h = h[h["status"].notna() & h["event"].isin(["answer", "settle", "note"])]
+    last = {(int(p), int(o)): s for p, o, s in
+            zip(h["pair_id"], h["order_id"], h["status"], strict=True) if pd.notna(p)}
+    out: list[str] = []
+    frame = pairs if rows is None else pairs.loc[rows]
+    for pid, row in frame[frame["bind_status"].notna()].iterrows():
+        oid = int(row["order_id"])
+        have = (None if pd.isna(row["current_owner_id"])
+                else (int(row["current_owner_id"]), int(row["current_owner_type_id"])))
+        if have != portal.get(oid):
+            out.append(f"pair {pid}: frame shows owner {have}, portal {portal.get(oid)}")
+        status = row["bind_status"]
+        if status not in ("dry_run",) and last.get((int(pid), oid)) != status:
+            out.append(f"pair {pid}: frame says {status}, journal "
+                       f"{last.get((int(pid), oid))}")
+    return out

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from b24nb.journal.ledger import MADE, OrderLedger, fold
+from b24nb.journal.ledger import MADE, Link, OrderLedger, fold
 from b24nb.journal.store import (
     WRITE_KEYS,
     Journal,
@@ -23,6 +23,7 @@ __all__ = [
     "WRITE_KEYS",
     "Journal",
     "JournalError",
+    "Link",
     "OrderLedger",
     "default_path",
     "fold",
