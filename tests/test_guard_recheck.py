@@ -12,18 +12,11 @@ import b24nb
 from b24nb.journal import Journal
 from b24nb.portal import Portal
 from b24nb.sandbox import Sandbox
-from b24nb.testing import binding_disagreements, call
+from b24nb.testing import bind_pairs, binding_disagreements, call
 
 
-def pairs_for(orders, deal_of=lambda o: o) -> pd.DataFrame:
-    n = len(orders)
-    return pd.DataFrame({"deal_id": pd.array([deal_of(o) for o in orders], dtype="Int64"),
-                         "order_id": pd.array(list(orders), dtype="Int64"),
-                         "owner_type_id": pd.array([2] * n, dtype="Int64"),
-                         "current_owner_id": pd.array([None] * n, dtype="Int64"),
-                         "current_owner_type_id": pd.array([None] * n, dtype="Int64"),
-                         "selected": pd.array([True] * n, dtype="boolean")},
-                        index=pd.Index(range(n), name="pair_id"))
+def pairs_for(orders, deal_of=None) -> pd.DataFrame:
+    return bind_pairs(orders, deal_of)
 
 
 def sandbox(bindings=()) -> Sandbox:

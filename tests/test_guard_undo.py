@@ -15,20 +15,13 @@ import b24nb
 from b24nb.journal import Journal
 from b24nb.portal import Portal
 from b24nb.sandbox import Sandbox
-from b24nb.testing import binding_disagreements, call
+from b24nb.testing import bind_pairs, binding_disagreements, call
 
 ORDERS = range(1, 61)
 
 
 def pairs_for(deal_of) -> pd.DataFrame:
-    n = len(ORDERS)
-    return pd.DataFrame({"deal_id": pd.array([deal_of(o) for o in ORDERS], dtype="Int64"),
-                         "order_id": pd.array(list(ORDERS), dtype="Int64"),
-                         "owner_type_id": pd.array([2] * n, dtype="Int64"),
-                         "current_owner_id": pd.array([None] * n, dtype="Int64"),
-                         "current_owner_type_id": pd.array([None] * n, dtype="Int64"),
-                         "selected": pd.array([True] * n, dtype="boolean")},
-                        index=pd.Index(range(n), name="pair_id"))
+    return bind_pairs(ORDERS, deal_of)
 
 
 def sandbox(bound_to=51) -> Sandbox:

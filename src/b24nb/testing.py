@@ -110,3 +110,23 @@ def binding_disagreements(sandbox: Any, pairs: Any, journal: Any, *,
             out.append(f"pair {pid}: frame says {status}, journal "
                        f"{last.get((int(pid), oid))}")
     return out
+
+
+def bind_pairs(orders: Any, deal_of: Any = None, *, owner_type_id: int = 2) -> Any:
+    """A minimal pairs frame selecting ``order → deal_of(order)`` for each order (all ticked).
+
+    ``deal_of`` defaults to the identity (order ``i`` → deal ``i``); ``pair_id`` is 0..n-1.
+    """
+    import pandas as pd
+
+    orders = [int(o) for o in orders]
+    deal_of = deal_of or (lambda o: o)
+    n = len(orders)
+    return pd.DataFrame(
+        {"deal_id": pd.array([deal_of(o) for o in orders], dtype="Int64"),
+         "order_id": pd.array(orders, dtype="Int64"),
+         "owner_type_id": pd.array([owner_type_id] * n, dtype="Int64"),
+         "current_owner_id": pd.array([None] * n, dtype="Int64"),
+         "current_owner_type_id": pd.array([None] * n, dtype="Int64"),
+         "selected": pd.array([True] * n, dtype="boolean")},
+        index=pd.Index(range(n), name="pair_id"))
