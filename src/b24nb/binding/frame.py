@@ -46,6 +46,14 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
+def _text(value: Any) -> str | None:
+    """A cell as text, NA as None (``NA == "pending"`` would raise, not say False)."""
+    try:
+        return None if pd.isna(value) else str(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def fmt(owner: tuple[int, int] | None) -> str:
     """``deal 12`` / ``smart invoice 7`` / ``unbound`` for messages."""
     if owner is None:
@@ -157,7 +165,7 @@ class FrameLog:
             if isinstance(row, pd.DataFrame):  # a duplicated label: not ours to guess
                 continue
             if (
-                row.get("bind_status") == "pending"
+                _text(row.get("bind_status")) == "pending"
                 and _same(row.get("order_id"), send["order_id"])
                 and (send["action"] != "bind" or _same(row.get("deal_id"), send["owner_id"]))
             ):

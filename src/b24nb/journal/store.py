@@ -103,6 +103,24 @@ BEGIN SELECT RAISE(ABORT, 'the b24nb journal is append-only'); END;
 )
 
 
+def _check(db: sqlite3.Connection) -> None:
+    """Refuse a damaged journal at open, before anything is sent.
+
+    Why here: a file that is not a b24nb journal (another program's SQLite file with an
+    ``events`` table of its own) or has a corrupt page opens fine and fails only at the first
+    write — after ``bind()`` already read the portal. ``quick_check`` reads every page once
+    (a 100,000-event journal is ~20 MB: a fraction of a second).
+    """
+    cols = {r[1] for r in db.execute("PRAGMA table_info(events)").fetchall()}
+    missing = [c for c in ("id", *_COLUMNS) if c not in cols]
+    if missing:
+        raise sqlite3.DatabaseError(
+            f"not a b24nb journal: table events lacks {', '.join(missing)}")
+    status = db.execute("PRAGMA quick_check(1)").fetchone()
+    if not status or status[0] != "ok":
+        raise sqlite3.DatabaseError(f"the journal is damaged ({status[0] if status else '?'})")
+
+
 class JournalError(B24nbError, OSError):
     """The journal file cannot be opened or written; raised before anything is sent.
 
@@ -223,6 +241,7 @@ class Journal:
             # FULL: a committed "sent" record survives a power cut, not only a killed process
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(_SCHEMA)
+            _check(db)
             # a read-only file opens and even reads fine; only taking the write lock tells
             db.execute("BEGIN IMMEDIATE")
             db.execute("ROLLBACK")
@@ -242,7 +261,7 @@ class Journal:
         for flags in ("mode=ro", "immutable=1"):
             db = sqlite3.connect(f"{uri}?{flags}", uri=True, check_same_thread=False, timeout=30)
             try:
-                db.execute("SELECT count(*) FROM events WHERE id < 0").fetchone()
+                _check(db)
                 return db
             except sqlite3.Error:
                 db.close()
@@ -273,6 +292,18 @@ class Journal:
         )
         at = _now()
         ids: list[int] = []
+        try:
+            self._insert(sql, rows, at, ids)
+        except sqlite3.Error as exc:
+            # never a raw sqlite3 error out of bind(): say which file, and what it means
+            raise JournalError(
+                f"cannot write the b24nb journal at {self.path} ({exc}); rows in flight read "
+                "pending in the frame, and a rerun with a working journal settles them"
+            ) from exc
+        return ids
+
+    def _insert(self, sql: str, rows: Sequence[Mapping[str, Any]], at: str,
+                ids: list[int]) -> None:
         with self._lock, self._db:
             for row in rows:
                 values = []
@@ -289,7 +320,6 @@ class Journal:
                     values.append(v)
                 cur = self._db.execute(sql, values)
                 ids.append(int(cur.lastrowid))  # type: ignore[arg-type]
-        return ids
 
     def start_run(self, portal: str, kind: str, params: Mapping[str, Any] | None = None) -> str:
         """Record the start of a run and return its id (a short unique string)."""
