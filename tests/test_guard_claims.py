@@ -82,7 +82,8 @@ def test_a_second_process_on_overlapping_orders_skips_what_the_first_claimed(tmp
             with Portal(sb.url, progress=False) as portal, Journal(journal_path) as journal:
                 ours = bind_pairs(range(501, 1501), lambda o: o + 1)  # other deals
                 summary = b24nb.bind(portal, ours, journal=journal, progress=False)
-                assert summary["skipped"] == 500 and summary["bound"] == 500
+                assert summary["skipped"] == 500
+                assert summary["bound"] == 500
                 claimed = ours[ours.order_id <= 1000]
                 assert set(claimed["bind_status"]) == {"skipped"}
                 assert claimed["bind_message"].str.startswith("claimed by run ").all()
@@ -94,7 +95,8 @@ def test_a_second_process_on_overlapping_orders_skips_what_the_first_claimed(tmp
                 assert binding_disagreements(sb, ours, journal, rows=ours.index[500:]) == []
                 # once the child is done, a rerun sees its binds: moving them needs rebind
                 again = b24nb.bind(portal, ours, journal=journal, progress=False, wait=True)
-                assert again["needs_rebind"] == 500 and again["bound"] == 500
+                assert again["needs_rebind"] == 500
+                assert again["bound"] == 500
         finally:
             if child.poll() is None:
                 child.kill()
@@ -138,7 +140,8 @@ def test_a_stalled_run_holds_until_its_lease_lapses(journal_path, stalled):
         j = stalled(portal, 1.0)
         pairs = bind_pairs(range(1, 21))
         summary = b24nb.bind(portal, pairs, journal=journal_path, progress=False)
-        assert summary["skipped"] == 10 and summary["bound"] == 10
+        assert summary["skipped"] == 10
+        assert summary["bound"] == 10
         assert "other-run" in pairs["bind_message"].iloc[0]
         assert len(sb.bindings()) == 10
         time.sleep(1.2)
