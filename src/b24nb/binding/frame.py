@@ -84,7 +84,11 @@ class FrameLog:
                 empty = None if dtype is object else pd.NA
                 pairs[col] = pd.Series(empty, index=pairs.index, dtype=dtype)
             elif str(pairs[col].dtype) != str(pd.Series([], dtype=dtype).dtype):
-                pairs[col] = pairs[col].astype(dtype)
+                if col == "bind_at":  # text or naive times: read as UTC (validated before)
+                    pairs[col] = pd.to_datetime(pairs[col], utc=True, format="mixed").astype(
+                        dtype)
+                else:
+                    pairs[col] = pairs[col].astype(dtype)
 
     def write(self, outcomes: Sequence[Outcome]) -> list[Any]:
         """Write outcomes into their rows; return the pair ids touched."""
