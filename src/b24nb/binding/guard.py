@@ -14,13 +14,24 @@ front of the adds would only tell, after the fact, that an add had already repla
 someone's owner.
 
 **The remaining window.** Between the re-read's answer and the moment the portal runs the add
-there is a gap — the client's turnaround plus the batch's queueing and the adds before it in
-the same batch (≈0.33 s each on the cloud). A colleague's write landing inside it is replaced
-silently: the server's add replaces without a check, and no API offers a conditional bind, so
-this window cannot be closed from the client, only kept short. It is measured by
-``benchmarks/soak_bind.py`` (median and worst gap between the re-read and the batch's answer).
-A write that lands there is not lost track of: the journal records the owner the re-read saw
-as the replaced one, so ``unbind()`` gives the order back to the colleague's owner.
+there is a gap — the client's turnaround (journal commit, one round trip) plus, on a real
+portal, the adds before it in the same batch (≈0.33 s each: add k of a batch runs about
+k × 0.33 s after the batch starts). A colleague's write landing inside it is replaced silently:
+the server's add replaces without a check, and no documented API offers a conditional bind,
+so this window cannot be closed from the client, only kept short. The journal then records
+the owner the re-read saw as the replaced one, so ``unbind()`` restores that one, not the
+colleague's: the colleague's write is lost. ``benchmarks/soak_bind.py`` measures the window
+(re-read answered → write batch sent: ~10 ms median on the sandbox, which runs a batch's
+commands when it arrives) and counts the writes that fell into it.
+
+Not done, for want of server confirmation: two quirks of the server code (research §1, §4)
+could make the guard part of the write batch itself, with ``halt=1``: per order, a list of
+its binding, then ``crm.orderentity.add`` of ``(order, $result[list][orderEntity][0][ownerId],
+…[ownerTypeId])`` — a duplicate error (halting the batch) when the order has any owner, a
+no-op add (``ownerId`` cast to 0) when it has none — then the real add; for a rebind,
+``deleteByFilter`` of the expected owner fails (halts) when the owner changed. Both rest on
+[UNCONFIRMED] behaviour (partial ``$result`` paths, ``ownerId`` 0 saving nothing) and would
+need a live portal to trust.
 """
 
 from __future__ import annotations
