@@ -88,7 +88,7 @@ class Claims:
             return self._holders(list(order_ids))
 
     def _holders(self, ids: list[int]) -> dict[int, tuple[str, float]]:
-        from b24nb.journal.store import portal_site
+        from b24nb.journal.keys import portal_site
 
         if not ids:
             return {}

@@ -36,18 +36,16 @@ from typing import Any
 import pandas as pd
 
 from b24nb.errors import B24nbError
+from b24nb.journal.keys import _site_or_none
+from b24nb.journal.keys import portal_site
 from b24nb.journal.ledger import OrderLedger, fold
-from b24nb.redact import canonical_host, redact
+from b24nb.redact import redact
 
 __all__ = [
     "WRITE_KEYS",
     "Journal",
     "JournalError",
     "default_path",
-    "history",
-    "open_journal",
-    "portal_key",
-    "portal_site",
 ]
 
 logger = logging.getLogger(__name__)
@@ -140,31 +138,6 @@ def default_path() -> Path:
     if env:
         return Path(env).expanduser()
     return Path.home() / ".b24nb" / "journal.sqlite"
-
-
-def portal_site(key: str) -> str:
-    """The portal part of a journal key: ``"https://x.bitrix24.ru#user7"`` → the host part.
-
-    Keys name the user too (who did it, for the audit); what an order's ledger belongs to is
-    the portal, since an order has one owner there whoever asks. The host is canonical
-    (:func:`b24nb.redact.canonical_host`): ``X.bitrix24.ru:443`` and ``x.bitrix24.ru.`` are
-    the same portal — also in journals written before keys were canonical.
-    """
-    return canonical_host(str(key).split("#", 1)[0])
-
-
-def portal_key(portal: Any) -> str:
-    """The journal key of a connected portal (its ``identity``) or of a key given as text."""
-    if isinstance(portal, str):
-        return portal
-    ident = getattr(portal, "identity", None)
-    if not isinstance(ident, str) or not ident:
-        raise TypeError(f"{type(portal).__name__} has no journal identity")
-    return redact(ident)
-
-
-def _site_or_none(key: Any) -> str | None:
-    return None if key is None else portal_site(str(key))
 
 
 def _now() -> str:
@@ -445,64 +418,3 @@ class Journal:
             dtype=object,
         )
         return df
-
-
-def open_journal(
-    journal: Journal | str | os.PathLike[str] | None, *, readonly: bool = False
-) -> tuple[Journal, bool]:
-    """Return ``(journal, opened_here)`` for a ``journal=`` argument.
-
-    Raises :class:`JournalError` when the journal cannot be opened (or, unless ``readonly``,
-    written), and when a :class:`Journal` given to write to was opened read-only.
-    """
-    if isinstance(journal, Journal):
-        if journal.readonly and not readonly:
-            raise JournalError(f"the journal at {journal.path} was opened read-only")
-        return journal, False
-    return Journal(journal, readonly=readonly), True
-
-
-def history(
-    journal: Journal | str | os.PathLike[str] | None = None,
-    *,
-    portal: Any = None,
-    run_id: str | None = None,
-) -> pd.DataFrame:
-    """Return the journal as a DataFrame, one row per event, oldest first.
-
-    Why: the journal is the audit trail of what b24nb did to a CRM; an analyst reads it like
-    any other frame (filter by ``run_id``, ``order_id``, ``status``).
-
-    Parameters
-    ----------
-    journal : Journal | path | None
-        Which journal; None means ``$B24NB_JOURNAL`` or ``~/.b24nb/journal.sqlite``.
-    portal : b24nb.Portal | str | None
-        Keep only this portal's events: a connected portal, or its journal key
-        (``"https://host#user1"``, the ``portal`` column).
-    run_id : str | None
-        Keep only one run's events.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``id``; columns ``at`` (UTC), ``portal``, ``run_id``, ``event`` (run, send,
-        answer, settle, note), ``action`` (bind, unbind, restore), ``method``, ``pair_id``,
-        ``order_id``, ``owner_id``, ``owner_type_id``, ``prev_owner_id``,
-        ``prev_owner_type_id``, ``send_id``, ``status``, ``error``, ``message``, ``response``.
-
-    Examples
-    --------
-    >>> import b24nb
-    >>> h = b24nb.history()  # doctest: +SKIP
-    >>> h[h.event == "answer"].status.value_counts()  # doctest: +SKIP
-    """
-    if portal is not None:
-        portal = portal_key(portal)  # the portal names itself; the journal imports no verbs
-    # read-only: the audit trail stays readable on a read-only disk, and reading creates no file
-    j, opened = open_journal(journal, readonly=True)
-    try:
-        return j.frame(portal, run_id=run_id)
-    finally:
-        if opened:
-            j.close()
