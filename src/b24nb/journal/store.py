@@ -36,8 +36,7 @@ from typing import Any
 import pandas as pd
 
 from b24nb.errors import B24nbError
-from b24nb.journal.keys import _site_or_none
-from b24nb.journal.keys import portal_site
+from b24nb.journal.keys import _site_or_none, portal_site
 from b24nb.journal.ledger import OrderLedger, fold
 from b24nb.redact import redact
 
