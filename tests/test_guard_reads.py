@@ -148,3 +148,22 @@ def test_a_read_that_keeps_failing_raises_and_load_bindings_too():
                 b24nb.load_bindings(portal, progress=False)
         finally:
             limits.retry_delay = real
+
+
+def test_the_sandbox_answers_orderentity_keyset_pages_like_the_server():
+    with sandbox(300, range(1, 121)) as sb:
+        def page(params):
+            return call(sb.url, "crm.orderentity.list", params).json()
+
+        cheap = page({"start": -1, "order": {"orderId": "ASC"}, "filter": {">orderId": "12abc"}})
+        assert "total" not in cheap
+        assert "next" not in cheap
+        ids = [r["orderId"] for r in cheap["result"]["orderEntity"]]
+        assert ids == list(range(13, 63))  # ">orderId" cast with (int): "12abc" is 12
+        desc = page({"start": -1, "order": {"orderId": "DESC"}})
+        assert desc["result"]["orderEntity"][0]["orderId"] == 120
+        counted = page({"start": 0, "order": {"orderId": "ASC"}})
+        assert counted["total"] == 120
+        assert counted["next"] == 50
+        broken_in = page({"filter": {"@orderId": [5, 6]}})  # (int)array = 1
+        assert [r["orderId"] for r in broken_in["result"]["orderEntity"]] == [1]

@@ -214,3 +214,14 @@ def test_old_journal_rows_keyed_as_typed_still_belong_to_the_portal(journal_path
             "action": "bind", "method": "crm.orderentity.add", "order_id": 5, "owner_id": 7,
             "owner_type_id": 2}])
         assert j.pending_orders("https://x.bitrix24.ru#user9") == {5}
+
+
+def test_the_journal_imports_nothing_from_binding():
+    import subprocess
+    import sys
+
+    code = ("import sys, b24nb.journal, b24nb.portal; "
+            "print(sorted(m for m in sys.modules if m.startswith('b24nb.binding')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
