@@ -38,9 +38,11 @@ from b24nb.errors import (
     PortalError,
     QueryLimitError,
     ValidationError,
+    retry_cause,
 )
 from b24nb.limits import Clock, Limiter, ScaledClock
 from b24nb.listing import iter_list
+from b24nb.redact import canonical_host, redact
 from b24nb.transport import Transport
 from b24nb.wire import (
     CommandResult,
@@ -152,6 +154,27 @@ class Portal:
     def host(self) -> str:
         return self._auth.host
 
+    @property
+    def identity(self) -> str:
+        """``scheme://host#user<id>``: which portal and user, for the journal; never a secret.
+
+        The host is canonical (lower-cased, default port and trailing dot dropped), so
+        ``X.bitrix24.ru:443`` and ``x.bitrix24.ru`` are one portal. The user id comes from the
+        webhook path, else from ``profile`` (asked once per Portal).
+        """
+        if getattr(self, "_identity", None) is None:
+            uid = getattr(self._auth, "user_id", None)
+            if uid is None:
+                profile = self.call("profile")
+                uid = profile.get("ID") if isinstance(profile, Mapping) else None
+            self._identity = redact(f"{canonical_host(self.host)}#user{uid}")
+        return self._identity
+
+    @identity.setter
+    def identity(self, value: str) -> None:
+        # another name for the same user (tests act as a second webhook of one portal)
+        self._identity = redact(value)
+
     def close(self) -> None:
         """Release the HTTP session (and stop the sandbox that ``connect()`` started)."""
         self._transport.close()
@@ -172,8 +195,12 @@ class Portal:
 
     def _request(self, method: str, payload: dict[str, Any], limit_methods: list[str],
                  writes: bool) -> dict[str, Any]:
-        """Send one HTTP request with limits, one token refresh and safe retries."""
-        attempt = 0
+        """Send one HTTP request with limits, one token refresh and safe retries.
+
+        Retries count per cause (:func:`~b24nb.errors.retry_cause`): 503 refusals and 500s
+        each have their own budget, so five 503s and two 500s do not give up a read.
+        """
+        attempts: dict[str, int] = {}
         refreshed = False
         while True:
             self._limiter.before_send(limit_methods)
@@ -198,9 +225,10 @@ class Portal:
                             f"resending ({err.description})", status=err.status, method=method,
                         ) from None
                     raise
-                if not self._limiter.backoff(err, attempt):
+                cause = retry_cause(err)
+                if not self._limiter.backoff(err, attempts.get(cause, 0)):
                     raise
-                attempt += 1
+                attempts[cause] = attempts.get(cause, 0) + 1
                 self.stats._add("retries")
                 continue
             if method.lower() != "batch":  # a batch's commands are read in _request_batch

@@ -54,7 +54,10 @@ def load_bindings(
     params: dict[str, Any] = {"select": list(_FIELDS)}
     if filter:
         params["filter"] = dict(filter)
-    # The table has no ID column: portal.list pages it by offsets (there is nothing to walk).
+    # The table has no ID column, but orderId is unique in it: portal.list walks it as a
+    # keyset (start=-1, >orderId, chained in batches). Offsets would skip a binding when
+    # another user deletes one meanwhile — with `total` unchanged after an insert, unseen.
+    # No user `order` is passed, so the walk (never offset pages) is what runs.
     rows = list(portal.list("crm.orderentity.list", params, progress=progress))
     # The server's view declares all three fields integer; so does our contract, even when
     # the portal hides getFields.
