@@ -12,15 +12,14 @@ import pandas as pd
 import pytest
 
 import b24nb
-from b24nb.match.demo_frames import demo_frames
 from b24nb.widgets import review
 from b24nb.widgets._bulk import tick_all_plan
+from review_frames import review_frames
 
 
 @pytest.fixture(scope="module")
 def frames():
-    deals, orders, bindings, _truth = demo_frames(seed=0, n_deals=800, n_orders=960)
-    return deals, orders, bindings
+    return review_frames(0, 800, 960)
 
 
 def untouched(pairs: pd.DataFrame) -> pd.DataFrame:

@@ -25,6 +25,19 @@ LOG_COLUMNS: tuple[str, ...] = (
     "bind_status", "bind_error", "bind_message", "bind_response", "bind_at",
 )
 
+#: columns every export has, whether or not the frame has them yet
+_ALWAYS = ("decision", "decided_at", "bind_status", "bind_error", "bind_message",
+           "bind_response", "bind_at")
+
+
+def _empty(column: str, n: int) -> object:
+    if column.endswith("_at"):
+        return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]").to_numpy()
+    if column == "bind_response":
+        return [None] * n
+    return pd.array([pd.NA] * n, dtype="string")
+
+
 #: statuses that bound an order to the pair's owner
 _BOUND = ("bound", "rebound", "already_bound")
 
@@ -39,6 +52,9 @@ def log_frame(pairs: pd.DataFrame, *, only_touched: bool = True) -> pd.DataFrame
     only_touched
         Keep only rows with a ``bind_status`` or a ``decision``; ``False`` keeps every row.
     """
+    missing = [c for c in _ALWAYS if c not in pairs.columns]
+    if missing:  # a log always has every bind_* and decision column, empty until used
+        pairs = pairs.assign(**{c: _empty(c, len(pairs)) for c in missing})
     columns = [c for c in LOG_COLUMNS if c in pairs.columns]
     columns += [c for c in pairs.columns
                 if c.startswith(("bind_", "decision")) and c not in columns]
