@@ -11,7 +11,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
+
 from test_browser import ACTIVE, copy_notebook, lab_server, launch_chromium, open_and_run_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -120,8 +122,6 @@ def test_bulk_ticks_keep_the_rule_untick_all_under_a_filter_breakdown_and_export
     expect(first.locator(".b24nb-decision")).to_have_text("unsure", timeout=20_000)
     button(panel, "Export").click()
     expect(panel.locator(".b24nb-message")).to_contain_text("exported 1 row(s)", timeout=20_000)
-    import pandas as pd
-
     log = pd.read_excel(export, index_col=0)
     assert log["decision"].tolist() == ["unsure"]
     assert {"bind_status", "bind_error", "bind_at", "decided_at"} <= set(log.columns)
