@@ -431,6 +431,7 @@ class MatchPicker(ReviewHandlers, w.VBox):
         if pid is None:
             return
         self.actions.set_selected(np.array([self.pairs.index.get_loc(pid)]), value)
+        self._say("")  # an older message ("no pairs to send") no longer applies
         self._redraw()
 
     @guarded
