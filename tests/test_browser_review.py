@@ -54,12 +54,38 @@ def button(panel, name: str):
 
 
 def bind_count(panel) -> int:
-    text = panel.get_by_role("button", name=re.compile(r"Bind selected \(")).inner_text()
+    # text_content: JupyterLab skips rendering off-screen cells, so inner_text may be empty
+    text = panel.get_by_role("button", name=re.compile(r"Bind selected \(")).text_content()
     return int(re.search(r"\(([\d,]+)\)", text).group(1).replace(",", ""))
 
 
 def show(panel, label: str) -> None:
     panel.locator(".widget-dropdown", has_text="show").locator("select").select_option(label)
+
+
+def run_all(page, url: str, name: str) -> None:
+    """Run the notebook and wait until its last cell ran and the kernel is idle.
+
+    Clicks sent while later cells (charts, export) still run would wait in the kernel's
+    queue behind them; on a loaded machine longer than an expect() timeout.
+    """
+    open_and_run_all(page, url, name)
+    page.wait_for_function("""() => { const w = window.jupyterapp.shell.currentWidget;
+        const cells = w.content.widgets.filter(c => c.model.type === 'code');
+        const last = cells[cells.length - 1];
+        const k = w.sessionContext.session.kernel;
+        return last && last.model.executionCount !== null && k.status === 'idle'; }""",
+                           timeout=120_000)
+    page.locator(f"{ACTIVE} .b24nb-summary").first.scroll_into_view_if_needed()
+
+
+def wait_until_every_row_has(page, css: str) -> None:
+    """Wait for the kernel's redraw: every shown row matches ``css`` (and one row is shown)."""
+    page.wait_for_function(
+        """([panel, css]) => { const rows = [...document.querySelectorAll(
+               panel + ' .b24nb-pool-row')].filter(e => e.offsetParent !== null);
+           return rows.length > 0 && rows.every(r => r.querySelector(css)); }""",
+        arg=[ACTIVE, css], timeout=30_000)
 
 
 def visible_rows(panel):
@@ -73,37 +99,37 @@ def test_bulk_ticks_keep_the_rule_untick_all_under_a_filter_breakdown_and_export
     url, root = lab
     export = root / "grid-log.xlsx"
     copy_notebook(root / "bulk.ipynb", PORTAL_URL=portal_url, EXPORT=str(export))
-    open_and_run_all(page, url, "bulk.ipynb")
+    run_all(page, url, "bulk.ipynb")
     panel = page.locator(ACTIVE)
     pre_ticked = bind_count(panel)
     assert pre_ticked > 0
 
     # Tick all ≥ ticks what the pre-tick did: the same count, and no rebind among them
     button(panel, "Untick all").click()
-    expect(panel.get_by_role("button", name="Bind selected (0)")).to_be_visible(timeout=20_000)
+    expect(panel.get_by_role("button", name="Bind selected (0)")).to_be_visible(timeout=30_000)
     button(panel, "Tick all ≥ threshold").click()
     expect(panel.get_by_role("button", name=f"Bind selected ({pre_ticked:,})")).to_be_visible(
-        timeout=20_000)
+        timeout=30_000)
     expect(panel.locator(".b24nb-message")).to_contain_text("no rebinds")
     show(panel, "rebind warning")
+    wait_until_every_row_has(page, ".b24nb-rebind")  # the filtered page has replaced the old
     rows = visible_rows(panel)
-    expect(rows.first).to_be_visible(timeout=20_000)
     assert rows.count() > 0
     for i in range(rows.count()):
         assert not rows.nth(i).locator("input[type=checkbox]").is_checked()
 
     # Untick all under the "selected" filter: the view empties and the count reads 0
     show(panel, "selected")
-    expect(visible_rows(panel).first).to_be_visible(timeout=20_000)
+    expect(visible_rows(panel).first).to_be_visible(timeout=30_000)
     button(panel, "Untick all").click()
-    expect(panel.get_by_role("button", name="Bind selected (0)")).to_be_visible(timeout=20_000)
-    expect(visible_rows(panel)).to_have_count(0, timeout=20_000)
+    expect(panel.get_by_role("button", name="Bind selected (0)")).to_be_visible(timeout=30_000)
+    expect(visible_rows(panel)).to_have_count(0, timeout=30_000)
     expect(panel.locator(".b24nb-message")).to_contain_text(f"unticked all {pre_ticked:,}")
 
     # expand a row's breakdown: one bar per evidence field, then the total
     show(panel, "all")
     first = visible_rows(panel).first
-    expect(first).to_be_visible(timeout=20_000)
+    expect(first).to_be_visible(timeout=30_000)
     breakdown = first.locator(".b24nb-breakdown")
     expect(breakdown).to_be_hidden()
     first.get_by_text("why this score").click()
@@ -119,9 +145,9 @@ def test_bulk_ticks_keep_the_rule_untick_all_under_a_filter_breakdown_and_export
     # Export writes the file now (Run All wrote nothing: nothing was sent or decided)
     assert not export.exists()
     first.locator(".b24nb-decide select").select_option("unsure")
-    expect(first.locator(".b24nb-decision")).to_have_text("unsure", timeout=20_000)
+    expect(first.locator(".b24nb-decision")).to_have_text("unsure", timeout=30_000)
     button(panel, "Export").click()
-    expect(panel.locator(".b24nb-message")).to_contain_text("exported 1 row(s)", timeout=20_000)
+    expect(panel.locator(".b24nb-message")).to_contain_text("exported 1 row(s)", timeout=30_000)
     log = pd.read_excel(export, index_col=0)
     assert log["decision"].tolist() == ["unsure"]
     assert {"bind_status", "bind_error", "bind_at", "decided_at"} <= set(log.columns)
@@ -132,7 +158,7 @@ def test_a_rejected_pair_stays_rejected_after_suggest_runs_again(lab, page, port
 
     url, root = lab
     copy_notebook(root / "reject.ipynb", PORTAL_URL=portal_url)
-    open_and_run_all(page, url, "reject.ipynb")
+    run_all(page, url, "reject.ipynb")
     panel = page.locator(ACTIVE)
     rows = visible_rows(panel)
     row = next(rows.nth(i) for i in range(rows.count())  # a pair that arrived ticked
@@ -140,7 +166,7 @@ def test_a_rejected_pair_stays_rejected_after_suggest_runs_again(lab, page, port
     cell = row.locator(".b24nb-row")
     order, deal = cell.get_attribute("data-order-id"), cell.get_attribute("data-deal-id")
     row.locator(".b24nb-decide select").select_option("reject")
-    expect(row.locator(".b24nb-decision")).to_have_text("rejected", timeout=20_000)
+    expect(row.locator(".b24nb-decision")).to_have_text("rejected", timeout=30_000)
     expect(row.locator("input[type=checkbox]")).not_to_be_checked()
     expect(row.locator("input[type=checkbox]")).to_be_disabled()
 
@@ -148,7 +174,7 @@ def test_a_rejected_pair_stays_rejected_after_suggest_runs_again(lab, page, port
     page.evaluate("() => { window.jupyterapp.shell.currentWidget.sessionContext.session"
                   ".kernel.restart(); }")
     page.wait_for_timeout(3000)
-    open_and_run_all(page, url, "reject.ipynb")
+    run_all(page, url, "reject.ipynb")
     panel = page.locator(ACTIVE)
     expect(panel.locator(".b24nb-progress-line")).to_contain_text("orders reviewed",
                                                                    timeout=30_000)
