@@ -28,6 +28,13 @@ _EXPORTS: dict[str, str] = {
     "Journal": "b24nb.journal",
     "errors": "b24nb.errors",
     "sandbox": "b24nb.sandbox",
+    "decisions": "b24nb.journal.verdicts",
+    "apply_decisions": "b24nb.journal.verdicts",
+    "export_log": "b24nb.report",
+    "run_summary": "b24nb.report",
+    "unmatched_orders": "b24nb.report",
+    "plot_scores": "b24nb.charts",
+    "plot_outcomes": "b24nb.charts",
 }
 
 __all__ = sorted(_EXPORTS)

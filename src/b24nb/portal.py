@@ -371,6 +371,7 @@ def connect(
     timeout: float = 30.0,
     plan: str = "standard",
     progress: bool = True,
+    check: bool = True,
 ) -> Portal:
     """Connect to a portal: a webhook URL, OAuth settings, the environment, or the sandbox.
 
@@ -387,18 +388,30 @@ def connect(
         ``on_refresh`` callback and ``token_url``.
     timeout, plan, progress
         See :class:`Portal`.
+    check : bool
+        Ask a configured portal once (``profile`` and ``scope`` in one request) and raise
+        :class:`b24nb.preflight.ConnectError` naming the cause (host not found, bad secret,
+        missing scope, plain http) right here, not one cell later (issue 15).
     """
     if url and oauth:
         raise ValidationError("pass either a webhook url or oauth settings, not both")
     creds: Webhook | OAuth | None
-    if url:
-        creds = Webhook(url)
-    elif oauth is not None:
-        creds = oauth if isinstance(oauth, OAuth) else OAuth.from_mapping(oauth)
-    else:
-        creds = credentials_from_env(os.environ)
+    from b24nb import preflight
+
+    try:
+        if url:
+            creds = Webhook(url)
+        elif oauth is not None:
+            creds = oauth if isinstance(oauth, OAuth) else OAuth.from_mapping(oauth)
+        else:
+            creds = credentials_from_env(os.environ)
+    except ValidationError as exc:
+        raise preflight.refuse_url(exc) from None
     if creds is not None:
-        return Portal(creds, timeout=timeout, plan=plan, progress=progress)
+        configured = Portal(creds, timeout=timeout, plan=plan, progress=progress)
+        if check:
+            preflight.check_portal(configured)
+        return configured
 
     from b24nb.sandbox import Sandbox  # the one import of the sandbox outside it
 

@@ -368,6 +368,13 @@ def bind(
     >>> b24nb.bind(portal, pairs, dry_run=True)  # doctest: +SKIP
     """
     items = selected_items(pairs, deals=deals, verb="bind")
+    if not items:  # issue 15: say so instead of returning silently
+        import warnings
+
+        from b24nb.preflight import NothingSelectedWarning
+
+        warnings.warn("bind: no pair is selected, so nothing is sent; tick pairs in the grid "
+                      "or set pairs['selected'] first", NothingSelectedWarning, stacklevel=2)
     return _run(
         "bind",
         portal,
