@@ -27,6 +27,11 @@ _EXPORTS: dict[str, str] = {
     "Journal": "b24nb.journal",
     "errors": "b24nb.errors",
     "sandbox": "b24nb.sandbox",
+    "load_invoices": "b24nb.load",
+    "health": "b24nb.linkage",
+    "empty_shells": "b24nb.linkage",
+    "move_shells": "b24nb.linkage",
+    "undo_shells": "b24nb.linkage",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -58,6 +58,7 @@ ID_METHODS: dict[str, tuple[str, str | None]] = {
     "crm.contact.list": ("ID", None),
     "crm.company.list": ("ID", None),
     "crm.lead.list": ("ID", None),
+    "crm.invoice.list": ("ID", None),
     "sale.order.list": ("id", "orders"),
     "crm.item.list": ("id", "items"),
     "sale.propertyvalue.list": ("id", "propertyValues"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from b24nb.load._fields import forget_fields
 from b24nb.load.bindings import load_bindings
 from b24nb.load.deals import CONTACT_COLUMNS, DEFAULT_DEAL_SELECT, load_deals
+from b24nb.load.invoices import DEFAULT_INVOICE_SELECT, load_invoices
 from b24nb.load.orders import CLIENT_COLUMNS, CUSTOMER_COLUMNS, PROPERTY_CODES, load_orders
 
 __all__ = [
@@ -19,9 +20,11 @@ __all__ = [
     "CONTACT_COLUMNS",
     "CUSTOMER_COLUMNS",
     "DEFAULT_DEAL_SELECT",
+    "DEFAULT_INVOICE_SELECT",
     "PROPERTY_CODES",
     "forget_fields",
     "load_bindings",
     "load_deals",
+    "load_invoices",
     "load_orders",
 ]

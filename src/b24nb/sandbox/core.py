@@ -241,6 +241,26 @@ class Sandbox:
             'SELECT "orderId", "ownerId", "ownerTypeId" FROM bindings ORDER BY "orderId"')
         return [{"orderId": o, "ownerId": w, "ownerTypeId": t} for o, w, t in rows]
 
+    def invoices(self, kind: str = "smart") -> list[dict[str, Any]]:
+        """Every smart (``"smart"``) or legacy (``"legacy"``) invoice as stored (tests only).
+
+        Storage form: times are Unix seconds, flags ``"Y"``/``"N"``, empty references None.
+        """
+        from .invoice_fields import INVOICE, SMART_INVOICE
+
+        ent = SMART_INVOICE if kind == "smart" else INVOICE
+        names = [f.name for f in ent.columns]
+        rows = self._backend.store.select(f"SELECT * FROM {ent.table} ORDER BY 1")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def deal_rows(self) -> list[dict[str, Any]]:
+        """Every deal as stored (tests only): ``ID``, ``STAGE_ID``, ``DATE_MODIFY`` (Unix)…"""
+        from .fields import DEAL
+
+        names = [f.name for f in DEAL.columns]
+        rows = self._backend.store.select('SELECT * FROM deals ORDER BY "ID"')
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
     def counts(self) -> dict[str, int]:
         """Rows per table: deals, contacts, companies, orders, bindings."""
         store = self._backend.store
