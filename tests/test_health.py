@@ -209,3 +209,17 @@ def test_move_skips_a_deal_that_holds_an_order(sb, portal, journal_path):
     assert moved.loc[deal_id, "status"] == "skipped_has_orders"
     assert next(d["STAGE_ID"] for d in sb.deal_rows() if d["ID"] == deal_id) == stage
     assert not (stage_history(journal_path)["event"] == "send").any()
+
+
+def test_owner_missing_from_filtered_frames_is_looked_up_not_called_dangling(sb, portal):
+    deals = b24nb.load_deals(portal, filter={">=DATE_CREATE": "2026-06-01"}, progress=False)
+    orders = b24nb.load_orders(portal, filter={">=dateInsert": "2026-01-01"}, progress=False)
+    frames = {"deals": deals, "orders": orders,
+              "bindings": b24nb.load_bindings(portal, progress=False),
+              "invoices": [b24nb.load_invoices(portal, kind=k, progress=False)
+                           for k in ("smart", "legacy")]}
+    trusting = b24nb.health(frames, suggestions=False)
+    checked = b24nb.health(frames, suggestions=False, portal=portal)
+    in_range = {o for o in sb.truth_dangling if o in set(orders.index)}
+    assert len(trusting["dangling"]) > len(in_range)  # deals outside the range look gone
+    assert set(checked.order_ids("dangling")) == in_range

@@ -93,12 +93,27 @@ def auto_created(lk: pd.DataFrame, best: pd.DataFrame, **_: Any) -> pd.DataFrame
     return _with_best(rows, best)
 
 
-def dangling(lk: pd.DataFrame, inputs: Inputs, owners: pd.DataFrame, **_: Any) -> pd.DataFrame:
+def dangling(lk: pd.DataFrame, inputs: Inputs, owners: pd.DataFrame,
+             exists: Callable[[dict[int, list[int]]], set[tuple[int, int]]] | None = None,
+             **_: Any) -> pd.DataFrame:
+    """Bindings of the orders in the frame whose owner is in no owner frame of its type.
+
+    With ``exists`` (asks the portal), an owner missing from a *filtered* frame (deals of a
+    date range) is looked up before it is called gone; without it the frames are trusted.
+    """
     b = inputs.bindings[~inputs.bindings.index.duplicated(keep="last")]
+    b = b[b.index.isin(lk.index)]
     key = pd.MultiIndex.from_arrays([b["owner_type_id"].astype("Int64"),
                                      b["owner_id"].astype("Int64")])
     judged = b["owner_type_id"].isin(list(inputs.loaded_types)).fillna(False).to_numpy(bool)
     gone = judged & ~key.isin(owners.index)
+    if exists is not None and gone.any():
+        ask: dict[int, list[int]] = {}
+        for t, i in key[gone]:
+            ask.setdefault(int(t), []).append(int(i))
+        found = exists(ask)
+        if found:
+            gone &= ~key.isin(list(found))
     rows = pd.DataFrame({"owner_id": b["owner_id"].astype("Int64")[gone],
                          "owner_type_id": b["owner_type_id"].astype("Int64")[gone]})
     rows.index = pd.Index(rows.index.astype("Int64"), name="order_id")
@@ -208,10 +223,13 @@ _CHECKS: dict[str, Callable[..., pd.DataFrame]] = {
 
 
 def compute(inputs: Inputs, owners: pd.DataFrame, auto: pd.Series, pairs: pd.DataFrame | None,
-            *, amount_tol: float, many: int) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+            *, amount_tol: float, many: int,
+            exists: Callable[[dict[int, list[int]]], set[tuple[int, int]]] | None = None
+            ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Run every check; returns ``(findings, links)``."""
     lk = links(inputs, owners, auto)
     best = _best(pairs)
     found = {name: check(lk=lk, best=best, inputs=inputs, owners=owners,
-                         amount_tol=amount_tol, many=many) for name, check in _CHECKS.items()}
+                         amount_tol=amount_tol, many=many, exists=exists)
+             for name, check in _CHECKS.items()}
     return found, lk

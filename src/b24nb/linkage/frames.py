@@ -19,7 +19,7 @@ import pandas as pd
 
 from b24nb.errors import MethodNotFoundError, PortalError, ValidationError
 
-__all__ = ["Inputs", "auto_created_deals", "gather", "owners_table"]
+__all__ = ["Inputs", "auto_created_deals", "existing_owners", "gather", "owners_table"]
 
 log = logging.getLogger(__name__)
 
@@ -172,3 +172,28 @@ def auto_created_deals(deals: pd.DataFrame, orders: pd.DataFrame,
     m = m.drop_duplicates("deal_id")
     out.loc[m["deal_id"].to_numpy()] = m["order_id"].to_numpy(np.int64)
     return out
+
+
+#: owner type -> (list method, extra params, ID field) to ask whether owners exist
+_LOOKUP: dict[int, tuple[str, dict[str, Any], str]] = {
+    DEAL: ("crm.deal.list", {}, "ID"),
+    SMART: ("crm.item.list", {"entityTypeId": SMART}, "id"),
+    LEGACY: ("crm.invoice.list", {}, "ID"),
+}
+
+
+def existing_owners(portal: Any, ask: Mapping[int, Sequence[int]]) -> set[tuple[int, int]]:
+    """Which of the ``{owner_type_id: [ids]}`` exist on the portal (read-only lists by ID)."""
+    found: set[tuple[int, int]] = set()
+    for otype, ids in ask.items():
+        spec = _LOOKUP.get(int(otype))
+        if spec is None:
+            continue
+        method, extra, idf = spec
+        wanted = sorted(set(ids))
+        for at in range(0, len(wanted), 500):
+            chunk = wanted[at:at + 500]
+            rows = portal.list(method, {**extra, "filter": {f"@{idf}": chunk},
+                                        "select": [idf]}, progress=False)
+            found.update((int(otype), int(r[idf])) for r in rows)
+    return found

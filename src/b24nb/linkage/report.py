@@ -13,13 +13,20 @@ import html
 import inspect
 import io
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from b24nb.linkage.findings import FINDINGS, compute
-from b24nb.linkage.frames import Inputs, auto_created_deals, gather, owners_table
+from b24nb.linkage.frames import (
+    Inputs,
+    auto_created_deals,
+    existing_owners,
+    gather,
+    owners_table,
+)
 
 __all__ = ["HealthReport", "health"]
 
@@ -132,6 +139,12 @@ class HealthReport:
         ax3.set_title("orders per owner (owners)", fontsize=10)
         return fig
 
+    def chart(self, before: HealthReport | None = None) -> Any:
+        """The charts as an image a notebook displays (``before`` adds grey bars)."""
+        from IPython.display import Image
+
+        return Image(data=self._png(before), format="png")
+
     def _png(self, before: HealthReport | None = None) -> bytes:
         buf = io.BytesIO()
         self.figure(before).savefig(buf, format="png", dpi=80)
@@ -162,8 +175,8 @@ def health(source: Any = None, *, deals: pd.DataFrame | None = None,
            orders: pd.DataFrame | None = None, bindings: pd.DataFrame | None = None,
            invoices: Any = None, pairs: pd.DataFrame | None = None, amount_tol: float = 0.01,
            many: int = 3, auto_window_min: float = 60, suggestions: bool = True,
-           suggest_options: dict[str, Any] | None = None, progress: bool = False
-           ) -> HealthReport:
+           suggest_options: dict[str, Any] | None = None, portal: Any = None,
+           progress: bool = False) -> HealthReport:
     """Check the portal's order linkage; read-only.
 
     Parameters
@@ -187,6 +200,10 @@ def health(source: Any = None, *, deals: pd.DataFrame | None = None,
         an order on a duplicate belongs to.
     suggest_options : dict, optional
         Passed to ``suggest()``.
+    portal : Portal, optional
+        With frames (say, deals of a date range), the portal to ask whether an owner missing
+        from them really is gone before a binding is called dangling. Implied when
+        ``source`` is a portal. Without one, the frames are taken as complete.
 
     Returns
     -------
@@ -208,7 +225,11 @@ def health(source: Any = None, *, deals: pd.DataFrame | None = None,
     if pairs is None:
         pairs = _suggest(inputs, suggest_options or {}) if suggestions else pd.DataFrame(
             columns=["order_id", "deal_id", "owner_type_id", "score"])
-    found, lk = compute(inputs, owners, auto, pairs, amount_tol=amount_tol, many=many)
+    if portal is None and source is not None and not isinstance(source, Mapping):
+        portal = source
+    exists = None if portal is None else (lambda ask: existing_owners(portal, ask))
+    found, lk = compute(inputs, owners, auto, pairs, amount_tol=amount_tol, many=many,
+                        exists=exists)
     summary = pd.DataFrame({"finding": list(FINDINGS),
                             "count": [len(found[k]) for k in FINDINGS],
                             "what": list(FINDINGS.values())})
