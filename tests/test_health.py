@@ -181,10 +181,14 @@ def test_clean_up_moved_undone_journaled_nothing_deleted(sb, portal, report, jou
     assert all(after[i]["STAGE_ID"] == "LOSE" and after[i]["CLOSED"] == "Y" for i in vacated)
     assert all(after[i]["DATE_MODIFY"] > before[i]["DATE_MODIFY"] for i in vacated)
 
-    # a second run finds them touched now: nothing is listed, nothing re-sent
+    # a second run: nothing is listed now (they were touched), and nothing is re-sent
     assert b24nb.empty_shells(portal).empty
+    sends = (stage_history(journal_path)["event"] == "send").sum()
     again = b24nb.move_shells(portal, shells, "LOSE")
-    assert set(again["status"]) == {"skipped_changed"}
+    assert set(again["status"]) == {"already"}
+    other = b24nb.move_shells(portal, shells, "APOLOGY")  # the frame's DATE_MODIFY is stale
+    assert set(other["status"]) == {"skipped_changed"}
+    assert (stage_history(journal_path)["event"] == "send").sum() == sends
 
     undone = b24nb.undo_shells(portal, moved.attrs["run_id"])
     assert (undone["status"] == "moved").all()
@@ -223,3 +227,43 @@ def test_owner_missing_from_filtered_frames_is_looked_up_not_called_dangling(sb,
     in_range = {o for o in sb.truth_dangling if o in set(orders.index)}
     assert len(trusting["dangling"]) > len(in_range)  # deals outside the range look gone
     assert set(checked.order_ids("dangling")) == in_range
+
+
+def test_lost_answer_then_rerun_and_undo_send_nothing_twice(sb, portal, journal_path):
+    from b24nb.errors import OutcomeUnknownError
+
+    free = sorted(sb.auto_deal_ids - {b["ownerId"] for b in sb.bindings()
+                                      if b["ownerTypeId"] == 2})
+    auto_bound = sorted(sb.auto_deal_ids - set(free))
+    # unbind two auto-created deals' orders by moving them to their true deal, as a user would
+    ids = []
+    for deal_id in auto_bound:
+        order_id = next(b["orderId"] for b in sb.bindings() if b["ownerId"] == deal_id
+                        and b["ownerTypeId"] == 2)
+        if order_id in sb.truth:
+            portal.call("crm.orderentity.add", {"fields": {
+                "orderId": order_id, "ownerId": sb.truth[order_id], "ownerTypeId": 2}})
+            ids.append(deal_id)
+        if len(ids) == 2:
+            break
+    stages = {d["ID"]: d["STAGE_ID"] for d in sb.deal_rows() if d["ID"] in ids}
+    sb.faults.add(method="crm.deal.update", kind="reset", after=True)
+    try:
+        with pytest.raises(OutcomeUnknownError):
+            b24nb.move_shells(portal, ids, "APOLOGY")
+    finally:
+        sb.faults.clear()
+    log = stage_history(journal_path)
+    first = log["run_id"].iloc[0]
+    assert set(log.loc[log["event"] == "answer", "status"]) == {"pending"}
+    assert {d["ID"]: d["STAGE_ID"] for d in sb.deal_rows() if d["ID"] in ids} == dict.fromkeys(
+        ids, "APOLOGY")  # the sends did run; only the answers were lost
+
+    rerun = b24nb.move_shells(portal, ids, "APOLOGY")
+    assert set(rerun["status"]) == {"already"}
+    log = stage_history(journal_path)
+    assert (log["event"] == "send").sum() == 2  # nothing sent twice
+
+    undone = b24nb.undo_shells(portal, first)
+    assert set(undone["status"]) == {"moved"}
+    assert {d["ID"]: d["STAGE_ID"] for d in sb.deal_rows() if d["ID"] in ids} == stages

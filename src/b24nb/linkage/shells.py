@@ -179,9 +179,10 @@ def move_shells(portal: Any, shells: pd.DataFrame | Iterable[int], stage: str, *
     """Move empty auto-created deals to ``stage``; journaled, undoable, never deleting.
 
     Each deal is read again just before (``crm.deal.get`` and its bindings): one that holds
-    an order now (``skipped_has_orders``), was modified since the shells were listed
-    (``skipped_changed``, when ``shells`` has ``DATE_MODIFY``), is gone (``skipped_missing``)
-    or is already there (``already``) is left alone. The rest get ``crm.deal.update`` with
+    an order now (``skipped_has_orders``), is already there (``already``: also what a rerun
+    says after a send whose answer was lost), was modified since the shells were listed
+    (``skipped_changed``, when ``shells`` has ``DATE_MODIFY``) or is gone
+    (``skipped_missing``) is left alone. The rest get ``crm.deal.update`` with
     ``STAGE_ID``; each send is journaled before it goes and its answer after.
 
     Parameters
@@ -220,10 +221,10 @@ def move_shells(portal: Any, shells: pd.DataFrame | Iterable[int], stage: str, *
                 status = "skipped_missing"
             elif n_orders:
                 status = "skipped_has_orders"
+            elif cur == stage:  # also a rerun after a send whose answer was lost
+                status = "already"
             elif seen is not None and not _same_time(seen.get(i), deal.get("DATE_MODIFY")):
                 status = "skipped_changed"
-            elif cur == stage:
-                status = "already"
             elif dry_run:
                 status = "dry_run"
             if status is None:
