@@ -267,3 +267,17 @@ def test_lost_answer_then_rerun_and_undo_send_nothing_twice(sb, portal, journal_
     undone = b24nb.undo_shells(portal, first)
     assert set(undone["status"]) == {"moved"}
     assert {d["ID"]: d["STAGE_ID"] for d in sb.deal_rows() if d["ID"] in ids} == stages
+
+
+def test_bad_input_is_refused_clearly(portal, journal_path):
+    with pytest.raises(ValidationError, match="give a portal"):
+        b24nb.health({"deals": pd.DataFrame()})
+    with pytest.raises(ValidationError, match="load_invoices"):
+        b24nb.health({"deals": pd.DataFrame(), "orders": pd.DataFrame(),
+                      "bindings": pd.DataFrame(), "invoices": [pd.DataFrame({"x": [1]})]})
+    with pytest.raises(ValueError, match="many"):
+        b24nb.health(portal, many=1)
+    with pytest.raises(ValidationError, match="integers > 0"):
+        b24nb.move_shells(portal, [0, "x"], "LOSE")
+    with pytest.raises(ValidationError, match="no move run"):
+        b24nb.undo_shells(portal, "nosuchrun")

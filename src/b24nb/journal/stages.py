@@ -139,6 +139,17 @@ class StageLog:
 
 def stage_history(journal: Journal | str | os.PathLike[str] | None = None, *,
                   run_id: str | None = None) -> pd.DataFrame:
-    """The stage-move log as a frame: what the clean-up action sent and what answered."""
-    with StageLog(journal) as log:
+    """The stage-move log as a frame: what the clean-up action sent and what answered.
+
+    Reading creates no file: with no journal yet, the frame is empty.
+    """
+    path = journal.path if isinstance(journal, Journal) else (
+        Path(journal).expanduser() if journal is not None else default_path())
+    if not path.exists():
+        empty = pd.DataFrame({n: pd.Series(dtype="string") for n, _ in STAGE_COLUMNS})
+        empty["at"] = pd.Series(dtype="datetime64[ns, UTC]")
+        empty["deal_id"] = pd.Series(dtype="Int64")
+        empty.index.name = "id"
+        return empty
+    with StageLog(path) as log:
         return log.frame(run_id)

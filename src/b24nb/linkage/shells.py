@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from b24nb.errors import PortalError, ValidationError
-from b24nb.journal.stages import StageLog
+from b24nb.journal.stages import StageLog, stage_history
 from b24nb.journal.store import Journal
 from b24nb.linkage.frames import DEAL, auto_created_deals, gather
 
@@ -255,10 +255,10 @@ def undo_shells(portal: Any, run_id: str, *,
     DataFrame
         As :func:`move_shells`, for the undo run (``.attrs["run_id"]``).
     """
+    moved = stage_history(journal, run_id=run_id)
+    if not len(moved) or not (moved["action"] == "move").any():
+        raise ValidationError(f"undo_shells: no move run {run_id!r} in the stage log")
     with StageLog(journal) as stage_log:
-        moved = stage_log.frame(run_id)
-        if not len(moved) or not (moved["action"] == "move").any():
-            raise ValidationError(f"undo_shells: no move run {run_id!r} in {stage_log.path}")
         sends = moved[moved["event"] == "send"].drop_duplicates("deal_id", keep="last")
         answers = moved[moved["event"] == "answer"].drop_duplicates("deal_id", keep="last")
         status = answers.set_index("deal_id")["status"]
