@@ -155,10 +155,13 @@ def amount_mismatch(lk: pd.DataFrame, amount_tol: float, **_: Any) -> pd.DataFra
 
 def many_orders(lk: pd.DataFrame, owners: pd.DataFrame, many: int, **_: Any) -> pd.DataFrame:
     b = lk[lk["owner_id"].notna()]
-    g = b.groupby(["owner_type_id", "owner_id"])
-    counts = g.size()
+    counts = b.groupby(["owner_type_id", "owner_id"]).size()
     keep = counts[counts >= many]
-    ids = g.apply(lambda f: ";".join(map(str, f.index.tolist())), include_groups=False)
+    # only the few owners kept are joined into id lists (a per-group join of every owner
+    # would cost seconds on a big portal)
+    mine = b[pd.MultiIndex.from_arrays([b["owner_type_id"], b["owner_id"]]).isin(keep.index)]
+    g = mine.reset_index().groupby(["owner_type_id", "owner_id"])
+    ids = g["order_id"].agg(lambda s: ";".join(map(str, s)))
     rows = pd.DataFrame({"n_orders": keep.astype("Int64"),
                          "order_ids": ids.reindex(keep.index).astype("string"),
                          "orders_total": g["price"].sum().reindex(keep.index)})
