@@ -35,6 +35,11 @@ _EXPORTS: dict[str, str] = {
     "unmatched_orders": "b24nb.report",
     "plot_scores": "b24nb.charts",
     "plot_outcomes": "b24nb.charts",
+    "load_invoices": "b24nb.load",
+    "health": "b24nb.linkage",
+    "empty_shells": "b24nb.linkage",
+    "move_shells": "b24nb.linkage",
+    "undo_shells": "b24nb.linkage",
 }
 
 __all__ = sorted(_EXPORTS)

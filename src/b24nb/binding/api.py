@@ -301,6 +301,7 @@ def bind(
     pairs: pd.DataFrame,
     *,
     deals: pd.DataFrame | None = None,
+    invoices: pd.DataFrame | list[pd.DataFrame] | None = None,
     dry_run: bool = False,
     allow_rebind: bool = False,
     journal: Journal | str | os.PathLike[str] | None = None,
@@ -328,6 +329,9 @@ def bind(
         passed, and a copy's log is lost with it (the journal still has every answer).
     deals : pandas.DataFrame, optional
         When given, every selected deal (owner type 2) must be in it.
+    invoices : DataFrame or list of DataFrame, optional
+        :func:`b24nb.load_invoices` frames; when given, every selected invoice (owner type
+        31 or 5) must be in the frame of its type.
     dry_run : bool
         Validate and read, then mark the rows that would be sent ``dry_run``; send nothing.
     allow_rebind : bool
@@ -367,7 +371,7 @@ def bind(
     >>> pairs = b24nb.suggest(b24nb.load_deals(portal), b24nb.load_orders(portal))  # doctest: +SKIP
     >>> b24nb.bind(portal, pairs, dry_run=True)  # doctest: +SKIP
     """
-    items = selected_items(pairs, deals=deals, verb="bind")
+    items = selected_items(pairs, deals=deals, invoices=invoices, verb="bind")
     if not items:  # issue 15: say so instead of returning silently
         import warnings
 

@@ -107,6 +107,21 @@ def _deal_ids(deals: pd.DataFrame) -> set[int]:
     return {v for v in (_as_id(x) for x in values) if v is not None}
 
 
+def _invoice_ids(invoices: Any) -> dict[int, set[int]]:
+    """Invoice ids per owner type (31, 5) from one frame or a list of ``load_invoices`` frames."""
+    frames = [invoices] if isinstance(invoices, pd.DataFrame) else list(invoices)
+    known: dict[int, set[int]] = defaultdict(set)
+    for frame in frames:
+        if not isinstance(frame, pd.DataFrame) or "owner_type_id" not in frame.columns:
+            raise ValidationError("bind: invoices must be load_invoices() frames (with an "
+                                  "owner_type_id column); nothing was sent")
+        for tid, iid in zip(frame["owner_type_id"], frame.index, strict=True):
+            t, i = _as_id(tid), _as_id(iid)
+            if t is not None and i is not None:
+                known[t].add(i)
+    return known
+
+
 def _frame_owner(row: pd.Series) -> tuple[int, int] | None:
     oid = _as_id(row.get("current_owner_id"))
     tid = _as_id(row.get("current_owner_type_id"))
@@ -114,7 +129,8 @@ def _frame_owner(row: pd.Series) -> tuple[int, int] | None:
 
 
 def selected_items(
-    pairs: pd.DataFrame, *, deals: pd.DataFrame | None = None, verb: str = "bind"
+    pairs: pd.DataFrame, *, deals: pd.DataFrame | None = None, verb: str = "bind",
+    invoices: Any = None,
 ) -> list[Item]:
     """Return the selected rows of ``pairs`` as :class:`Item` s, or raise for a bad frame.
 
@@ -124,6 +140,9 @@ def selected_items(
         The pairs frame (contract in ``docs/contracts.md``).
     deals : pandas.DataFrame | None
         The deals frame; when given, a selected deal (owner type 2) must be in it.
+    invoices : DataFrame or list of DataFrame, optional
+        ``load_invoices`` frames; when given, a selected invoice (owner type 31 or 5) must
+        be in a frame of its type.
     verb : str
         ``"bind"`` or ``"unbind"``, for the message.
 
@@ -141,6 +160,7 @@ def selected_items(
             [f"missing column {c!r}" for c in missing],
         )
     known_deals = _deal_ids(deals) if deals is not None else None
+    known_invoices = _invoice_ids(invoices) if invoices is not None else None
     problems: list[str] = _log_problems(pairs)
     items: list[Item] = []
     rows = pairs[
@@ -181,6 +201,14 @@ def selected_items(
             and deal_id not in known_deals
         ):
             bad.append(f"deal {deal_id} is not in the deals frame")
+        elif (
+            known_invoices is not None
+            and type_id in (5, 31)
+            and deal_id is not None
+            and deal_id not in known_invoices.get(type_id, ())
+        ):
+            bad.append(f"invoice {deal_id} (owner type {type_id}) is not in the invoices "
+                       "frames")
         if bad:
             problems.append(f"pair {pair_id!r}: " + "; ".join(bad))
             continue

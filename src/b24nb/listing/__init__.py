@@ -57,6 +57,7 @@ ID_METHODS: dict[str, tuple[str, str | None]] = {
     "crm.company.list": ("ID", None),
     "crm.lead.list": ("ID", None),
     "crm.ordercontactcompany.list": ("id", "clients"),  # page key CLIENTS, camelCase out
+    "crm.invoice.list": ("ID", None),
     "sale.order.list": ("id", "orders"),
     "crm.item.list": ("id", "items"),
     "sale.propertyvalue.list": ("id", "propertyValues"),

@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import crm, items, sale
+from . import crm, deal_update, invoices, items, sale
 from .api import ZERO_LATENCY, Answer, ApiError, Latency
 from .batch import run_batch
 from .faults import Faults
 from .fields import CONTACT
+from .invoice_fields import create_tables as create_invoice_tables
 from .limits import PLANS, Clock, LeakyBucket, OperatingBudget, Stats
 from .oauth import OAuth
 from .php import format_datetime
@@ -62,11 +63,13 @@ class Backend:
         self.operating = OperatingBudget(operating_limit, clock)
         self.auto_deals = auto_deals
         self.store = Store(clock.now)
+        create_invoice_tables(self.store.db)
         self.stats = Stats()
         self.faults = Faults()
         self.refused: dict[str, str] = {}  # method -> a key of _REFUSALS
         self.oauth = OAuth(clock.now, base_url)
         self.handlers: dict[str, Handler] = {**crm.HANDLERS, **sale.HANDLERS, **items.HANDLERS,
+                                             **invoices.HANDLERS, **deal_update.HANDLERS,
                                              "profile": _profile, "user.current": _profile,
                                              "scope": _scope, "server.time": _server_time}
 
