@@ -11,7 +11,8 @@ from b24nb.testing import call, tiny_sandbox
 
 
 def _add(order: int, owner: int) -> str:
-    return f"crm.orderentity.add?fields[orderId]={order}&fields[ownerId]={owner}&fields[ownerTypeId]=2"
+    fields = f"fields[orderId]={order}&fields[ownerId]={owner}&fields[ownerTypeId]=2"
+    return "crm.orderentity.add?" + fields
 
 
 def test_an_add_costs_a_third_of_a_second_and_counts_against_the_operating_budget():
