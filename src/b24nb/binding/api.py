@@ -19,15 +19,18 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from b24nb.binding.control import LockedLog, RunControl
 from b24nb.binding.frame import FrameLog, Outcome, fmt
 from b24nb.binding.owners import read_owners
+from b24nb.binding.pace import IN_FLIGHT, Estimate, estimate
 from b24nb.binding.plan import Plan, plan_bind, plan_unbind, settle_orphans
 from b24nb.binding.sender import Sender, notify
 from b24nb.binding.validate import Item, selected_items
+from b24nb.errors import ValidationError
 from b24nb.journal import WRITE_KEYS, Journal, open_journal
 from b24nb.redact import redact
 
-__all__ = ["RunSummary", "bind", "portal_identity", "unbind"]
+__all__ = ["RunSummary", "bind", "portal_identity", "summary_line", "unbind"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
@@ -46,17 +49,70 @@ class RunSummary:
     http_requests: int = 0
     waited_seconds: float = 0.0
     journal: str = ""
+    #: why the run ended early: "stopped" (control.stop()), "interrupted" (KeyboardInterrupt),
+    #: or an error code; None when it ran to the end
+    stopped: str | None = None
+    #: rows whose answer was lost and that were settled by reading the portal back
+    read_back: int = 0
+    #: the expected duration under the portal's limits, said before the run
+    eta: Estimate | None = None
 
     def __getitem__(self, status: str) -> int:
         return int(self.counts.get(status, 0))
 
+    @property
+    def line(self) -> str:
+        """One line: what happened and what to do next.
+
+        ``stopped: 280 bound, 50 unanswered, read back; 307 not sent — rerun to finish``
+        """
+        return summary_line(self.verb, self.counts, stopped=self.stopped,
+                            read_back=self.read_back)
+
     def __repr__(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items())) or "nothing"
         what = "dry run" if self.dry_run else f"run {self.run_id}"
+        stop = f" ({self.line})" if self.stopped else ""
         return (
             f"<{self.verb} {what}: {counts}; {self.http_requests} HTTP requests, "
-            f"{self.waited_seconds:.0f} s waited on limits>"
+            f"{self.waited_seconds:.0f} s waited on limits{stop}>"
         )
+
+
+_DONE = ("bound", "rebound", "already_bound", "unbound")
+
+
+def summary_line(
+    verb: str,
+    counts: Mapping[str, int],
+    *,
+    stopped: str | None = None,
+    read_back: int = 0,
+    finish: str = "rerun to finish (nothing is sent twice)",
+) -> str:
+    """``stopped: 280 bound, 50 unanswered, read back; 307 not sent — rerun to finish``.
+
+    Why one line: after a Stop, an interrupt or a crash the analyst needs to know at a glance
+    what reached the portal, what is uncertain and what is left, and the one thing to do.
+    """
+    parts = [f"{counts[s]:,} {s.replace('_', ' ')}" for s in _DONE if counts.get(s)]
+    if read_back:
+        parts.append(f"{read_back:,} unanswered, read back")
+    rest = []
+    if counts.get("pending"):
+        rest.append(f"{counts['pending']:,} sent without an answer (a rerun reads them back)")
+    if counts.get("skipped") and stopped:
+        rest.append(f"{counts['skipped']:,} not sent")
+    for s in ("failed", "needs_rebind"):
+        if counts.get(s):
+            rest.append(f"{counts[s]:,} {s.replace('_', ' ')}")
+    head = stopped or "done"
+    text = f"{head}: " + (", ".join(parts) or "nothing done")
+    if rest:
+        text += "; " + ", ".join(rest)
+    if stopped and (counts.get("skipped") or counts.get("pending")):
+        text += f" — {finish}"
+    return text
 
 
 def portal_identity(portal: Any) -> str:
@@ -121,18 +177,52 @@ def _summary(
     before: tuple[int, float],
     extra_wait: float,
     journal: Journal,
+    *,
+    key: str | None = None,
+    stopped: str | None = None,
+    eta: Estimate | None = None,
 ) -> RunSummary:
     counts = log.statuses([i.pair_id for i in items]).value_counts(dropna=False)
     after = _requests(portal)
+    read_back = 0
+    if run_id is not None and key is not None:
+        read_back = len({e["pair_id"] for e in journal.events(key, run_id=run_id)
+                         if e["event"] == "settle" and e["status"] is not None})
     return RunSummary(
         verb,
         run_id,
-        {str(k): int(v) for k, v in counts.items()},
+        {str(k): int(v) for k, v in counts.items() if not pd.isna(k)},
         dry,
         after[0] - before[0],
         after[1] - before[1] + extra_wait,
         str(journal.path),
+        stopped,
+        read_back,
+        eta,
     )
+
+
+def _end(journal: Journal, key: str, run_id: str, summary: RunSummary) -> None:
+    """Journal how the run ended (a note with no order): what the grid reads after a restart.
+
+    A run with no such note was cut off — a crash, a kill, a kernel restart.
+    """
+    with contextlib.suppress(Exception):  # the journal already holds every write's fate
+        journal.note(key, run_id, [{"action": "end", "status": summary.stopped or "done",
+                                    "message": summary.line,
+                                    "response": dict(summary.counts)}])
+
+
+def _estimate(portal: Any, writes: list[Any], in_flight: int) -> Estimate:
+    """The run's duration under the portal's limits, from what the limiter knows now."""
+    method = writes[0].method if writes else "crm.orderentity.add"
+    limiter = getattr(portal, "limiter", None)
+    budget = getattr(limiter, "budget", None)
+    if budget is None or not hasattr(budget, "snapshot"):
+        return estimate(len(writes), in_flight=in_flight)
+    used, frees = budget.snapshot(method)
+    return estimate(len(writes), cost=budget.cost(method) or 0.3278, in_flight=in_flight,
+                    limit=budget.limit, used=used, frees=frees)
 
 
 def _settle_rows(
@@ -185,8 +275,11 @@ def _run(
     on_update: Callable[[list[Any]], None] | None,
     planner: Callable[[Mapping[int, Any], Mapping[int, Any]], Plan],
     params: Mapping[str, Any],
+    control: RunControl,
+    in_flight: int = IN_FLIGHT,
 ) -> RunSummary:
-    log = FrameLog(pairs)
+    with control.lock:
+        log: Any = LockedLog(FrameLog(pairs), control.lock)
     # before any request: a run that cannot journal its writes must not send them (a dry run
     # writes nothing, so a read-only journal is enough for it)
     j, opened = open_journal(journal, readonly=dry_run)
@@ -217,33 +310,76 @@ def _run(
             )
             for w in plan.writes
         ]
+        eta = _estimate(portal, plan.writes, in_flight) if plan.writes else None
         bar = None if dry_run or not plan.writes else _Bar(portal, len(plan.writes), verb, progress)
+        if bar is not None and eta is not None:
+            logger.info("%s: %d writes, %s", verb, len(plan.writes), eta.text)
+            bar.bar.set_postfix_str(eta.text, refresh=True)
         try:
-            changed = log.write(first)
-            log.set_order_owners({o: owners.get(o) for o in orders + orphans})
-            notify(on_update, changed)
+            with control.lock:
+                changed = log.write(first)
+                log.set_order_owners({o: owners.get(o) for o in orders + orphans})
+                notify(on_update, changed)
             if bar is None:
-                return _summary(verb, run_id, log, items, dry_run, portal, before, 0.0, j)
+                done = _summary(verb, run_id, log, items, dry_run, portal, before, 0.0, j)
+                if run_id is not None:
+                    _end(j, key, run_id, done)
+                return done
             assert run_id is not None
-            sender = Sender(portal, j, key, run_id, log, bar.bar, on_update)
+            sender = Sender(portal, j, key, run_id, log, bar.bar, on_update, control=control,
+                            in_flight=in_flight)
             try:
                 sender.run(plan.writes)
             except BaseException as exc:
-                # say which run stopped, so it can be finished (rerun) or undone (run_id=)
+                stopped = control.reason if isinstance(exc, KeyboardInterrupt) else None
+                summary = _summary(verb, run_id, log, items, False, portal, before, 0.0, j,
+                                   key=key, stopped=stopped or _code_of(exc), eta=eta)
+                _end(j, key, run_id, summary)
+                # say which run stopped and how, so it can be finished (rerun) or undone
                 with contextlib.suppress(AttributeError, TypeError):
                     exc.b24nb_run_id = run_id  # type: ignore[attr-defined]
-                    exc.add_note(
-                        f"b24nb: {verb} run {run_id} stopped; the bind_status column says "
-                        "which rows were sent. Rerun to finish it (nothing is sent twice)."
-                    )
+                    exc.b24nb_summary = summary  # type: ignore[attr-defined]
+                    exc.add_note(f"b24nb: {verb} run {run_id} {summary.line}")
+                if progress:
+                    with contextlib.suppress(Exception):
+                        bar.bar.write(f"b24nb: {verb} run {run_id} {summary.line}")
                 raise
         finally:
             if bar is not None:
                 bar.close()
-        return _summary(verb, run_id, log, items, False, portal, before, sender.waited, j)
+        summary = _summary(verb, run_id, log, items, False, portal, before, 0.0, j, key=key,
+                           stopped=control.reason if control.stopping else None, eta=eta)
+        _end(j, key, run_id, summary)
+        return summary
     finally:
         if opened:
             j.close()
+
+
+def _code_of(exc: BaseException) -> str:
+    code = getattr(exc, "code", None)
+    return f"stopped by {code or type(exc).__name__}"
+
+
+def _selection(pairs: pd.DataFrame, pair_ids: Any, verb: str) -> pd.DataFrame:
+    """The frame as validation should see it: ``selected`` replaced by ``pair_ids`` if given.
+
+    Why not write ``pairs.selected``: the grid runs in the background while the analyst keeps
+    ticking; the run's rows are named by id and the analyst's ticks stay theirs.
+    """
+    if pair_ids is None:
+        return pairs
+    if not isinstance(pairs, pd.DataFrame):
+        return pairs  # selected_items says what is wrong with it
+    ids = list(pd.Index(list(pair_ids)).unique())
+    missing = [p for p in ids if p not in pairs.index]
+    if missing:
+        raise ValidationError(
+            f"{verb}: {len(missing)} pair_ids are not in the frame; nothing was sent",
+            [f"pair {p!r} is not in pairs.index" for p in missing[:50]],
+        )
+    mask = pairs.index.isin(ids)
+    return pairs.assign(selected=pd.array(mask, dtype="boolean"))
 
 
 def _describe(w: Any) -> str:
@@ -265,6 +401,9 @@ def bind(
     journal: Journal | str | os.PathLike[str] | None = None,
     progress: bool = True,
     on_update: Callable[[list[Any]], None] | None = None,
+    pair_ids: Any = None,
+    control: RunControl | None = None,
+    in_flight: int = IN_FLIGHT,
 ) -> RunSummary:
     """Bind the selected orders to their deals, logging every answer into the frame.
 
@@ -294,14 +433,27 @@ def bind(
     journal : Journal | path, optional
         Default ``$B24NB_JOURNAL`` or ``~/.b24nb/journal.sqlite``.
     progress : bool
-        Show a ``tqdm`` bar (it also shows waits on the portal's limits).
+        Show a ``tqdm`` bar: first the run's expected duration under the portal's limits
+        ("≈ 4 min: the portal allows about 1,450 bindings per 10 minutes"), then done/total,
+        rate, ETA and the reason for any wait.
     on_update : callable, optional
         ``on_update(pair_ids)`` after each batch, so a widget can refresh those rows.
+    pair_ids : iterable, optional
+        Bind exactly these rows (labels of ``pairs.index``); ``selected`` is then ignored
+        and left as it is.
+    control : RunControl, optional
+        Stop the run from another thread (``control.stop()``: the batches in flight finish,
+        nothing more is sent, the rest reads ``skipped``), hold ``control.lock`` to read the
+        frame during the run, ``control.on_progress`` for progress as data.
+    in_flight : int
+        Batches of 50 sent at once at most (within the portal's request and operating-time
+        limits, which the client books before each batch).
 
     Returns
     -------
     RunSummary
-        Counts by status, run id, HTTP requests and seconds waited on limits.
+        Counts by status, run id, HTTP requests and seconds waited on limits; after a Stop
+        ``summary.line`` says in one line what happened and what to do.
 
     Raises
     ------
@@ -313,6 +465,9 @@ def bind(
         A failure that stops the run (auth revoked, access denied, a read that kept failing).
         Rows sent without an answer read ``pending``, rows not sent ``skipped``; the
         exception carries ``b24nb_run_id``, and a rerun finishes the job without duplicates.
+    KeyboardInterrupt
+        Raised again after the batches in flight were answered into the frame and the
+        journal; its note (and ``b24nb_summary``) says in one line what was done.
 
     Examples
     --------
@@ -321,7 +476,9 @@ def bind(
     >>> pairs = b24nb.suggest(b24nb.load_deals(portal), b24nb.load_orders(portal))  # doctest: +SKIP
     >>> b24nb.bind(portal, pairs, dry_run=True)  # doctest: +SKIP
     """
-    items = selected_items(pairs, deals=deals, verb="bind")
+    control = control or RunControl()
+    with control.lock:
+        items = selected_items(_selection(pairs, pair_ids, "bind"), deals=deals, verb="bind")
     return _run(
         "bind",
         portal,
@@ -335,6 +492,8 @@ def bind(
             items, owners, ledgers, allow_rebind=allow_rebind
         ),
         params={"dry_run": dry_run, "allow_rebind": allow_rebind, "selected": len(items)},
+        control=control,
+        in_flight=in_flight,
     )
 
 
@@ -347,6 +506,9 @@ def unbind(
     progress: bool = True,
     on_update: Callable[[list[Any]], None] | None = None,
     dry_run: bool = False,
+    pair_ids: Any = None,
+    control: RunControl | None = None,
+    in_flight: int = IN_FLIGHT,
 ) -> RunSummary:
     """Undo what ``bind`` made for the selected rows: remove, or give back the replaced owner.
 
@@ -358,7 +520,7 @@ def unbind(
 
     Parameters
     ----------
-    portal, pairs, journal, progress, on_update, dry_run
+    portal, pairs, journal, progress, on_update, dry_run, pair_ids, control, in_flight
         As for :func:`bind`.
     run_id : str, optional
         Undo only the bindings made by this run (see ``b24nb.history()``).
@@ -367,7 +529,9 @@ def unbind(
     --------
     >>> b24nb.unbind(portal, pairs)  # doctest: +SKIP
     """
-    items = selected_items(pairs, verb="unbind")
+    control = control or RunControl()
+    with control.lock:
+        items = selected_items(_selection(pairs, pair_ids, "unbind"), verb="unbind")
     return _run(
         "unbind",
         portal,
@@ -379,4 +543,6 @@ def unbind(
         on_update=on_update,
         planner=lambda owners, ledgers: plan_unbind(items, owners, ledgers, run_id=run_id),
         params={"run_id": run_id, "selected": len(items)},
+        control=control,
+        in_flight=in_flight,
     )
