@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import threading
 from typing import Any
 
 import ipywidgets as w
@@ -27,7 +28,7 @@ import pandas as pd
 
 from b24nb.redact import redact
 from b24nb.widgets import _html
-from b24nb.widgets._actions import Actions
+from b24nb.widgets._actions import Actions, Proposal, RunResult, last_run_line
 from b24nb.widgets._layout import DEFAULT_THRESHOLD, POOL_SIZE, Row, guarded
 from b24nb.widgets._view import (
     DONE_STATUSES,
@@ -92,11 +93,19 @@ class MatchPicker(w.VBox):
         self._index_frame()
         self._view = compute_view(pairs, self._filters, self._text_search)
         self._counts: dict[str, int] = {}
-        self.actions = Actions(self, deals=deals, journal=journal)
+        #: held by every handler and by the background run while it writes the frame
+        self.lock = threading.RLock()
+        self.actions = Actions(lambda: self.pairs, siblings=lambda o: self._orders.siblings(o),
+                               allow_rebind=lambda: bool(self.allow_rebind.value),
+                               portal=portal, deals=deals, journal=journal, lock=self.lock)
         self._build(page_size, threshold, dry_run, allow_rebind)
         self._wire()
         self._refresh_counts()
         self._redraw()
+        if portal is not None:  # after a kernel restart: what became of the last run
+            line = last_run_line(portal, journal)
+            if line:
+                self._say(html.escape(line))
 
     def _index_frame(self) -> None:
         """(Re)build what is derived from the whole frame once: search, sibling index, bins."""
@@ -156,8 +165,11 @@ class MatchPicker(w.VBox):
         self.progress = w.IntProgress(value=0, min=0, max=1, bar_style="info",
                                       layout=w.Layout(width="300px"))
         self.progress_label = w.Label()
-        self.progress_box = w.HBox([self.progress, self.progress_label],
-                                   layout=w.Layout(display="none"))
+        self.stop_button = w.Button(description="Stop", icon="stop", button_style="warning",
+                                    tooltip="finish the batches in flight, send nothing more",
+                                    layout=w.Layout(width="auto", display="none"))
+        self.progress_box = w.HBox([self.progress, self.progress_label, self.stop_button],
+                                   layout=w.Layout(display="none", align_items="center"))
         self.message = w.HTML()
         can_bind = self.portal is not None
         for button in (self.bind_button, self.retry_button):
@@ -198,6 +210,7 @@ class MatchPicker(w.VBox):
         self.undo_button.on_click(self._on_undo)
         self.confirm_button.on_click(self._on_confirm)
         self.cancel_button.on_click(self._on_cancel)
+        self.stop_button.on_click(self._on_stop)
 
     # ---------------------------------------------------------------- state helpers
     @property
@@ -416,28 +429,105 @@ class MatchPicker(w.VBox):
 
     @guarded
     def _on_bind(self, _button: w.Button) -> None:
-        self.actions.propose("bind")
+        self._show_proposal(self.actions.propose("bind", dry_run=self.dry_run.value))
 
     @guarded
     def _on_retry(self, _button: w.Button) -> None:
-        self.actions.propose("retry")
+        self._show_proposal(self.actions.propose("retry", dry_run=self.dry_run.value))
 
     @guarded
     def _on_undo(self, _button: w.Button) -> None:
-        self.actions.propose("undo")
+        self._show_proposal(self.actions.propose("undo"))
 
     @guarded
     def _on_confirm(self, _button: w.Button) -> None:
-        try:
-            self.actions.run_pending()
-        finally:
-            self._refresh_counts()
-            self._redraw()
+        proposal = self.actions.pending
+        self.confirm_box.layout.display = "none"
+        if proposal is None or self.actions.running:
+            return
+        self.progress.max = max(1, len(proposal.pair_ids))
+        self.progress.value = 0
+        self.progress.bar_style = "info"
+        self.progress_label.value = f"0/{len(proposal.pair_ids):,}"
+        self.progress_box.layout.display = None
+        self.stop_button.layout.display = None
+        self.stop_button.disabled = False
+        for button in (self.bind_button, self.retry_button, self.undo_button):
+            button.disabled = True
+        self._say(html.escape(proposal.eta.text) if proposal.eta else "")
+        self.actions.start(on_progress=self._on_run_progress, on_rows=self._on_run_rows,
+                           on_done=self._on_run_done)
+        self._render_page()  # ticks are held while the run goes
 
     @guarded
     def _on_cancel(self, _button: w.Button) -> None:
         self.actions.cancel()
+        self.confirm_box.layout.display = "none"
         self._say("cancelled: nothing was sent")
+
+    @guarded
+    def _on_stop(self, _button: w.Button) -> None:
+        if self.actions.stop():
+            self.stop_button.disabled = True
+            self.progress_label.value += " · stopping: finishing the batches in flight"
+
+    # ---------------------------------------------------------------- the run (rendering)
+    def _show_proposal(self, proposal: Proposal) -> None:
+        """Show what Confirm would send (or why nothing would be)."""
+        if proposal.empty:
+            self.confirm_box.layout.display = "none"
+            self._say(html.escape(proposal.message or "no pairs to send"))
+            return
+        self.confirm_html.value = _html.confirm_html(
+            proposal.label, len(proposal.pair_ids), dry_run=proposal.dry_run,
+            rebinds=proposal.rebinds, allow_rebind=self.allow_rebind.value,
+            portal=repr(self.portal), preview=proposal.preview)
+        if proposal.eta is not None:
+            self.confirm_html.value += (f'<div class="b24nb-eta">{html.escape(proposal.eta.text)}'
+                                        "</div>")
+        self.confirm_box.layout.display = None
+        self._say("")
+
+    def _on_run_progress(self, progress: Any) -> None:
+        """From the run's thread: done/total, rate, ETA and any wait."""
+        done = min(len(self.actions._finished), self.progress.max)
+        self.progress.value = done
+        self.progress_label.value = progress.text.replace(
+            f"{progress.done:,}/{progress.total:,}", f"{done:,}/{self.progress.max:,}", 1)
+
+    def _on_run_rows(self, _pair_ids: list) -> None:
+        """From the run's thread, frame lock held: redraw the page with the new statuses."""
+        self.progress.value = min(len(self.actions._finished), self.progress.max)
+        self._render_page()
+
+    def _on_run_done(self, result: RunResult) -> None:
+        """From the run's thread: counts, buttons, bar colour and the one-line summary."""
+        with self.lock:
+            self.stop_button.layout.display = "none"
+            ok = result.ok and not result.stopped
+            self.progress.bar_style = "success" if ok else ("warning" if result.ok
+                                                            else "danger")
+            if ok:
+                self.progress.value = self.progress.max
+                self.progress_label.value = f"{self.progress.max:,}/{self.progress.max:,} done"
+            can_bind = self.portal is not None
+            self.bind_button.disabled = self.retry_button.disabled = not can_bind
+            self.undo_button.disabled = self.actions.last_run_id is None
+            try:
+                self._refresh_counts()
+                self._redraw()
+            except Exception as exc:  # the statuses are in the frame; say the redraw broke
+                self._show_error(exc)
+                return
+            if result.error is not None:
+                self._show_error(result.error)
+                self.message.value += f'<div class="b24nb-message">{html.escape(result.line)}</div>'
+            elif result.redraw_error is not None:
+                self._show_error(RuntimeError(
+                    f"{result.line}; but the grid failed to redraw during the run (the run "
+                    f"went on, the frame holds every status): {result.redraw_error}"))
+            else:
+                self._say(html.escape(result.line))
 
     # ---------------------------------------------------------------- text repr
     def __repr__(self) -> str:
