@@ -58,7 +58,7 @@ def format_duration(seconds: float) -> str:
     s = max(0.0, seconds)
     if s < 90:
         return f"{max(1, round(s))} s"
-    if s < 90 * 60:
+    if s < 60 * 60:
         return f"{round(s / 60)} min"
     h, m = divmod(round(s / 60), 60)
     return f"{h} h {m} min" if m else f"{h} h"

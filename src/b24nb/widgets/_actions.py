@@ -433,12 +433,18 @@ def last_run_line(portal: Any, journal: Any = None) -> str | None:
         return None
     kind = run.get("action") or "bind"
     finish = FINISH.get(kind if kind != "unbind" else "undo", FINISH["bind"])
+    import json
+
     for ev in events:
         if ev["event"] == "note" and ev.get("action") == "end":
             if ev.get("status") in (None, "done"):
                 return None
-            return f"the last {kind} run ({run['run_id']}) {ev.get('message') or 'stopped'}"
-    import json
+            try:
+                counts = {str(k): int(v) for k, v in json.loads(ev["response"]).items()}
+            except (TypeError, ValueError, AttributeError):
+                return f"the last {kind} run ({run['run_id']}) {ev.get('message') or 'stopped'}"
+            line = summary_line(kind, counts, stopped=ev["status"], finish=finish)
+            return f"the last {kind} run ({run['run_id']}) {line}"
 
     try:
         planned = int(json.loads(run.get("response") or "{}").get("selected") or 0)
