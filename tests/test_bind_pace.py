@@ -8,6 +8,7 @@ journal and the portal (read back over HTTP) agreeing, each order bound exactly 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -252,3 +253,13 @@ def test_grid_after_a_stopped_run_says_so_in_a_new_grid(journal_path):
                    on_update=stop_after_first_batch, in_flight=1)
         text = review(grid_frame(300), portal=portal).message.value
         assert "stopped: 50 bound; 250 not sent — click Bind selected to finish" in text
+
+
+def test_progress_bar_shows_the_eta_before_the_run_and_the_rate_during_it(journal_path, capfd):
+    with portal_sandbox(200, time_scale=20) as sb:
+        summary = b24nb.bind(scaled(sb), make_pairs(200), progress=True)
+    err = capfd.readouterr().err
+    assert summary["bound"] == 200
+    assert "≈ " in err
+    assert "200 bindings at about 0.33 s of server time each" in err
+    assert re.search(r"\d+\.\d/s", err)  # the rate, once batches are answered
