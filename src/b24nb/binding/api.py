@@ -13,7 +13,6 @@ import logging
 import os
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -22,11 +21,20 @@ from tqdm.auto import tqdm
 from b24nb.binding.control import LockedLog, RunControl
 from b24nb.binding.frame import FrameLog, Outcome, fmt
 from b24nb.binding.owners import read_owners
-from b24nb.binding.pace import IN_FLIGHT, Estimate, estimate
+from b24nb.binding.pace import IN_FLIGHT
 from b24nb.binding.plan import Plan, plan_bind, plan_unbind, settle_orphans
 from b24nb.binding.sender import Sender, notify
+from b24nb.binding.summary import (
+    RunSummary,
+    code_of,
+    estimate_run,
+    journal_end,
+    make_summary,
+    requests_of,
+    selection,
+    summary_line,
+)
 from b24nb.binding.validate import Item, selected_items
-from b24nb.errors import ValidationError
 from b24nb.journal import WRITE_KEYS, Journal, open_journal
 from b24nb.redact import redact
 
@@ -36,83 +44,6 @@ logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
 _identities: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """What a ``bind``/``unbind`` call did: counts by ``bind_status``, and its costs."""
-
-    verb: str
-    run_id: str | None
-    counts: Mapping[str, int] = field(default_factory=dict)
-    dry_run: bool = False
-    http_requests: int = 0
-    waited_seconds: float = 0.0
-    journal: str = ""
-    #: why the run ended early: "stopped" (control.stop()), "interrupted" (KeyboardInterrupt),
-    #: or an error code; None when it ran to the end
-    stopped: str | None = None
-    #: rows whose answer was lost and that were settled by reading the portal back
-    read_back: int = 0
-    #: the expected duration under the portal's limits, said before the run
-    eta: Estimate | None = None
-
-    def __getitem__(self, status: str) -> int:
-        return int(self.counts.get(status, 0))
-
-    @property
-    def line(self) -> str:
-        """One line: what happened and what to do next.
-
-        ``stopped: 280 bound, 50 unanswered, read back; 307 not sent — rerun to finish``
-        """
-        return summary_line(self.verb, self.counts, stopped=self.stopped,
-                            read_back=self.read_back)
-
-    def __repr__(self) -> str:
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items())) or "nothing"
-        what = "dry run" if self.dry_run else f"run {self.run_id}"
-        stop = f" ({self.line})" if self.stopped else ""
-        return (
-            f"<{self.verb} {what}: {counts}; {self.http_requests} HTTP requests, "
-            f"{self.waited_seconds:.0f} s waited on limits{stop}>"
-        )
-
-
-_DONE = ("bound", "rebound", "already_bound", "unbound")
-
-
-def summary_line(
-    verb: str,
-    counts: Mapping[str, int],
-    *,
-    stopped: str | None = None,
-    read_back: int = 0,
-    finish: str = "rerun to finish (nothing is sent twice)",
-) -> str:
-    """``stopped: 280 bound, 50 unanswered, read back; 307 not sent — rerun to finish``.
-
-    Why one line: after a Stop, an interrupt or a crash the analyst needs to know at a glance
-    what reached the portal, what is uncertain and what is left, and the one thing to do.
-    """
-    parts = [f"{counts[s]:,} {s.replace('_', ' ')}" for s in _DONE if counts.get(s)]
-    if read_back:
-        parts.append(f"{read_back:,} unanswered, read back")
-    rest = []
-    if counts.get("pending"):
-        rest.append(f"{counts['pending']:,} sent without an answer (a rerun reads them back)")
-    if counts.get("skipped") and stopped:
-        rest.append(f"{counts['skipped']:,} not sent")
-    for s in ("failed", "needs_rebind"):
-        if counts.get(s):
-            rest.append(f"{counts[s]:,} {s.replace('_', ' ')}")
-    head = stopped or "done"
-    text = f"{head}: " + (", ".join(parts) or "nothing done")
-    if rest:
-        text += "; " + ", ".join(rest)
-    if stopped and (counts.get("skipped") or counts.get("pending")):
-        text += f" — {finish}"
-    return text
 
 
 def portal_identity(portal: Any) -> str:
@@ -157,72 +88,6 @@ class _Bar:
         if self._limiter is not None and hasattr(self._limiter, "remove_listener"):
             self._limiter.remove_listener(self._on_wait)
         self.bar.close()
-
-
-def _requests(portal: Any) -> tuple[int, float]:
-    stats = getattr(portal, "stats", None)
-    return (
-        int(getattr(stats, "http_requests", 0) or 0),
-        float(getattr(stats, "waited_seconds", 0.0) or 0.0),
-    )
-
-
-def _summary(
-    verb: str,
-    run_id: str | None,
-    log: FrameLog,
-    items: list[Item],
-    dry: bool,
-    portal: Any,
-    before: tuple[int, float],
-    extra_wait: float,
-    journal: Journal,
-    *,
-    key: str | None = None,
-    stopped: str | None = None,
-    eta: Estimate | None = None,
-) -> RunSummary:
-    counts = log.statuses([i.pair_id for i in items]).value_counts(dropna=False)
-    after = _requests(portal)
-    read_back = 0
-    if run_id is not None and key is not None:
-        read_back = len({e["pair_id"] for e in journal.events(key, run_id=run_id)
-                         if e["event"] == "settle" and e["status"] is not None})
-    return RunSummary(
-        verb,
-        run_id,
-        {str(k): int(v) for k, v in counts.items() if not pd.isna(k)},
-        dry,
-        after[0] - before[0],
-        after[1] - before[1] + extra_wait,
-        str(journal.path),
-        stopped,
-        read_back,
-        eta,
-    )
-
-
-def _end(journal: Journal, key: str, run_id: str, summary: RunSummary) -> None:
-    """Journal how the run ended (a note with no order): what the grid reads after a restart.
-
-    A run with no such note was cut off — a crash, a kill, a kernel restart.
-    """
-    with contextlib.suppress(Exception):  # the journal already holds every write's fate
-        journal.note(key, run_id, [{"action": "end", "status": summary.stopped or "done",
-                                    "message": summary.line,
-                                    "response": dict(summary.counts)}])
-
-
-def _estimate(portal: Any, writes: list[Any], in_flight: int) -> Estimate:
-    """The run's duration under the portal's limits, from what the limiter knows now."""
-    method = writes[0].method if writes else "crm.orderentity.add"
-    limiter = getattr(portal, "limiter", None)
-    budget = getattr(limiter, "budget", None)
-    if budget is None or not hasattr(budget, "snapshot"):
-        return estimate(len(writes), in_flight=in_flight)
-    used, frees = budget.snapshot(method)
-    return estimate(len(writes), cost=budget.cost(method) or 0.3278, in_flight=in_flight,
-                    limit=budget.limit, used=used, frees=frees)
 
 
 def _settle_rows(
@@ -283,11 +148,11 @@ def _run(
     # before any request: a run that cannot journal its writes must not send them (a dry run
     # writes nothing, so a read-only journal is enough for it)
     j, opened = open_journal(journal, readonly=dry_run)
-    before = _requests(portal)
+    before = requests_of(portal)
     try:
         if not items:
             logger.info("%s: no selected rows; nothing to do", verb)
-            return _summary(verb, None, log, items, dry_run, portal, before, 0.0, j)
+            return make_summary(verb, None, log, items, dry_run, portal, before, 0.0, j)
         key = portal_identity(portal)
         orders = [i.order_id for i in items]
         ledgers = j.ledgers(key, orders)
@@ -310,7 +175,7 @@ def _run(
             )
             for w in plan.writes
         ]
-        eta = _estimate(portal, plan.writes, in_flight) if plan.writes else None
+        eta = estimate_run(portal, plan.writes, in_flight) if plan.writes else None
         bar = None if dry_run or not plan.writes else _Bar(portal, len(plan.writes), verb, progress)
         if bar is not None and eta is not None:
             logger.info("%s: %d writes, %s", verb, len(plan.writes), eta.text)
@@ -321,9 +186,9 @@ def _run(
                 log.set_order_owners({o: owners.get(o) for o in orders + orphans})
                 notify(on_update, changed)
             if bar is None:
-                done = _summary(verb, run_id, log, items, dry_run, portal, before, 0.0, j)
+                done = make_summary(verb, run_id, log, items, dry_run, portal, before, 0.0, j)
                 if run_id is not None:
-                    _end(j, key, run_id, done)
+                    journal_end(j, key, run_id, done)
                 return done
             assert run_id is not None
             sender = Sender(portal, j, key, run_id, log, bar.bar, on_update, control=control,
@@ -332,9 +197,9 @@ def _run(
                 sender.run(plan.writes)
             except BaseException as exc:
                 stopped = control.reason if isinstance(exc, KeyboardInterrupt) else None
-                summary = _summary(verb, run_id, log, items, False, portal, before, 0.0, j,
-                                   key=key, stopped=stopped or _code_of(exc), eta=eta)
-                _end(j, key, run_id, summary)
+                summary = make_summary(verb, run_id, log, items, False, portal, before, 0.0, j,
+                                   key=key, stopped=stopped or code_of(exc), eta=eta)
+                journal_end(j, key, run_id, summary)
                 # say which run stopped and how, so it can be finished (rerun) or undone
                 with contextlib.suppress(AttributeError, TypeError):
                     exc.b24nb_run_id = run_id  # type: ignore[attr-defined]
@@ -347,39 +212,13 @@ def _run(
         finally:
             if bar is not None:
                 bar.close()
-        summary = _summary(verb, run_id, log, items, False, portal, before, 0.0, j, key=key,
+        summary = make_summary(verb, run_id, log, items, False, portal, before, 0.0, j, key=key,
                            stopped=control.reason if control.stopping else None, eta=eta)
-        _end(j, key, run_id, summary)
+        journal_end(j, key, run_id, summary)
         return summary
     finally:
         if opened:
             j.close()
-
-
-def _code_of(exc: BaseException) -> str:
-    code = getattr(exc, "code", None)
-    return f"stopped by {code or type(exc).__name__}"
-
-
-def _selection(pairs: pd.DataFrame, pair_ids: Any, verb: str) -> pd.DataFrame:
-    """The frame as validation should see it: ``selected`` replaced by ``pair_ids`` if given.
-
-    Why not write ``pairs.selected``: the grid runs in the background while the analyst keeps
-    ticking; the run's rows are named by id and the analyst's ticks stay theirs.
-    """
-    if pair_ids is None:
-        return pairs
-    if not isinstance(pairs, pd.DataFrame):
-        return pairs  # selected_items says what is wrong with it
-    ids = list(pd.Index(list(pair_ids)).unique())
-    missing = [p for p in ids if p not in pairs.index]
-    if missing:
-        raise ValidationError(
-            f"{verb}: {len(missing)} pair_ids are not in the frame; nothing was sent",
-            [f"pair {p!r} is not in pairs.index" for p in missing[:50]],
-        )
-    mask = pairs.index.isin(ids)
-    return pairs.assign(selected=pd.array(mask, dtype="boolean"))
 
 
 def _describe(w: Any) -> str:
@@ -478,7 +317,7 @@ def bind(
     """
     control = control or RunControl()
     with control.lock:
-        items = selected_items(_selection(pairs, pair_ids, "bind"), deals=deals, verb="bind")
+        items = selected_items(selection(pairs, pair_ids, "bind"), deals=deals, verb="bind")
     return _run(
         "bind",
         portal,
@@ -531,7 +370,7 @@ def unbind(
     """
     control = control or RunControl()
     with control.lock:
-        items = selected_items(_selection(pairs, pair_ids, "unbind"), verb="unbind")
+        items = selected_items(selection(pairs, pair_ids, "unbind"), verb="unbind")
     return _run(
         "unbind",
         portal,
