@@ -352,7 +352,7 @@ def test_a_run_stopped_half_way_can_be_undone_and_its_rows_retried(free_portal):
     picker = review(pairs, portal=portal)
     ids = tick_best(picker, 100)
     before = store(small_sandbox)
-    real = picker._on_run_rows
+    real = picker.run_view.on_rows
     calls = []
 
     def revoke_after_first_batch(pair_ids):
@@ -361,7 +361,7 @@ def test_a_run_stopped_half_way_can_be_undone_and_its_rows_retried(free_portal):
             portal._auth._base = portal._auth._base.replace("/rest/1/", "/rest/9/")
         real(pair_ids)
 
-    picker._on_run_rows = revoke_after_first_batch
+    picker.run_view.on_rows = revoke_after_first_batch
     picker.actions.in_flight = 1  # one batch at a time: the second meets the revoke
     picker.bind_button.click()
     confirm(picker)
@@ -371,7 +371,7 @@ def test_a_run_stopped_half_way_can_be_undone_and_its_rows_retried(free_portal):
                                                                      "failed": 50}
     assert not picker.undo_button.disabled  # the 50 it made can be taken back
     portal._auth._base = portal._auth._base.replace("/rest/9/", "/rest/1/")
-    picker._on_run_rows = real
+    picker.run_view.on_rows = real
     assert picker.retry_button.description == "Retry failed (50)"
     picker.undo_button.click()
     confirm(picker)

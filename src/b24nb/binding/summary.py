@@ -9,6 +9,8 @@ it starts. One place builds all of them.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +23,9 @@ from b24nb.binding.validate import Item
 from b24nb.errors import ValidationError
 from b24nb.journal import Journal
 
-__all__ = ["RunSummary", "summary_line"]
+__all__ = ["RunSummary", "last_run_line", "summary_line"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -191,3 +195,82 @@ def selection(pairs: pd.DataFrame, pair_ids: Any, verb: str) -> pd.DataFrame:
         )
     mask = pairs.index.isin(ids)
     return pairs.assign(selected=pd.array(mask, dtype="boolean"))
+
+
+def last_run_line(portal: Any, journal: Any = None, *,
+                  finish: Mapping[str, str] | None = None) -> str | None:
+    """One line on this portal's last run when it did not end normally, else None.
+
+    Why: after a kernel restart (or a crash, or a kill) the grid is built anew over a new
+    frame, and the analyst has no bar, no statuses, nothing to say the last run was cut off.
+    The journal knows: a run that ended wrote an ``end`` note; one without it was cut off, and
+    its sends, answers and planned rows say what reached the portal and what is left.
+    """
+    from b24nb.binding.api import portal_identity
+    from b24nb.journal import open_journal
+
+    finishes = dict(finish or {})
+
+    try:
+        j, opened = open_journal(journal, readonly=True)
+    except Exception:  # no journal yet, or unreadable: nothing to say
+        return None
+    try:
+        key = portal_identity(portal)
+        run: dict[str, Any] | None = None
+        events: list[dict[str, Any]] = []
+        for ev in j.events(key):
+            if ev["event"] == "run":
+                run, events = ev, []
+            elif run is not None and ev["run_id"] == run["run_id"]:
+                events.append(ev)
+    except Exception:
+        _log.debug("could not read the journal for the last run", exc_info=True)
+        return None
+    finally:
+        if opened:
+            with contextlib.suppress(Exception):
+                j.close()
+    if run is None or (run.get("response") or "").find('"dry_run": true') >= 0:
+        return None
+    kind = run.get("action") or "bind"
+    finish_text = finishes.get(kind if kind != "unbind" else "undo",
+                               finishes.get("bind", "rerun to finish (nothing is sent twice)"))
+    for ev in events:
+        if ev["event"] == "note" and ev.get("action") == "end":
+            if ev.get("status") in (None, "done"):
+                return None
+            try:
+                counts = {str(k): int(v) for k, v in json.loads(ev["response"]).items()}
+            except (TypeError, ValueError, AttributeError):
+                return f"the last {kind} run ({run['run_id']}) {ev.get('message') or 'stopped'}"
+            line = summary_line(kind, counts, stopped=ev["status"], finish=finish_text)
+            return f"the last {kind} run ({run['run_id']}) {line}"
+
+    try:
+        planned = int(json.loads(run.get("response") or "{}").get("selected") or 0)
+    except (TypeError, ValueError):
+        planned = 0
+    sends = {ev["id"]: ev for ev in events if ev["event"] == "send"}
+    final: dict[Any, str] = {}
+    answered: set[Any] = set()
+    noted: set[Any] = set()
+    for ev in events:
+        if ev["event"] in ("answer", "settle") and ev["send_id"] in sends:
+            answered.add(ev["send_id"])
+            if ev["status"] is not None:
+                final[sends[ev["send_id"]]["pair_id"]] = ev["status"]
+        elif ev["event"] == "note" and ev.get("pair_id") is not None:
+            noted.add(ev["pair_id"])
+    pending = {s["pair_id"] for i, s in sends.items() if i not in answered} - set(final)
+    touched = {s["pair_id"] for s in sends.values()} | noted
+    counts: dict[str, int] = {}
+    for status in final.values():
+        counts[status] = counts.get(status, 0) + 1
+    if pending:
+        counts["pending"] = len(pending)
+    if planned > len(touched):
+        counts["skipped"] = planned - len(touched)
+    line = summary_line(kind, counts, stopped="cut off (kernel restart, crash or kill)",
+                        finish=finish_text)
+    return f"the last {kind} run ({run['run_id']}) was {line}"

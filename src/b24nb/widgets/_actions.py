@@ -14,7 +14,6 @@ never reads a batch half-written. Stop finishes the batches in flight and sends 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -398,78 +397,9 @@ class Actions:
 
 
 
+
 def last_run_line(portal: Any, journal: Any = None) -> str | None:
-    """One line on this portal's last run when it did not end normally, else None.
+    """One line on this portal's last run when it did not end normally (see summary)."""
+    from b24nb.binding.summary import last_run_line as line
 
-    Why: after a kernel restart (or a crash, or a kill) the grid is built anew over a new
-    frame, and the analyst has no bar, no statuses, nothing to say the last run was cut off.
-    The journal knows: a run that ended wrote an ``end`` note; one without it was cut off, and
-    its sends, answers and planned rows say what reached the portal and what is left.
-    """
-    from b24nb.binding.api import portal_identity, summary_line
-    from b24nb.journal import open_journal
-
-    try:
-        j, opened = open_journal(journal, readonly=True)
-    except Exception:  # no journal yet, or unreadable: nothing to say
-        return None
-    try:
-        key = portal_identity(portal)
-        run: dict[str, Any] | None = None
-        events: list[dict[str, Any]] = []
-        for ev in j.events(key):
-            if ev["event"] == "run":
-                run, events = ev, []
-            elif run is not None and ev["run_id"] == run["run_id"]:
-                events.append(ev)
-    except Exception:
-        logger.debug("could not read the journal for the last run", exc_info=True)
-        return None
-    finally:
-        if opened:
-            with contextlib.suppress(Exception):
-                j.close()
-    if run is None or (run.get("response") or "").find('"dry_run": true') >= 0:
-        return None
-    kind = run.get("action") or "bind"
-    finish = FINISH.get(kind if kind != "unbind" else "undo", FINISH["bind"])
-    import json
-
-    for ev in events:
-        if ev["event"] == "note" and ev.get("action") == "end":
-            if ev.get("status") in (None, "done"):
-                return None
-            try:
-                counts = {str(k): int(v) for k, v in json.loads(ev["response"]).items()}
-            except (TypeError, ValueError, AttributeError):
-                return f"the last {kind} run ({run['run_id']}) {ev.get('message') or 'stopped'}"
-            line = summary_line(kind, counts, stopped=ev["status"], finish=finish)
-            return f"the last {kind} run ({run['run_id']}) {line}"
-
-    try:
-        planned = int(json.loads(run.get("response") or "{}").get("selected") or 0)
-    except (TypeError, ValueError):
-        planned = 0
-    sends = {ev["id"]: ev for ev in events if ev["event"] == "send"}
-    final: dict[Any, str] = {}
-    answered: set[Any] = set()
-    noted: set[Any] = set()
-    for ev in events:
-        if ev["event"] in ("answer", "settle") and ev["send_id"] in sends:
-            answered.add(ev["send_id"])
-            if ev["status"] is not None:
-                final[sends[ev["send_id"]]["pair_id"]] = ev["status"]
-        elif ev["event"] == "note" and ev.get("pair_id") is not None:
-            noted.add(ev["pair_id"])
-    pending = {s["pair_id"] for i, s in sends.items() if i not in answered} - set(final)
-    touched = {s["pair_id"] for s in sends.values()} | noted
-    counts: dict[str, int] = {}
-    for status in final.values():
-        counts[status] = counts.get(status, 0) + 1
-    if pending:
-        counts["pending"] = len(pending)
-    if planned > len(touched):
-        counts["skipped"] = planned - len(touched)
-    line = summary_line(kind, counts, stopped="cut off (kernel restart, crash or kill)",
-                        finish=finish)
-    return f"the last {kind} run ({run['run_id']}) was {line}"
+    return line(portal, journal, finish=FINISH)

@@ -28,8 +28,9 @@ import pandas as pd
 
 from b24nb.redact import redact
 from b24nb.widgets import _html
-from b24nb.widgets._actions import Actions, Proposal, RunResult, last_run_line
+from b24nb.widgets._actions import Actions, last_run_line
 from b24nb.widgets._layout import DEFAULT_THRESHOLD, POOL_SIZE, Row, guarded
+from b24nb.widgets._runview import RunView
 from b24nb.widgets._view import (
     DONE_STATUSES,
     SORTS,
@@ -99,6 +100,7 @@ class MatchPicker(w.VBox):
                                allow_rebind=lambda: bool(self.allow_rebind.value),
                                portal=portal, deals=deals, journal=journal, lock=self.lock)
         self._build(page_size, threshold, dry_run, allow_rebind)
+        self.run_view = RunView(self)
         self._wire()
         self._refresh_counts()
         self._redraw()
@@ -429,35 +431,19 @@ class MatchPicker(w.VBox):
 
     @guarded
     def _on_bind(self, _button: w.Button) -> None:
-        self._show_proposal(self.actions.propose("bind", dry_run=self.dry_run.value))
+        self.run_view.show_proposal(self.actions.propose("bind", dry_run=self.dry_run.value))
 
     @guarded
     def _on_retry(self, _button: w.Button) -> None:
-        self._show_proposal(self.actions.propose("retry", dry_run=self.dry_run.value))
+        self.run_view.show_proposal(self.actions.propose("retry", dry_run=self.dry_run.value))
 
     @guarded
     def _on_undo(self, _button: w.Button) -> None:
-        self._show_proposal(self.actions.propose("undo"))
+        self.run_view.show_proposal(self.actions.propose("undo"))
 
     @guarded
     def _on_confirm(self, _button: w.Button) -> None:
-        proposal = self.actions.pending
-        self.confirm_box.layout.display = "none"
-        if proposal is None or self.actions.running:
-            return
-        self.progress.max = max(1, len(proposal.pair_ids))
-        self.progress.value = 0
-        self.progress.bar_style = "info"
-        self.progress_label.value = f"0/{len(proposal.pair_ids):,}"
-        self.progress_box.layout.display = None
-        self.stop_button.layout.display = None
-        self.stop_button.disabled = False
-        for button in (self.bind_button, self.retry_button, self.undo_button):
-            button.disabled = True
-        self._say(html.escape(proposal.eta.text) if proposal.eta else "")
-        self.actions.start(on_progress=self._on_run_progress, on_rows=self._on_run_rows,
-                           on_done=self._on_run_done)
-        self._render_page()  # ticks are held while the run goes
+        self.run_view.start()
 
     @guarded
     def _on_cancel(self, _button: w.Button) -> None:
@@ -467,67 +453,7 @@ class MatchPicker(w.VBox):
 
     @guarded
     def _on_stop(self, _button: w.Button) -> None:
-        if self.actions.stop():
-            self.stop_button.disabled = True
-            self.progress_label.value += " · stopping: finishing the batches in flight"
-
-    # ---------------------------------------------------------------- the run (rendering)
-    def _show_proposal(self, proposal: Proposal) -> None:
-        """Show what Confirm would send (or why nothing would be)."""
-        if proposal.empty:
-            self.confirm_box.layout.display = "none"
-            self._say(html.escape(proposal.message or "no pairs to send"))
-            return
-        self.confirm_html.value = _html.confirm_html(
-            proposal.label, len(proposal.pair_ids), dry_run=proposal.dry_run,
-            rebinds=proposal.rebinds, allow_rebind=self.allow_rebind.value,
-            portal=repr(self.portal), preview=proposal.preview)
-        if proposal.eta is not None:
-            self.confirm_html.value += (f'<div class="b24nb-eta">{html.escape(proposal.eta.text)}'
-                                        "</div>")
-        self.confirm_box.layout.display = None
-        self._say("")
-
-    def _on_run_progress(self, progress: Any) -> None:
-        """From the run's thread: done/total, rate, ETA and any wait."""
-        done = min(len(self.actions._finished), self.progress.max)
-        self.progress.value = done
-        self.progress_label.value = progress.text.replace(
-            f"{progress.done:,}/{progress.total:,}", f"{done:,}/{self.progress.max:,}", 1)
-
-    def _on_run_rows(self, _pair_ids: list) -> None:
-        """From the run's thread, frame lock held: redraw the page with the new statuses."""
-        self.progress.value = min(len(self.actions._finished), self.progress.max)
-        self._render_page()
-
-    def _on_run_done(self, result: RunResult) -> None:
-        """From the run's thread: counts, buttons, bar colour and the one-line summary."""
-        with self.lock:
-            self.stop_button.layout.display = "none"
-            ok = result.ok and not result.stopped
-            self.progress.bar_style = "success" if ok else ("warning" if result.ok
-                                                            else "danger")
-            if ok:
-                self.progress.value = self.progress.max
-                self.progress_label.value = f"{self.progress.max:,}/{self.progress.max:,} done"
-            can_bind = self.portal is not None
-            self.bind_button.disabled = self.retry_button.disabled = not can_bind
-            self.undo_button.disabled = self.actions.last_run_id is None
-            try:
-                self._refresh_counts()
-                self._redraw()
-            except Exception as exc:  # the statuses are in the frame; say the redraw broke
-                self._show_error(exc)
-                return
-            if result.error is not None:
-                self._show_error(result.error)
-                self.message.value += f'<div class="b24nb-message">{html.escape(result.line)}</div>'
-            elif result.redraw_error is not None:
-                self._show_error(RuntimeError(
-                    f"{result.line}; but the grid failed to redraw during the run (the run "
-                    f"went on, the frame holds every status): {result.redraw_error}"))
-            else:
-                self._say(html.escape(result.line))
+        self.run_view.stop()
 
     # ---------------------------------------------------------------- text repr
     def __repr__(self) -> str:
