@@ -109,7 +109,7 @@ def estimate(
     Examples
     --------
     >>> estimate(10_000).text
-    '≈ 1 h: the portal allows about 1,434 bindings per 10 minutes'
+    '≈ 1 h 2 min: the portal allows about 1,458 bindings per 10 minutes'
     """
     writes = max(0, int(writes))
     per_call = cost if cost >= minimal else 0.0
