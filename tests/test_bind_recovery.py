@@ -83,7 +83,10 @@ def test_a_lost_answer_is_settled_and_every_order_is_bound_once(journal, kind, a
         assert adds(sb) == 120
         h = b24nb.history(journal)
         settled = h[h.event == "settle"]
-        assert len(settled) == 50
+        # batches of 50, 50 and 20 go out in parallel; the one that meets the fault first is
+        # settled as a whole, and only that one
+        assert len(settled) in (50, 20)
+        assert settled.send_id.nunique() == len(settled)
         assert settled.status.eq("bound").all() if after else settled.status.isna().all()
         assert no_pending(journal, portal)
         made = h[h.event.isin(["answer", "settle"]) & h.status.eq("bound")]
