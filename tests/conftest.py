@@ -22,3 +22,9 @@ def journal_path(tmp_path, monkeypatch):
     path = tmp_path / "journal.sqlite"
     monkeypatch.setenv("B24NB_JOURNAL", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _cache_dir(tmp_path_factory, monkeypatch):
+    """Warm-reload caches (``cache=True``, the notebook) go to a temporary folder."""
+    monkeypatch.setenv("B24NB_CACHE", str(tmp_path_factory.mktemp("b24nb-cache")))

@@ -86,9 +86,11 @@ def test_bind_sends_fifty_per_request(sb, portal, journal_path):
     before = sb.stats.http_requests
     summary = b24nb.bind(portal, pairs, progress=False)
     assert summary["bound"] == 250
-    # one read of the current owners, five batches of 50 writes
-    assert sb.stats.http_requests - before == 6
-    assert summary.http_requests == 6
+    # one read of the current owners, five batches of 50 writes, each re-checked by the guard
+    # just before it is sent (one request of 50 exact reads)
+    assert sb.stats.http_requests - before == 11
+    assert summary.http_requests == 11
+    assert sb.stats.method_calls["crm.orderentity.add"] == 250
 
 
 def test_bind_marks_order_bound_to_same_deal_as_already_bound(sb, portal, journal_path):

@@ -238,7 +238,10 @@ def test_auth_failure_mid_run_marks_rows_and_raises(journal):
                     portal, pairs, journal=journal, progress=False, on_update=break_credentials
                 )
         counts = pairs["bind_status"].value_counts().to_dict()
+        # the guard's re-read before the second batch is refused: those writes were never
+        # sent, and fail with the portal's code
         assert counts == {"bound": 50, "failed": 50}
+        assert pairs["bind_message"].iloc[-1].startswith("not sent")
         assert set(pairs.loc[pairs.bind_status == "failed", "bind_error"]) == {
             "INVALID_CREDENTIALS"
         }

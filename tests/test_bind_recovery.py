@@ -209,8 +209,11 @@ def test_auth_failure_mid_run_then_rerun_binds_the_rest_exactly_once(journal):
 
             with pytest.raises(b24nb.errors.AuthError):
                 b24nb.bind(portal, pairs, journal=journal, progress=False, on_update=revoke)
+        # the guard's re-read of the second batch was refused: nothing more was sent, and
+        # the rows say so (never "pending", which means sent without an answer)
         assert pairs["bind_status"].value_counts().to_dict() == {
             "bound": 50, "failed": 50, "skipped": 50}
+        assert pairs["bind_message"].iloc[60].startswith("not sent")
         with Portal(good, progress=False) as portal:
             before = adds(sb)
             b24nb.bind(portal, pairs, journal=journal, progress=False)

@@ -204,7 +204,7 @@ def test_ledgers_are_per_portal(journal_path):
 
 def test_every_journal_row_the_engine_builds_carries_the_write_keys():
     """WRITE_KEYS is the one list of what identifies a write; the engine's rows follow it."""
-    from b24nb.binding.plan import _note
+    from b24nb.binding.plan import note_row as _note
     from b24nb.binding.sender import Write
     from b24nb.binding.validate import Item
     from b24nb.journal import WRITE_KEYS

@@ -88,19 +88,53 @@ def test_load_orders_reads_the_customer_from_order_properties(orders):
     assert orders.loc[102, "customer_phone"] == "88001"
 
 
-def test_load_orders_reads_customers_from_the_order_gets_without_listing_properties(seeded):
+def test_load_orders_reads_clients_by_list_not_by_order(seeded):
     sb, portal = seeded
     sb.stats.reset()
-    both = b24nb.load_orders(portal, progress=False)
-    assert sb.stats.method_calls["sale.order.get"] == 3
-    # sale.order.get already carries propertyValues: listing them again would be waste
-    assert sb.stats.method_calls["sale.propertyvalue.list"] == 0
-    sb.stats.reset()
-    listed = b24nb.load_orders(portal, clients=False, progress=False)
+    b24nb.load_orders(portal, progress=False)
     assert sb.stats.method_calls["sale.order.get"] == 0
-    assert sb.stats.method_calls["sale.propertyvalue.list"] >= 1
-    cols = list(CUSTOMER_COLUMNS)
-    pd.testing.assert_frame_equal(both[cols], listed[cols])
+    assert sb.stats.method_calls["crm.ordercontactcompany.list"] >= 1
+
+
+@pytest.mark.parametrize("code", ["ERROR_METHOD_NOT_FOUND", "ACCESS_DENIED"])
+def test_load_orders_falls_back_to_order_gets_and_says_so_once(code, caplog):
+    from b24nb.load import orders as orders_module
+    from b24nb.sandbox import Sandbox
+
+    with Sandbox(orders=ORDERS, demo=False, limits=False, latency=False) as sb:
+        portal = b24nb.connect(sb.url, progress=False)
+        listed = b24nb.load_orders(portal, progress=False)
+        sb.refuse("crm.ordercontactcompany.list", code)
+        orders_module._FELL_BACK.discard(portal.host)
+        sb.stats.reset()
+        with pytest.warns(UserWarning, match=code):
+            fallback = b24nb.load_orders(portal, progress=False)
+        assert sb.stats.method_calls["sale.order.get"] == 3
+        # sale.order.get carries propertyValues, but they were listed already meanwhile
+        pd.testing.assert_frame_equal(fallback, listed)
+        caplog.clear()
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a second warning would raise here
+            again = b24nb.load_orders(portal, progress=False)
+        assert not [r for r in caplog.records if "not available" in r.getMessage()]
+        pd.testing.assert_frame_equal(again, listed)
+        # customers from the order gets' propertyValues when properties are not listed
+        sb.stats.reset()
+        only = b24nb.load_orders(portal, filter={"payed": "Y"}, progress=False)
+        assert sb.stats.method_calls["sale.order.get"] == 2
+        pd.testing.assert_frame_equal(only, listed.loc[[101, 102]])
+
+
+def test_load_orders_with_clients_from_gets_lists_no_properties(seeded):
+    # without the links method, clients come from sale.order.get, whose answers carry the
+    # properties too: a filtered load must not list them again
+    from b24nb.load.orders import _clients
+
+    _, portal = seeded
+    found, props = _clients(portal, [100, 102], progress=False)
+    assert found.loc[100, "contact_id"] == 10
+    assert {(p["orderId"], p["code"]) for p in props} >= {(100, "EMAIL"), (102, "NAME")}
 
 
 def test_load_orders_skips_what_is_switched_off(seeded):
@@ -176,18 +210,28 @@ def test_load_orders_customers_agree_between_filtered_and_full_loads(small_sandb
         pd.testing.assert_frame_equal(part[cols], full.loc[part.index, cols])
 
 
-def test_load_orders_sends_one_request_per_50_order_gets(small_sandbox):
-    portal = b24nb.connect(small_sandbox.url, progress=False)
-    small_sandbox.stats.reset()
-    orders = b24nb.load_orders(portal, properties=False, progress=False)
+@pytest.mark.parametrize("n_orders", [240, 2400, 7600])
+def test_load_orders_request_count_stays_within_the_list_bound(n_orders):
+    # ⌈N/2500⌉ × (1 + links per order + properties per order) + 5, the issue's bound
+    from b24nb.sandbox import Sandbox
+
+    with Sandbox(seed=1, n_deals=10, n_orders=n_orders, limits=False, latency=False) as sb:
+        portal = b24nb.connect(sb.url, progress=False)
+        links = portal.call_full("crm.ordercontactcompany.list", {}).total
+        props = portal.call_full("sale.propertyvalue.list", {}).total
+        sb.stats.reset()
+        orders = b24nb.load_orders(portal, progress=False)
+        requests = sb.stats.http_requests
+        assert sb.stats.method_calls["sale.order.get"] == 0
     n = len(orders)
-    assert small_sandbox.stats.method_calls["sale.order.get"] == n
-    list_budget = math.ceil(n / 2500) + 3
-    assert small_sandbox.stats.http_requests <= list_budget + math.ceil(n / 50)
+    assert n == n_orders
+    bound = math.ceil(n / 2500) * (1 + links / n + props / n) + 5
+    assert requests <= bound
     assert orders["contact_id"].notna().sum() > 0
 
 
-def test_load_orders_resends_commands_refused_by_the_operating_limit():
+@pytest.mark.parametrize("method", ["crm.ordercontactcompany.list", "sale.order.get"])
+def test_load_orders_resends_commands_refused_by_the_operating_limit(method):
     # A 429 inside a batch is one command's error in result_error, not a failed request:
     # the loader must send that command again instead of losing the order's clients.
     from b24nb.limits import ScaledClock
@@ -197,7 +241,10 @@ def test_load_orders_resends_commands_refused_by_the_operating_limit():
     with Sandbox(seed=1, n_deals=100, n_orders=120, latency=False, time_scale=100) as sb:
         portal = Portal(sb.url, progress=False, clock=ScaledClock(100, now=sb.clock))
         clean = b24nb.load_orders(portal, progress=False)
-        sb.faults.add(method="sale.order.get", kind="429", p=0.2, seed=3)
+        if method == "sale.order.get":
+            sb.refuse("crm.ordercontactcompany.list")
+        sb.faults.add(method=method, kind="429", p=0.2 if method == "sale.order.get" else 0.6,
+                      seed=3)
         sb.stats.reset()
         faulty = b24nb.load_orders(portal, progress=False)
         assert sb.stats.refused_429 > 0

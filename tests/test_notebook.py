@@ -129,3 +129,94 @@ def test_notebook_thresholds_are_the_matchers_defaults():
     assert "Why 0.99" in prose
     for section in ("Connect", "Load", "Suggest", "Review", "Bind", "The log", "Export"):
         assert re.search(rf"^## \d\. {section}", prose, re.M), section
+
+
+def _run(nb: Any, cwd: Path, timeout: int = 120) -> None:
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+
+
+def _cell(nb: Any, cell_id: str) -> Any:
+    return next(c for c in nb.cells if c.get("id") == cell_id)
+
+
+def test_run_all_draws_its_charts_and_writes_no_empty_log(tmp_path, monkeypatch):
+    """Run All before anyone binds: charts as images, the export says nothing was written."""
+    monkeypatch.delenv("B24_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("B24NB_JOURNAL", str(tmp_path / "journal.sqlite"))
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    inject_parameters(nb, {"EXPORT": "log.xlsx", "DATE_FROM": "2026-01-01",
+                           "DATE_TO": "2026-04-01"})
+    nb.cells.append(nbformat.v4.new_code_cell(
+        'print("SECRET=" + portal.sandbox.url.rstrip("/").rsplit("/", 1)[-1])'))
+    _run(nb, tmp_path)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert errors == []
+    charts = _cell(nb, "r15-charts")
+    pngs = [o for o in charts.outputs if "image/png" in o.get("data", {})]
+    assert len(pngs) == 1  # both charts in one figure, rendered by the kernel
+    assert len(pngs[0]["data"]["image/png"]) > 20_000  # base64 of a real picture
+    assert "wrote" not in outputs_text(_cell(nb, "857c9013"))
+    assert "nothing written" in outputs_text(_cell(nb, "857c9013"))
+    assert not (tmp_path / "log.xlsx").exists()
+    summary = outputs_text(_cell(nb, "r15-summary"))
+    assert "0 pair(s) bound" in summary
+    unmatched = pd.read_csv(tmp_path / "orders-without-candidate.csv")
+    assert f"{len(unmatched):,} of " in outputs_text(_cell(nb, "r15-unmatched"))
+    assert len(unmatched) > 0
+    secret = outputs_text(nb.cells[-1]).split("SECRET=", 1)[1].strip()
+    assert len(secret) >= 8
+    for c in nb.cells[:-1]:
+        assert secret not in outputs_text(c)
+        assert secret not in json.dumps(c.get("outputs", []))
+
+
+def test_decisions_made_before_a_restart_come_back_in_a_new_kernel(tmp_path, monkeypatch,
+                                                                   small_sandbox):
+    """Reject a pair in one kernel, run the notebook in a fresh one: it reads as rejected.
+
+    Both kernels use the same portal (decisions belong to a portal's host).
+    """
+    monkeypatch.setenv("B24_WEBHOOK_URL", small_sandbox.url)
+    monkeypatch.setenv("B24NB_JOURNAL", str(tmp_path / "journal.sqlite"))
+    first = nbformat.read(NOTEBOOK, as_version=4)
+    inject_parameters(first, {"PRETICK": False})
+    first.cells.append(nbformat.v4.new_code_cell(
+        "row = picker.rows[0]\nrow.decision.value = 'reject'\n"
+        "print('REJECTED=' + json.dumps([int(pairs.loc[row.pair_id, 'order_id']), "
+        "int(pairs.loc[row.pair_id, 'deal_id'])]))"))
+    first.cells[-1].source = "import json\n" + first.cells[-1].source
+    _run(first, tmp_path)
+    rejected = json.loads(outputs_text(first.cells[-1]).split("REJECTED=", 1)[1].split("\n")[0])
+
+    second = nbformat.read(NOTEBOOK, as_version=4)
+    inject_parameters(second, {"PRETICK": True})  # the top pair would arrive ticked
+    second.cells.append(nbformat.v4.new_code_cell(
+        f"import json\n_r = pairs[(pairs.order_id == {rejected[0]}) & "
+        f"(pairs.deal_id == {rejected[1]})]\n"
+        "print('AGAIN=' + json.dumps({'rows': len(_r), 'decisions': "
+        "[str(d) for d in _r['decision']], 'ticked': bool(_r['selected'].fillna(False).any())}))"
+        ))
+    _run(second, tmp_path)
+    assert "1 earlier decision(s)" in outputs_text(_cell(second, "r15-decided"))
+    again = json.loads(outputs_text(second.cells[-1]).split("AGAIN=", 1)[1].split("\n")[0])
+    # suggest(decisions=) drops it (issue 10), or it is shown rejected and never ticked
+    assert again["rows"] == 0 or again["decisions"] == ["reject"]
+    assert not again["ticked"]
+
+
+def test_a_wrong_webhook_url_gives_one_line_in_the_notebook(tmp_path, small_sandbox,
+                                                           monkeypatch):
+    monkeypatch.setenv("B24NB_JOURNAL", str(tmp_path / "journal.sqlite"))
+    wrong = small_sandbox.url.rstrip("/").rsplit("/", 1)[0] + "/wrongS3cretValue/"
+    monkeypatch.setenv("B24_WEBHOOK_URL", wrong)
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    _run(nb, tmp_path)
+    errors = [(i, o) for i, c in enumerate(nb.cells) for o in c.get("outputs", [])
+              if o["output_type"] == "error"]
+    first_index, first = errors[0]
+    assert nb.cells[first_index].get("id") == "6214c3d0"  # the connect cell, not one later
+    assert first["ename"] == "ConnectError"
+    assert len(first["traceback"]) == 1
+    assert "bad webhook secret" in first["traceback"][0]
+    assert "wrongS3cretValue" not in json.dumps([c.get("outputs", []) for c in nb.cells])

@@ -129,10 +129,11 @@ def test_list_of_orders_unwraps_orders_and_walks_lowercase_id(sb):
     assert [r["id"] for r in rows] == list(range(1, 301))
 
 
-def test_list_of_bindings_uses_offset_pages(sb):
+def test_list_of_bindings_is_walked_as_a_keyset_on_order_id(sb):
     portal = portal_for(sb)
     rows = list(portal.list("crm.orderentity.list"))
     assert rows
+    assert [r["orderId"] for r in rows] == sorted(r["orderId"] for r in rows)
     assert len({r["orderId"] for r in rows}) == len(rows)
     assert len(rows) == len(sb.bindings())
 

@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "load_deals": "b24nb.load",
     "load_orders": "b24nb.load",
     "load_bindings": "b24nb.load",
+    "load_all": "b24nb.load",
     "suggest": "b24nb.match",
     "review": "b24nb.widgets",
     "MatchPicker": "b24nb.widgets",
@@ -27,6 +28,18 @@ _EXPORTS: dict[str, str] = {
     "Journal": "b24nb.journal",
     "errors": "b24nb.errors",
     "sandbox": "b24nb.sandbox",
+    "decisions": "b24nb.journal.verdicts",
+    "apply_decisions": "b24nb.journal.verdicts",
+    "export_log": "b24nb.report",
+    "run_summary": "b24nb.report",
+    "unmatched_orders": "b24nb.report",
+    "plot_scores": "b24nb.charts",
+    "plot_outcomes": "b24nb.charts",
+    "load_invoices": "b24nb.load",
+    "health": "b24nb.linkage",
+    "empty_shells": "b24nb.linkage",
+    "move_shells": "b24nb.linkage",
+    "undo_shells": "b24nb.linkage",
 }
 
 __all__ = sorted(_EXPORTS)

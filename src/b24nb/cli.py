@@ -18,7 +18,12 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="b24nb", description=__doc__.split("\n")[0])
+    # plain words here: argparse prints the description as is, so no RST markup (issue 15)
+    parser = argparse.ArgumentParser(
+        prog="b24nb",
+        description="The b24nb command line. 'b24nb sandbox' starts a local Bitrix24 portal "
+                    "with demo data and prints its webhook URL on the first line.",
+        epilog="Example: URL=$(b24nb sandbox | head -1)")
     sub = parser.add_subparsers(dest="command", required=True)
     sb = sub.add_parser("sandbox", help="serve a local Bitrix24 portal on 127.0.0.1",
                         description="Serve a local Bitrix24 REST emulator with demo data until "

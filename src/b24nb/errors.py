@@ -39,6 +39,7 @@ __all__ = [
     "ServerError",
     "ValidationError",
     "error_from_response",
+    "retry_cause",
 ]
 
 
@@ -98,7 +99,9 @@ class PortalError(B24nbError):
         status: int | None = None,
         method: str | None = None,
     ) -> None:
-        self.code = "" if code is None else str(code)
+        # the code is redacted like the description: a proxy that echoes the request path
+        # as its "error" would otherwise put the webhook secret into str(exc)
+        self.code = "" if code is None else redact(str(code))
         self.description = redact(str(description or ""))
         self.status = status
         self.method = method
@@ -303,3 +306,17 @@ def error_from_response(
         else:
             cls = PortalError
     return cls(code, description, status=status, method=method)
+
+
+def retry_cause(error: BaseException) -> str:
+    """The retry budget a failure draws on: ``"limit"``, ``"network"`` or ``"server"``.
+
+    Why separate budgets: a run of 503 refusals (the portal is busy, nothing ran) says nothing
+    about a flaky server; if both drew on one counter, five 503s and two 500s would give up
+    a read that each cause alone would have finished.
+    """
+    if isinstance(error, LimitError) or getattr(error, "status", None) in (429, 503):
+        return "limit"
+    if isinstance(error, NetworkError):
+        return "network"
+    return "server"

@@ -25,7 +25,6 @@ import os
 import threading
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from b24nb.auth import OAuth, Webhook, as_credentials, credentials_from_env
@@ -39,10 +38,21 @@ from b24nb.errors import (
     PortalError,
     QueryLimitError,
     ValidationError,
+    retry_cause,
 )
 from b24nb.limits import Clock, Limiter, ScaledClock
+from b24nb.listing import iter_list
+from b24nb.redact import canonical_host, redact
 from b24nb.transport import Transport
-from b24nb.wire import command_error, encode_command, is_write, normalize_section, parse_answer
+from b24nb.wire import (
+    CommandResult,
+    Response,
+    command_error,
+    encode_command,
+    is_write,
+    normalize_section,
+    parse_answer,
+)
 
 __all__ = ["BATCH_MAX", "CommandResult", "Portal", "PortalStats", "Response", "connect"]
 
@@ -50,30 +60,6 @@ log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 BATCH_MAX = 50  # the portal runs at most 50 commands of a batch; the rest fail per command
-
-
-@dataclass(frozen=True)
-class Response:
-    """A single call's answer: ``result`` plus the list envelope and the ``time`` object."""
-
-    result: Any
-    total: int | None = None
-    next: int | None = None
-    time: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    """One command of a batch: its result or its error, and its own time/total/next."""
-
-    key: str
-    method: str
-    ok: bool
-    result: Any = None
-    error: PortalError | None = None
-    time: dict[str, Any] = field(default_factory=dict)
-    total: int | None = None
-    next: int | None = None
 
 
 class PortalStats:
@@ -126,9 +112,13 @@ class Portal:
         The portal's per-method operating budget (480 s per 10 minutes on the cloud); the
         client waits for a method's reset before it would cross it.
     max_workers : int
-        Threads a long ``list`` may use for disjoint ID ranges, all within the one bucket.
-        Eight keep 20,000 rows in flight at once — enough to beat the other clients at every
-        size measured — without leaning on the portal harder than a few threads.
+        The most batches a long ``list`` keeps in flight at once (one thread each, disjoint ID
+        ranges). It is a cap, not a rate: every request still books the one shared bucket
+        before it is sent, so when the burst is spent the walk runs at the drain rate and
+        never trips a 503 by itself. 48 is the standard plan's burst less the limiter's
+        margin: 100,000 deals (40 range batches) go out in one round instead of five, which
+        is what makes the walk bound by the portal rather than by us. Loaders reading
+        heavy per-record methods use at most 4 of them.
     """
 
     def __init__(
@@ -140,13 +130,13 @@ class Portal:
         progress: bool = True,
         clock: Clock | None = None,
         operating_limit: float = 480.0,
-        max_workers: int = 8,
+        max_workers: int = 48,
     ) -> None:
         if not isinstance(timeout, int | float) or timeout <= 0:
             raise ValidationError(f"timeout must be a positive number of seconds, not {timeout!r}")
         self._auth = as_credentials(credentials)
         self._limiter = Limiter(plan=plan, clock=clock, operating_limit=operating_limit)
-        self._transport = Transport(timeout=timeout, pool_size=max(8, max_workers + 4))
+        self._transport = Transport(timeout=timeout, pool_size=max(8, int(max_workers) + 4))
         self.plan = plan
         self.progress = progress
         self.max_workers = max(1, int(max_workers))
@@ -163,6 +153,27 @@ class Portal:
     @property
     def host(self) -> str:
         return self._auth.host
+
+    @property
+    def identity(self) -> str:
+        """``scheme://host#user<id>``: which portal and user, for the journal; never a secret.
+
+        The host is canonical (lower-cased, default port and trailing dot dropped), so
+        ``X.bitrix24.ru:443`` and ``x.bitrix24.ru`` are one portal. The user id comes from the
+        webhook path, else from ``profile`` (asked once per Portal).
+        """
+        if getattr(self, "_identity", None) is None:
+            uid = getattr(self._auth, "user_id", None)
+            if uid is None:
+                profile = self.call("profile")
+                uid = profile.get("ID") if isinstance(profile, Mapping) else None
+            self._identity = redact(f"{canonical_host(self.host)}#user{uid}")
+        return self._identity
+
+    @identity.setter
+    def identity(self, value: str) -> None:
+        # another name for the same user (tests act as a second webhook of one portal)
+        self._identity = redact(value)
 
     def close(self) -> None:
         """Release the HTTP session (and stop the sandbox that ``connect()`` started)."""
@@ -184,8 +195,12 @@ class Portal:
 
     def _request(self, method: str, payload: dict[str, Any], limit_methods: list[str],
                  writes: bool) -> dict[str, Any]:
-        """Send one HTTP request with limits, one token refresh and safe retries."""
-        attempt = 0
+        """Send one HTTP request with limits, one token refresh and safe retries.
+
+        Retries count per cause (:func:`~b24nb.errors.retry_cause`): 503 refusals and 500s
+        each have their own budget, so five 503s and two 500s do not give up a read.
+        """
+        attempts: dict[str, int] = {}
         refreshed = False
         while True:
             self._limiter.before_send(limit_methods)
@@ -210,9 +225,10 @@ class Portal:
                             f"resending ({err.description})", status=err.status, method=method,
                         ) from None
                     raise
-                if not self._limiter.backoff(err, attempt):
+                cause = retry_cause(err)
+                if not self._limiter.backoff(err, attempts.get(cause, 0)):
                     raise
-                attempt += 1
+                attempts[cause] = attempts.get(cause, 0) + 1
                 self.stats._add("retries")
                 continue
             if method.lower() != "batch":  # a batch's commands are read in _request_batch
@@ -316,7 +332,7 @@ class Portal:
         return body
 
     def list(self, method: str, params: Mapping[str, Any] | None = None, *,
-             progress: bool | None = None) -> Iterator[dict[str, Any]]:
+             progress: bool | None = None, spare: int = 2) -> Iterator[dict[str, Any]]:
         """Yield every record of a list method, by the fastest correct strategy.
 
         Methods with an ID (``crm.deal.list``, ``crm.contact.list``, ``sale.order.list``,
@@ -325,11 +341,14 @@ class Portal:
         offset pages, 50 per batch. Any failure raises
         :class:`~b24nb.errors.ListIncompleteError` carrying the rows fetched so far — never a
         short list without an exception. See :mod:`b24nb.listing` for the details.
-        """
-        from b24nb.listing import iter_list
 
+        ``spare`` requests beyond ⌈N/2500⌉ + 1 may be spent, while the whole walk fits in the
+        bucket's burst, to cut its batches shorter (a batch's 50 pages run one after another
+        on the server, so the walk is as fast as its longest batch); loaders that keep their
+        own request budgets pass 0.
+        """
         show = self.progress if progress is None else progress
-        return iter_list(self, method, dict(params or {}), progress=bool(show))
+        return iter_list(self, method, dict(params or {}), progress=bool(show), spare=spare)
 
 
 def _surely_not_run(err: PortalError) -> bool:
@@ -352,6 +371,7 @@ def connect(
     timeout: float = 30.0,
     plan: str = "standard",
     progress: bool = True,
+    check: bool = True,
 ) -> Portal:
     """Connect to a portal: a webhook URL, OAuth settings, the environment, or the sandbox.
 
@@ -368,18 +388,30 @@ def connect(
         ``on_refresh`` callback and ``token_url``.
     timeout, plan, progress
         See :class:`Portal`.
+    check : bool
+        Ask a configured portal once (``profile`` and ``scope`` in one request) and raise
+        :class:`b24nb.preflight.ConnectError` naming the cause (host not found, bad secret,
+        missing scope, plain http) right here, not one cell later (issue 15).
     """
     if url and oauth:
         raise ValidationError("pass either a webhook url or oauth settings, not both")
     creds: Webhook | OAuth | None
-    if url:
-        creds = Webhook(url)
-    elif oauth is not None:
-        creds = oauth if isinstance(oauth, OAuth) else OAuth.from_mapping(oauth)
-    else:
-        creds = credentials_from_env(os.environ)
+    from b24nb import preflight
+
+    try:
+        if url:
+            creds = Webhook(url)
+        elif oauth is not None:
+            creds = oauth if isinstance(oauth, OAuth) else OAuth.from_mapping(oauth)
+        else:
+            creds = credentials_from_env(os.environ)
+    except ValidationError as exc:
+        raise preflight.refuse_url(exc) from None
     if creds is not None:
-        return Portal(creds, timeout=timeout, plan=plan, progress=progress)
+        configured = Portal(creds, timeout=timeout, plan=plan, progress=progress)
+        if check:
+            preflight.check_portal(configured)
+        return configured
 
     from b24nb.sandbox import Sandbox  # the one import of the sandbox outside it
 

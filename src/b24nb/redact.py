@@ -15,8 +15,8 @@ import re
 import threading
 from urllib.parse import urlsplit
 
-__all__ = ["MASK", "RedactingFilter", "protect_loggers", "redact", "redact_url",
-           "register_secret"]
+__all__ = ["MASK", "RedactingFilter", "canonical_host", "protect_loggers", "redact",
+           "redact_url", "register_secret"]
 
 MASK = "***"
 
@@ -91,6 +91,37 @@ def redact_url(url: object) -> str:
         return MASK
     path = ("/rest/" + MASK + "/" if rest else "/" + MASK if parts.path.strip("/") else "/")
     return f"{parts.scheme}://{host}{port}{path}"
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def canonical_host(host: object) -> str:
+    """``scheme://host[:port]`` in one spelling per portal, with no path, user or secret.
+
+    Why: the journal keys its ledgers by portal; ``https://X.bitrix24.ru:443``,
+    ``https://x.bitrix24.ru.`` and ``https://x.bitrix24.ru`` are one portal and must share
+    one ledger, or a rerun through another spelling would not see what the first one did.
+    The scheme and host are lower-cased, a trailing dot and the scheme's default port
+    dropped; ``localhost`` becomes ``127.0.0.1`` (the sandbox's two names). Anything after
+    the host (a webhook path) is never kept. A value without a scheme is read as ``https``.
+    """
+    text = str(host).strip()
+    if "://" not in text:
+        text = "https://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return redact_url(text).rstrip("/")
+    scheme = (parts.scheme or "https").lower()
+    name = (parts.hostname or "").rstrip(".").lower()
+    if name == "localhost":
+        name = "127.0.0.1"
+    if ":" in name:  # an IPv6 literal keeps its brackets
+        name = f"[{name}]"
+    shown = "" if port is None or port == _DEFAULT_PORTS.get(scheme) else f":{port}"
+    return f"{scheme}://{name}{shown}"
 
 
 class RedactingFilter(logging.Filter):

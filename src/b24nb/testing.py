@@ -233,3 +233,52 @@ def score_against_truth(pairs: pd.DataFrame, truth: dict[int, int],
         "precision_all": float(ok.mean()) if len(ok) else 1.0,
         "need": float(len(need)),
     }
+def binding_disagreements(sandbox: Any, pairs: Any, journal: Any, *,
+                          rows: Any = None) -> list[str]:
+    """What the portal, the pairs frame and the journal disagree on (empty: they agree).
+
+    For every row of ``pairs`` (or the labels ``rows``) that ``bind``/``unbind`` logged:
+    the frame's ``current_owner_*`` is the owner the sandbox holds for that order, and its
+    ``bind_status`` is the last status the journal recorded for that pair and order.
+    Used by the guard tests and ``benchmarks/soak_bind.py``.
+    """
+    import pandas as pd
+
+    portal = {b["orderId"]: (b["ownerId"], b["ownerTypeId"]) for b in sandbox.bindings()}
+    h = journal.frame()
+    h = h[h["status"].notna() & h["event"].isin(["answer", "settle", "note"])]
+    last = {(int(p), int(o)): s for p, o, s in
+            zip(h["pair_id"], h["order_id"], h["status"], strict=True) if pd.notna(p)}
+    out: list[str] = []
+    frame = pairs if rows is None else pairs.loc[rows]
+    for pid, row in frame[frame["bind_status"].notna()].iterrows():
+        oid = int(row["order_id"])
+        have = (None if pd.isna(row["current_owner_id"])
+                else (int(row["current_owner_id"]), int(row["current_owner_type_id"])))
+        if have != portal.get(oid):
+            out.append(f"pair {pid}: frame shows owner {have}, portal {portal.get(oid)}")
+        status = row["bind_status"]
+        if status not in ("dry_run",) and last.get((int(pid), oid)) != status:
+            out.append(f"pair {pid}: frame says {status}, journal "
+                       f"{last.get((int(pid), oid))}")
+    return out
+
+
+def bind_pairs(orders: Any, deal_of: Any = None, *, owner_type_id: int = 2) -> Any:
+    """A minimal pairs frame selecting ``order → deal_of(order)`` for each order (all ticked).
+
+    ``deal_of`` defaults to the identity (order ``i`` → deal ``i``); ``pair_id`` is 0..n-1.
+    """
+    import pandas as pd
+
+    orders = [int(o) for o in orders]
+    deal_of = deal_of or (lambda o: o)
+    n = len(orders)
+    return pd.DataFrame(
+        {"deal_id": pd.array([deal_of(o) for o in orders], dtype="Int64"),
+         "order_id": pd.array(orders, dtype="Int64"),
+         "owner_type_id": pd.array([owner_type_id] * n, dtype="Int64"),
+         "current_owner_id": pd.array([None] * n, dtype="Int64"),
+         "current_owner_type_id": pd.array([None] * n, dtype="Int64"),
+         "selected": pd.array([True] * n, dtype="boolean")},
+        index=pd.Index(range(n), name="pair_id"))

@@ -9,18 +9,46 @@ own.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from b24nb.errors import NetworkError, PortalError, ServerError, error_from_response
 
 __all__ = [
+    "CommandResult",
+    "Response",
     "encode_command",
     "is_write",
     "normalize_section",
     "parse_answer",
     "php_query",
 ]
+
+
+@dataclass(frozen=True)
+class Response:
+    """A single call's answer: ``result`` plus the list envelope and the ``time`` object."""
+
+    result: Any
+    total: int | None = None
+    next: int | None = None
+    time: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """One command of a batch: its result or its error, and its own time/total/next."""
+
+    key: str
+    method: str
+    ok: bool
+    result: Any = None
+    error: PortalError | None = None
+    time: dict[str, Any] = field(default_factory=dict)
+    total: int | None = None
+    next: int | None = None
+
 
 _READ_SUFFIXES = (".list", ".get", ".fields", ".getfields")
 _READ_METHODS = {"profile", "batch", "methods", "scope", "app.info", "user.current"}

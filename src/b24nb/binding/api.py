@@ -21,11 +21,12 @@ from tqdm.auto import tqdm
 
 from b24nb.binding.frame import FrameLog, Outcome, fmt
 from b24nb.binding.owners import read_owners
-from b24nb.binding.plan import Plan, plan_bind, plan_unbind, settle_orphans
+from b24nb.binding.plan import Plan, note_row, plan_bind, plan_unbind, settle_orphans
 from b24nb.binding.sender import Sender, notify
 from b24nb.binding.validate import Item, selected_items
 from b24nb.journal import WRITE_KEYS, Journal, open_journal
-from b24nb.redact import redact
+from b24nb.journal.claims import Claims, describe
+from b24nb.redact import canonical_host, redact
 
 __all__ = ["RunSummary", "bind", "portal_identity", "unbind"]
 
@@ -60,11 +61,13 @@ class RunSummary:
 
 
 def portal_identity(portal: Any) -> str:
-    """Return ``host#user<id>`` for the journal: which portal and which user, no secret.
+    """Return ``scheme://host#user<id>`` for the journal: which portal and user, no secret.
 
-    The user id comes from the webhook path, else from ``profile`` (once per Portal). The
-    journal finds an order's history by the host part alone, so a binding made through one
-    user's webhook is resumed or undone through another's.
+    A :class:`~b24nb.portal.Portal` names itself (its ``identity``: canonical host, the
+    user id from the webhook path or ``profile``). Other portal-like objects get the same
+    shape from their ``host`` and ``profile`` (once per object). The journal finds an
+    order's history by the host part alone, so a binding made through one user's webhook is
+    resumed or undone through another's.
     """
     ident = getattr(portal, "identity", None)
     if isinstance(ident, str) and ident:
@@ -74,7 +77,7 @@ def portal_identity(portal: Any) -> str:
             return _identities[portal]
     except TypeError:
         pass
-    host = str(getattr(portal, "host", "") or "portal").lower()
+    host = canonical_host(getattr(portal, "host", "") or "portal")
     uid = getattr(getattr(portal, "_auth", None), "user_id", None)
     if uid is None:
         profile = portal.call("profile")
@@ -183,25 +186,34 @@ def _run(
     journal: Any,
     progress: bool,
     on_update: Callable[[list[Any]], None] | None,
-    planner: Callable[[Mapping[int, Any], Mapping[int, Any]], Plan],
+    planner: Callable[[list[Item], Mapping[int, Any], Mapping[int, Any]], Plan],
     params: Mapping[str, Any],
+    wait: bool | float = False,
 ) -> RunSummary:
     log = FrameLog(pairs)
     # before any request: a run that cannot journal its writes must not send them (a dry run
     # writes nothing, so a read-only journal is enough for it)
     j, opened = open_journal(journal, readonly=dry_run)
     before = _requests(portal)
+    stack = contextlib.ExitStack()
     try:
         if not items:
             logger.info("%s: no selected rows; nothing to do", verb)
             return _summary(verb, None, log, items, dry_run, portal, before, 0.0, j)
         key = portal_identity(portal)
-        orders = [i.order_id for i in items]
+        # the run starts (a journal write) and claims its orders before any portal read, so
+        # a journal that cannot be written fails before a request, and no other b24nb run
+        # works on these orders meanwhile
+        run_id = None if dry_run else j.start_run(key, verb, params)
+        claims = None if run_id is None else Claims(j, key, run_id)
+        stack.callback(lambda: claims.release() if claims is not None else None)
+        todo, held_out = _claim(claims, items, wait, j, key)
+        orders = [i.order_id for i in todo]
         ledgers = j.ledgers(key, orders)
         orphans, orphan_ledgers = ([], {}) if dry_run else _orphans(j, key, set(orders))
         owners = read_owners(portal, orders + orphans)
-        plan = planner(owners, ledgers)
-        run_id = None if dry_run else j.start_run(key, verb, params)
+        plan = planner(todo, owners, ledgers)
+        plan.outcomes[:0] = held_out
         _apply_plan(plan, j, key, run_id)
         if orphan_ledgers:
             assert run_id is not None
@@ -242,8 +254,37 @@ def _run(
                 bar.close()
         return _summary(verb, run_id, log, items, False, portal, before, sender.waited, j)
     finally:
+        stack.close()  # releases the run's claims
         if opened:
             j.close()
+
+
+def _claim(claims: Claims | None, items: list[Item], wait: bool | float, journal: Journal,
+           key: str) -> tuple[list[Item], list[Outcome]]:
+    """Claim the run's orders; return the items to work on and outcomes for the others.
+
+    An order another live b24nb run holds is ``skipped`` with that run named (or waited for,
+    up to ``wait`` seconds; ``True`` is ten minutes).
+    """
+    if claims is None:
+        return items, []
+    orders = [i.order_id for i in items]
+    if wait:
+        held = claims.wait(orders, 600.0 if wait is True else float(wait))
+    else:
+        held = claims.claim(orders)
+    if not held:
+        return items, []
+    out, notes = [], []
+    for it in items:
+        if it.order_id in held:
+            msg = f"claimed by {describe(held[it.order_id])}; not sent: rerun after it ends, " \
+                  "or pass wait=True"
+            out.append(Outcome(it.pair_id, "skipped", None, msg))
+            notes.append(note_row(it, "skipped", msg, None))
+    journal.note(key, claims.run_id, notes)
+    logger.info("%d orders are claimed by another run; skipped", len(out))
+    return [i for i in items if i.order_id not in held], out
 
 
 def _describe(w: Any) -> str:
@@ -260,11 +301,13 @@ def bind(
     pairs: pd.DataFrame,
     *,
     deals: pd.DataFrame | None = None,
+    invoices: pd.DataFrame | list[pd.DataFrame] | None = None,
     dry_run: bool = False,
     allow_rebind: bool = False,
     journal: Journal | str | os.PathLike[str] | None = None,
     progress: bool = True,
     on_update: Callable[[list[Any]], None] | None = None,
+    wait: bool | float = False,
 ) -> RunSummary:
     """Bind the selected orders to their deals, logging every answer into the frame.
 
@@ -286,6 +329,9 @@ def bind(
         passed, and a copy's log is lost with it (the journal still has every answer).
     deals : pandas.DataFrame, optional
         When given, every selected deal (owner type 2) must be in it.
+    invoices : DataFrame or list of DataFrame, optional
+        :func:`b24nb.load_invoices` frames; when given, every selected invoice (owner type
+        31 or 5) must be in the frame of its type.
     dry_run : bool
         Validate and read, then mark the rows that would be sent ``dry_run``; send nothing.
     allow_rebind : bool
@@ -297,6 +343,10 @@ def bind(
         Show a ``tqdm`` bar (it also shows waits on the portal's limits).
     on_update : callable, optional
         ``on_update(pair_ids)`` after each batch, so a widget can refresh those rows.
+    wait : bool | float
+        Orders another b24nb run on the same journal is working on (it claimed them) are
+        ``skipped``, naming that run; ``wait=True`` waits up to ten minutes for them (a
+        number: that many seconds). A killed run's claims lapse by themselves in a minute.
 
     Returns
     -------
@@ -321,7 +371,14 @@ def bind(
     >>> pairs = b24nb.suggest(b24nb.load_deals(portal), b24nb.load_orders(portal))  # doctest: +SKIP
     >>> b24nb.bind(portal, pairs, dry_run=True)  # doctest: +SKIP
     """
-    items = selected_items(pairs, deals=deals, verb="bind")
+    items = selected_items(pairs, deals=deals, invoices=invoices, verb="bind")
+    if not items:  # issue 15: say so instead of returning silently
+        import warnings
+
+        from b24nb.preflight import NothingSelectedWarning
+
+        warnings.warn("bind: no pair is selected, so nothing is sent; tick pairs in the grid "
+                      "or set pairs['selected'] first", NothingSelectedWarning, stacklevel=2)
     return _run(
         "bind",
         portal,
@@ -331,10 +388,11 @@ def bind(
         journal=journal,
         progress=progress,
         on_update=on_update,
-        planner=lambda owners, ledgers: plan_bind(
-            items, owners, ledgers, allow_rebind=allow_rebind
+        planner=lambda todo, owners, ledgers: plan_bind(
+            todo, owners, ledgers, allow_rebind=allow_rebind
         ),
         params={"dry_run": dry_run, "allow_rebind": allow_rebind, "selected": len(items)},
+        wait=wait,
     )
 
 
@@ -347,6 +405,7 @@ def unbind(
     progress: bool = True,
     on_update: Callable[[list[Any]], None] | None = None,
     dry_run: bool = False,
+    wait: bool | float = False,
 ) -> RunSummary:
     """Undo what ``bind`` made for the selected rows: remove, or give back the replaced owner.
 
@@ -358,7 +417,7 @@ def unbind(
 
     Parameters
     ----------
-    portal, pairs, journal, progress, on_update, dry_run
+    portal, pairs, journal, progress, on_update, dry_run, wait
         As for :func:`bind`.
     run_id : str, optional
         Undo only the bindings made by this run (see ``b24nb.history()``).
@@ -377,6 +436,7 @@ def unbind(
         journal=journal,
         progress=progress,
         on_update=on_update,
-        planner=lambda owners, ledgers: plan_unbind(items, owners, ledgers, run_id=run_id),
+        planner=lambda todo, owners, ledgers: plan_unbind(todo, owners, ledgers, run_id=run_id),
         params={"run_id": run_id, "selected": len(items)},
+        wait=wait,
     )

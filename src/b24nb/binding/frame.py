@@ -46,6 +46,14 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
+def _text(value: Any) -> str | None:
+    """A cell as text, NA as None (``NA == "pending"`` would raise, not say False)."""
+    try:
+        return None if pd.isna(value) else str(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def fmt(owner: tuple[int, int] | None) -> str:
     """``deal 12`` / ``smart invoice 7`` / ``unbound`` for messages."""
     if owner is None:
@@ -76,7 +84,11 @@ class FrameLog:
                 empty = None if dtype is object else pd.NA
                 pairs[col] = pd.Series(empty, index=pairs.index, dtype=dtype)
             elif str(pairs[col].dtype) != str(pd.Series([], dtype=dtype).dtype):
-                pairs[col] = pairs[col].astype(dtype)
+                if col == "bind_at":  # text or naive times: read as UTC (validated before)
+                    pairs[col] = pd.to_datetime(pairs[col], utc=True, format="mixed").astype(
+                        dtype)
+                else:
+                    pairs[col] = pairs[col].astype(dtype)
 
     def write(self, outcomes: Sequence[Outcome]) -> list[Any]:
         """Write outcomes into their rows; return the pair ids touched."""
@@ -157,7 +169,7 @@ class FrameLog:
             if isinstance(row, pd.DataFrame):  # a duplicated label: not ours to guess
                 continue
             if (
-                row.get("bind_status") == "pending"
+                _text(row.get("bind_status")) == "pending"
                 and _same(row.get("order_id"), send["order_id"])
                 and (send["action"] != "bind" or _same(row.get("deal_id"), send["owner_id"]))
             ):

@@ -1,23 +1,35 @@
-"""Read the current owner of many orders in few requests.
+"""Read the current owner of many orders exactly, in few requests: a keyset walk on ``orderId``.
+
+Why a keyset and not offsets: ``orderId`` is unique in the binding table (research §1), so
+``filter {">orderId": last}`` + ``order {orderId: ASC}`` is a perfect cursor. Offset pages shift
+when someone else deletes a binding between two requests, and the row that slides across a
+page boundary is never seen: an order bound elsewhere would look unbound, and be moved. With a
+keyset, a binding that exists throughout the read is seen exactly once, whatever else changes.
 
 Why ranges and not ``@orderId``: ``crm.orderentity.list`` casts every filter value with
 ``(int)``, so an IN-list ``@orderId: [..]`` turns into ``orderId = 1`` (research §1; the
-sandbox reproduces it). Scalar ``>=orderId``/``<=orderId`` survive the cast. So the selected
-ids are cut into a few id ranges, the first page of every range is asked for in one
-``batch`` (50 ranges per request), and only ranges with more than 50 bindings are paged on,
-again 50 pages per request. 10,000 mostly unbound orders cost one request; 10,000 bound ones
-cost five (2,500 rows per request is the portal's ceiling).
+sandbox reproduces it). Scalar ``>orderId``/``<=orderId`` survive the cast. So the selected
+ids are cut into a few id ranges; the first page of every range goes in one ``batch`` (50
+ranges per request, ``start=-1``: no count, cheap at any table size), and a range whose page
+came back full goes on from its last ``orderId``, its pages chained inside the next batch
+(``$result[k][orderEntity][49][orderId]``, as the ID walk of :mod:`b24nb.listing` does).
+10,000 mostly unbound orders cost one request; 10,000 bound ones cost about five.
+
+For the few orders of one send batch, :func:`recheck_owners` asks for each order by its own
+``orderId`` (one command per order, one request for 50 orders) — the guard re-read just
+before a batch is sent.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from b24nb.errors import PortalError
+from b24nb.errors import ExpiredTokenError, PortalError, retry_cause
 
-__all__ = ["read_owners", "split_ranges"]
+__all__ = ["read_owners", "recheck_owners", "split_ranges"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +39,10 @@ BATCH = 50
 #: a gap this wide between selected ids starts a new range, so bindings of unselected
 #: orders in between are not read for nothing
 GAP = 500
-#: rounds of retrying read commands that failed inside a batch (the client already retried
-#: whole requests per its policy)
+#: failures in a row of one read command, per cause (limit refusal, server error, network),
+#: before the read gives up: a 503 storm must not use up the budget of 500s, or the reverse
 ROUNDS = 6
+_SELECT = ["orderId", "ownerId", "ownerTypeId"]
 
 Owner = tuple[int, int]
 
@@ -59,13 +72,54 @@ def _rows(result: Any) -> list[Mapping[str, Any]]:
     return list(result or [])
 
 
-def _params(lo: int, hi: int, start: int) -> dict[str, Any]:
-    return {
-        "filter": {">=orderId": lo, "<=orderId": hi},
-        "select": ["orderId", "ownerId", "ownerTypeId"],
-        "order": {"orderId": "ASC"},
-        "start": start,
-    }
+class _Budget:
+    """Failures in a row per (job, cause): progress on a job resets its counts."""
+
+    def __init__(self) -> None:
+        self._n: dict[tuple[Any, str], int] = {}
+
+    def fail(self, job: Any, err: Any) -> None:
+        """Count a failure; raise it when final or when its cause's budget is spent."""
+        key = (job, retry_cause(err))
+        self._n[key] = self._n.get(key, 0) + 1
+        if self._n[key] >= ROUNDS or not getattr(err, "transient", False):
+            raise (
+                err
+                if isinstance(err, PortalError)
+                else PortalError("READ_FAILED", f"{METHOD} failed", method=METHOD)
+            )
+
+    def progress(self, job: Any) -> None:
+        for key in [k for k in self._n if k[0] == job]:
+            del self._n[key]
+
+
+def _read_batch(portal: Any, commands: dict[str, tuple[str, dict[str, Any]]]) -> Any:
+    """``portal.batch`` for reads: a token that expires again right after its refresh (the
+    client refreshes once per request) is worth one more request — a read is safe to repeat.
+    """
+    try:
+        return portal.batch(commands)
+    except ExpiredTokenError:
+        return portal.batch(commands)
+
+
+def _not_exact(what: str) -> PortalError:
+    return PortalError(
+        "LIST_NOT_EXACT",
+        f"{METHOD} answered out of keyset order ({what}); the owners cannot be read exactly",
+        method=METHOD,
+    )
+
+
+def _check_page(rows: list[Mapping[str, Any]], after: int, hi: int) -> None:
+    """Refuse a page the keyset cannot trust: ids not ascending, or outside (after, hi]."""
+    prev = after
+    for row in rows:
+        oid = int(row["orderId"])
+        if oid <= prev or oid > hi:
+            raise _not_exact(f"orderId {oid} after {prev}, range ends at {hi}")
+        prev = oid
 
 
 def read_owners(
@@ -77,40 +131,101 @@ def read_owners(
     """Return ``{order_id: (owner_id, owner_type_id)}`` for the bound ones among ``order_ids``.
 
     Orders absent from the answer are unbound. Raises the :class:`PortalError` of a read
-    that kept failing, so an incomplete read can never pass for "unbound".
+    that kept failing (or ``LIST_NOT_EXACT`` for an answer the keyset cannot trust), so an
+    incomplete read can never pass for "unbound".
     """
     wanted = {int(o) for o in order_ids}
     owners: dict[int, Owner] = {}
-    todo: list[tuple[int, int, int]] = [(lo, hi, 0) for lo, hi in split_ranges(wanted)]
-    failures: dict[tuple[int, int, int], int] = {}
-    while todo:
-        chunk, todo = todo[:BATCH], todo[BATCH:]
-        commands = {f"r{n}": (METHOD, _params(*job)) for n, job in enumerate(chunk)}
-        answers = portal.batch(commands)
+    # one job per range: (lo, hi) -> cursor (the last orderId read; lo - 1 before the first)
+    cursors: dict[tuple[int, int], int] = {r: r[0] - 1 for r in split_ranges(wanted)}
+    budget = _Budget()
+    first = True
+    while cursors:
+        jobs = list(cursors)[:BATCH]
+        # the first round asks one page per range (most ranges hold fewer than 50 bindings);
+        # later rounds chain as many pages per open range as fit in one request
+        per = 1 if first else max(1, BATCH // len(jobs))
+        commands: dict[str, tuple[str, dict[str, Any]]] = {}
+        plan: list[tuple[tuple[int, int], list[str]]] = []
+        for n, job in enumerate(jobs):
+            hi = job[1]
+            left = math.ceil((hi - cursors[job]) / PAGE)
+            keys = []
+            for p in range(max(1, min(per, left))):
+                key = f"r{n}p{p}"
+                after: Any = (
+                    cursors[job] if p == 0
+                    else f"$result[{keys[-1]}][orderEntity][{PAGE - 1}][orderId]"
+                )
+                commands[key] = (
+                    METHOD,
+                    {
+                        "filter": {">orderId": after, "<=orderId": hi},
+                        "select": _SELECT,
+                        "order": {"orderId": "ASC"},
+                        "start": -1,
+                    },
+                )
+                keys.append(key)
+            plan.append((job, keys))
+        answers = _read_batch(portal, commands)
         if on_request is not None:
             on_request()
-        for n, job in enumerate(chunk):
-            res = answers[f"r{n}"]
-            if not res.ok:
-                failures[job] = failures.get(job, 0) + 1
-                err = res.error
-                if failures[job] >= ROUNDS or not getattr(err, "transient", False):
-                    raise (
-                        err
-                        if isinstance(err, PortalError)
-                        else PortalError("READ_FAILED", f"{METHOD} failed", method=METHOD)
-                    )
-                todo.append(job)
-                continue
-            lo, hi, start = job
-            rows = _rows(res.result)
-            for row in rows:
-                oid = int(row["orderId"])
-                if oid in wanted:
-                    owners[oid] = (int(row["ownerId"]), int(row["ownerTypeId"]))
-            if start == 0:
-                total = res.total if res.total is not None else len(rows)
-                # the remaining pages of this range, all known now
-                todo.extend((lo, hi, s) for s in range(PAGE, int(total), PAGE))
+        first = False
+        for job, keys in plan:
+            _lo, hi = job
+            for key in keys:
+                res = answers[key]
+                if not res.ok:
+                    budget.fail(job, res.error)  # raises when final; else retried from cursor
+                    break
+                rows = _rows(res.result)
+                _check_page(rows, cursors[job], hi)
+                budget.progress(job)
+                for row in rows:
+                    oid = int(row["orderId"])
+                    if oid in wanted:
+                        owners[oid] = (int(row["ownerId"]), int(row["ownerTypeId"]))
+                if rows:
+                    cursors[job] = int(rows[-1]["orderId"])
+                if len(rows) < PAGE or cursors[job] >= hi:
+                    del cursors[job]  # a short page, or the top of the range: done
+                    break  # pages chained after a short one read a partial $result: ignored
     logger.debug("read owners of %d orders: %d bound", len(wanted), len(owners))
+    return owners
+
+
+def recheck_owners(portal: Any, order_ids: Iterable[int]) -> dict[int, Owner]:
+    """Re-read the owners of a send batch's orders, one exact ``orderId`` command each.
+
+    Why not :func:`read_owners`: the orders of one batch may lie far apart (many ranges, each
+    holding other orders' bindings); asking for each order by its own id is one command per
+    order, so one request for a batch of 50, whatever the portal holds in between.
+    """
+    ids = sorted({int(o) for o in order_ids})
+    owners: dict[int, Owner] = {}
+    budget = _Budget()
+    todo = list(ids)
+    while todo:
+        chunk, todo = todo[:BATCH], todo[BATCH:]
+        commands = {
+            f"o{oid}": (
+                METHOD,
+                {"filter": {"orderId": oid}, "select": _SELECT, "order": {"orderId": "ASC"},
+                 "start": -1},
+            )
+            for oid in chunk
+        }
+        answers = _read_batch(portal, commands)
+        for oid in chunk:
+            res = answers[f"o{oid}"]
+            if not res.ok:
+                budget.fail(oid, res.error)
+                todo.append(oid)
+                continue
+            rows = _rows(res.result)
+            if any(int(r["orderId"]) != oid for r in rows) or len(rows) > 1:
+                raise _not_exact(f"a read of order {oid} returned other rows")
+            if rows:
+                owners[oid] = (int(rows[0]["ownerId"]), int(rows[0]["ownerTypeId"]))
     return owners

@@ -16,9 +16,9 @@ import pandas as pd
 from b24nb.binding.frame import Outcome, fmt
 from b24nb.binding.sender import Write
 from b24nb.binding.validate import Item
-from b24nb.journal import WRITE_KEYS, OrderLedger
+from b24nb.journal import WRITE_KEYS, Link, OrderLedger
 
-__all__ = ["Plan", "plan_bind", "plan_unbind", "settle_orphans"]
+__all__ = ["Plan", "hold_back", "note_row", "plan_bind", "plan_unbind", "settle_orphans"]
 
 Owner = tuple[int, int]
 _EMPTY = OrderLedger()
@@ -39,7 +39,7 @@ class Plan:
     settle: list[tuple[Mapping[str, Any], Outcome | None]] = field(default_factory=list)
 
 
-def _note(item: Item, status: str, message: str, now: Owner | None) -> dict[str, Any]:
+def note_row(item: Item, status: str, message: str, now: Owner | None) -> dict[str, Any]:
     now_id, now_type = now or (None, None)
     return {
         **dict.fromkeys(WRITE_KEYS),  # the journal's one list of what names a write
@@ -148,20 +148,47 @@ def plan_bind(
                 plan.outcomes.append(
                     Outcome(it.pair_id, led.ours_status or "bound", None, msg, at=at)
                 )
+            elif led.late(now) is not None:
+                # our own earlier send, answer lost and read back absent, landed after all
+                _landed_late(plan, it, led, now, list(led.links))
+                plan.outcomes.append(plan.settle[-1][1])  # type: ignore[arg-type]
             else:
                 msg = f"the order was already bound to {fmt(now)}; nothing sent"
                 plan.outcomes.append(Outcome(it.pair_id, "already_bound", None, msg))
-                plan.notes.append(_note(it, "already_bound", msg, now))
+                plan.notes.append(note_row(it, "already_bound", msg, now))
         elif now is not None and not allow_rebind:
             msg = (
                 f"the order is bound to {fmt(now)}; binding it would silently replace "
                 "that owner: pass allow_rebind=True to move it"
             )
             plan.outcomes.append(Outcome(it.pair_id, "needs_rebind", None, msg))
-            plan.notes.append(_note(it, "needs_rebind", msg, now))
+            plan.notes.append(note_row(it, "needs_rebind", msg, now))
         else:
             plan.writes.append(Write(it, "bind", it.target, now))
     return plan
+
+
+def _landed_late(plan: Plan, item: Item, led: OrderLedger, now: Owner | None,
+                 links: list[Link]) -> list[Link]:
+    """Count a late-landing bind as b24nb's: a send whose answer was lost, read back absent,
+    whose owner the order shows now. It is settled in the journal (so the next fold has it
+    as a link) and joins the chain with the owner its send row says it replaced.
+    """
+    if now is None or (links and links[-1].owner == now):
+        return links
+    send = led.late(now)
+    if send is None:
+        return links
+    prev = _owner(send, "prev_")
+    status = "rebound" if prev is not None else "bound"
+    msg = (f"an earlier send (run {send['run_id']}) whose answer was lost landed late: "
+           f"the order shows {fmt(now)}; it is b24nb's")
+    plan.settle.append((send, Outcome(item.pair_id, status, None, msg)))
+    return _push(links, Link(now, prev, send["run_id"], status))
+
+
+def _push(links: list[Link], link: Link) -> list[Link]:
+    return [*links, link] if links and links[-1].owner == link.prev else [link]
 
 
 def plan_unbind(
@@ -171,37 +198,103 @@ def plan_unbind(
     *,
     run_id: str | None,
 ) -> Plan:
-    """Decide each selected row of an unbind: undo what b24nb made, leave the rest alone."""
+    """Decide each selected row of an unbind: undo what b24nb made, leave the rest alone.
+
+    The order goes back to the owner it had before the first undone link of its chain
+    (:class:`~b24nb.journal.OrderLedger`): the whole chain without ``run_id`` — the owner
+    before b24nb touched it — or the tail from ``run_id``'s first link. A tail that later
+    runs moved again is left alone (undo those first), and so is an order whose owner
+    changed on the portal since b24nb's last write.
+    """
     plan = Plan()
     for it in items:
         now = owners.get(it.order_id)
         led = ledgers.get(it.order_id, _EMPTY)
         pend = led.pending
+        links = list(led.links)
         if _settle_pending(plan, it, led, now):
             assert pend is not None
             if pend["action"] != "bind":
                 plan.outcomes.append(plan.settle[-1][1])  # type: ignore[arg-type]
                 continue
             # an unanswered bind of an earlier run did land: it is ours to undo
-            led = OrderLedger(
-                ours=_owner(pend), replaced=_owner(pend, "prev_"), ours_run=pend["run_id"]
-            )
-        if led.ours != it.target:
-            if led.last_status == "unbound" and now != it.target:
+            links = _push(links, Link(_owner(pend), _owner(pend, "prev_"),  # type: ignore[arg-type]
+                                      pend["run_id"]))
+        links = _landed_late(plan, it, led, now, links)
+        if not any(link.owner == it.target for link in links):
+            if any(link.owner == it.target for link in led.broken):
+                msg = (f"b24nb's binding to {fmt(it.target)} was replaced on the portal by "
+                       f"someone else since (now {fmt(now)}); left alone")
+                plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
+            elif led.last_status == "unbound" and now != it.target:
                 msg = f"undone earlier (run {led.last_run}); nothing sent"
                 plan.outcomes.append(Outcome(it.pair_id, "unbound", None, msg))
             else:
                 msg = "not bound by b24nb; left alone"
                 plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
-        elif run_id is not None and led.ours_run != run_id:
-            msg = f"bound by run {led.ours_run}, not {run_id}; left alone"
+            continue
+        if now != links[-1].owner:
+            msg = (f"changed on the portal since b24nb bound it to {fmt(links[-1].owner)} "
+                   f"(now {fmt(now)}); left alone")
             plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
-        elif now != it.target:
-            msg = f"changed on the portal since b24nb bound it (now {fmt(now)}); left alone"
-            plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
-            plan.notes.append(_note(it, "skipped", msg, now))
-        elif led.replaced is not None:
-            plan.writes.append(Write(it, "restore", led.replaced, now))
+            plan.notes.append(note_row(it, "skipped", msg, now))
+            continue
+        k = 0
+        if run_id is not None:
+            mine = [n for n, link in enumerate(links) if link.run == run_id]
+            if not mine:
+                msg = f"bound by run {links[-1].run}, not {run_id}; left alone"
+                plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
+                continue
+            k = mine[0]
+            later = sorted({str(link.run) for link in links[k:] if link.run != run_id})
+            if later:
+                msg = (f"moved again by run {', '.join(later)} after run {run_id}; left "
+                       "alone: undo that run first, or unbind without run_id")
+                plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
+                continue
+        back = links[k].prev
+        if back is not None:
+            plan.writes.append(Write(it, "restore", back, now))
         else:
-            plan.writes.append(Write(it, "unbind", it.target, now))
+            plan.writes.append(Write(it, "unbind", now, now))  # type: ignore[arg-type]
     return plan
+
+
+def hold_back(
+    writes: Sequence[Write], now: Mapping[int, Owner]
+) -> tuple[list[Write], list[Outcome], list[dict[str, Any]]]:
+    """Split a batch about to be sent by the owners re-read just now (the guard).
+
+    Every write was planned against the owner its order had then (``write.prev``). If the
+    order's owner changed since — a colleague, another b24nb process — the write is held
+    back: a bind reads ``needs_rebind`` (or ``already_bound`` when the order now has exactly
+    the target owner), an undo reads ``skipped``; the message names the new owner. Even with
+    ``allow_rebind`` a bind is held: the analyst agreed to replace the owner they saw, not one
+    set behind their back.
+
+    Returns ``(writes to send, outcomes held back, their journal notes)``.
+    """
+    keep: list[Write] = []
+    held: list[Outcome] = []
+    notes: list[dict[str, Any]] = []
+    for w in writes:
+        cur = now.get(w.item.order_id)
+        if cur == w.prev:
+            keep.append(w)
+            continue
+        was = fmt(w.prev)
+        if w.action == "bind" and cur == w.item.target:
+            status, msg = "already_bound", (
+                f"bound to {fmt(cur)} by someone else since b24nb read it ({was}); nothing sent")
+        elif w.action == "bind":
+            status, msg = "needs_rebind", (
+                f"the owner changed since b24nb read it: {was} then, {fmt(cur)} now; held "
+                "back, not sent: review it and bind again (allow_rebind=True moves it)")
+        else:
+            status, msg = "skipped", (
+                f"changed on the portal since b24nb read it ({was} then, {fmt(cur)} now); "
+                "left alone")
+        held.append(Outcome(w.item.pair_id, status, None, msg))
+        notes.append(note_row(w.item, status, msg, cur))
+    return keep, held, notes

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from b24nb.binding.frame import FrameLog, Outcome, fmt
+from b24nb.binding.guard import guard_batch
 from b24nb.binding.owners import read_owners
 from b24nb.binding.validate import Item
 from b24nb.errors import (
@@ -252,7 +253,20 @@ class Sender:
             raise
 
     def _send(self, batch: list[Write]) -> None:
-        ids = self.journal.record_sends(self.key, self.run_id, [w.journal_row() for w in batch])
+        try:
+            # the guard: re-read these orders' owners now; hold back any that changed since
+            # planning (b24nb.binding.guard); the one hook point of the re-check
+            batch = guard_batch(self, batch)
+            if not batch:
+                return None
+            ids = self.journal.record_sends(
+                self.key, self.run_id, [w.journal_row() for w in batch]
+            )
+        except BaseException:
+            # nothing of this batch left: back in the queue, so the rows read "skipped" (not
+            # sent), never "pending" (the word for sent without an answer)
+            self._queue.extendleft(reversed(batch))
+            raise
         for w, sid in zip(batch, ids, strict=True):
             w.send_id = sid
             w.tries += 1

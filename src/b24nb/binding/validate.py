@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from b24nb.errors import ValidationError
@@ -46,29 +47,79 @@ def _is_na(value: Any) -> bool:
         return False
 
 
+#: ids are 64-bit signed integers on the portal (PHP ``int``) and in the journal (SQLite)
+MAX_ID = 2**63 - 1
+
+
 def _as_id(value: Any) -> int | None:
-    """Return ``value`` as a positive int, or None if it is not one (bools are not ids)."""
-    if isinstance(value, bool | str | bytes) or _is_na(value):
+    """Return ``value`` as a positive int, or None if it is not one (bools are not ids).
+
+    An id above :data:`MAX_ID` is none either: the portal would cast it to another number,
+    and SQLite cannot store it (a raw ``OverflowError`` after the first request, before).
+    """
+    if isinstance(value, bool | np.bool_ | str | bytes) or _is_na(value):
         return None
     integral = isinstance(value, numbers.Integral)
     if not integral and not (isinstance(value, numbers.Real) and float(value).is_integer()):
         return None
     out = int(value)
-    return out if out > 0 else None
+    return out if 0 < out <= MAX_ID else None
 
 
 def _is_selected(value: Any) -> bool | None:
-    """True/False for a tick, None for something that is not a tick at all."""
+    """True/False for a tick, None for something that is not a tick at all.
+
+    ``np.bool_`` is NumPy's bool (named ``numpy.bool`` since NumPy 2, so no name check).
+    """
     if _is_na(value):
         return False
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, bool | np.bool_):
         return bool(value)
     return None
+
+
+def _why_not_id(value: Any) -> str:
+    try:
+        if not isinstance(value, bool | str | bytes) and int(value) > MAX_ID:
+            return f"{value!r} is too large for an id (at most 2**63 - 1)"
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return f"{value!r} is not an integer > 0"
+
+
+def _log_problems(pairs: pd.DataFrame) -> list[str]:
+    """Log columns ``bind()`` writes into must hold what it writes: refuse them up front.
+
+    Why: a ``bind_at`` holding text that is no time would fail only when the run writes its
+    first outcome — as a raw pandas parse error, after requests were sent.
+    """
+    if "bind_at" not in pairs.columns or isinstance(pairs["bind_at"].dtype, pd.DatetimeTZDtype):
+        return []
+    col = pairs["bind_at"]
+    parsed = pd.to_datetime(col, errors="coerce", utc=True, format="mixed")
+    bad = col.notna() & parsed.isna()
+    return [f"pair {pid!r}: bind_at {v!r} is not a time (the bind_at column is the log of "
+            "bind(); clear it or hold UTC times)" for pid, v in col[bad].head(50).items()]
 
 
 def _deal_ids(deals: pd.DataFrame) -> set[int]:
     values = deals["deal_id"] if "deal_id" in deals.columns else deals.index.to_series()
     return {v for v in (_as_id(x) for x in values) if v is not None}
+
+
+def _invoice_ids(invoices: Any) -> dict[int, set[int]]:
+    """Invoice ids per owner type (31, 5) from one frame or a list of ``load_invoices`` frames."""
+    frames = [invoices] if isinstance(invoices, pd.DataFrame) else list(invoices)
+    known: dict[int, set[int]] = defaultdict(set)
+    for frame in frames:
+        if not isinstance(frame, pd.DataFrame) or "owner_type_id" not in frame.columns:
+            raise ValidationError("bind: invoices must be load_invoices() frames (with an "
+                                  "owner_type_id column); nothing was sent")
+        for tid, iid in zip(frame["owner_type_id"], frame.index, strict=True):
+            t, i = _as_id(tid), _as_id(iid)
+            if t is not None and i is not None:
+                known[t].add(i)
+    return known
 
 
 def _frame_owner(row: pd.Series) -> tuple[int, int] | None:
@@ -78,7 +129,8 @@ def _frame_owner(row: pd.Series) -> tuple[int, int] | None:
 
 
 def selected_items(
-    pairs: pd.DataFrame, *, deals: pd.DataFrame | None = None, verb: str = "bind"
+    pairs: pd.DataFrame, *, deals: pd.DataFrame | None = None, verb: str = "bind",
+    invoices: Any = None,
 ) -> list[Item]:
     """Return the selected rows of ``pairs`` as :class:`Item` s, or raise for a bad frame.
 
@@ -88,6 +140,9 @@ def selected_items(
         The pairs frame (contract in ``docs/contracts.md``).
     deals : pandas.DataFrame | None
         The deals frame; when given, a selected deal (owner type 2) must be in it.
+    invoices : DataFrame or list of DataFrame, optional
+        ``load_invoices`` frames; when given, a selected invoice (owner type 31 or 5) must
+        be in a frame of its type.
     verb : str
         ``"bind"`` or ``"unbind"``, for the message.
 
@@ -105,7 +160,8 @@ def selected_items(
             [f"missing column {c!r}" for c in missing],
         )
     known_deals = _deal_ids(deals) if deals is not None else None
-    problems: list[str] = []
+    known_invoices = _invoice_ids(invoices) if invoices is not None else None
+    problems: list[str] = _log_problems(pairs)
     items: list[Item] = []
     rows = pairs[
         list(_REQUIRED)
@@ -133,9 +189,9 @@ def selected_items(
         order_id, deal_id = _as_id(row["order_id"]), _as_id(row["deal_id"])
         type_id = _as_id(row["owner_type_id"])
         if order_id is None:
-            bad.append(f"order_id {row['order_id']!r} is not an integer > 0")
+            bad.append(f"order_id {_why_not_id(row['order_id'])}")
         if deal_id is None:
-            bad.append(f"deal_id {row['deal_id']!r} is not an integer > 0")
+            bad.append(f"deal_id {_why_not_id(row['deal_id'])}")
         if type_id not in OWNER_TYPES:
             bad.append(f"owner_type_id {row['owner_type_id']!r} is not one of 2, 5, 31")
         elif (
@@ -145,6 +201,14 @@ def selected_items(
             and deal_id not in known_deals
         ):
             bad.append(f"deal {deal_id} is not in the deals frame")
+        elif (
+            known_invoices is not None
+            and type_id in (5, 31)
+            and deal_id is not None
+            and deal_id not in known_invoices.get(type_id, ())
+        ):
+            bad.append(f"invoice {deal_id} (owner type {type_id}) is not in the invoices "
+                       "frames")
         if bad:
             problems.append(f"pair {pair_id!r}: " + "; ".join(bad))
             continue

@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from b24nb.errors import B24nbError
+from b24nb.journal.keys import _site_or_none, portal_site
 from b24nb.journal.ledger import OrderLedger, fold
 from b24nb.redact import redact
 
@@ -44,9 +45,6 @@ __all__ = [
     "Journal",
     "JournalError",
     "default_path",
-    "history",
-    "open_journal",
-    "portal_site",
 ]
 
 logger = logging.getLogger(__name__)
@@ -102,6 +100,24 @@ BEGIN SELECT RAISE(ABORT, 'the b24nb journal is append-only'); END;
 )
 
 
+def _check(db: sqlite3.Connection) -> None:
+    """Refuse a damaged journal at open, before anything is sent.
+
+    Why here: a file that is not a b24nb journal (another program's SQLite file with an
+    ``events`` table of its own) or has a corrupt page opens fine and fails only at the first
+    write — after ``bind()`` already read the portal. ``quick_check`` reads every page once
+    (a 100,000-event journal is ~20 MB: a fraction of a second).
+    """
+    cols = {r[1] for r in db.execute("PRAGMA table_info(events)").fetchall()}
+    missing = [c for c in ("id", *_COLUMNS) if c not in cols]
+    if missing:
+        raise sqlite3.DatabaseError(
+            f"not a b24nb journal: table events lacks {', '.join(missing)}")
+    status = db.execute("PRAGMA quick_check(1)").fetchone()
+    if not status or status[0] != "ok":
+        raise sqlite3.DatabaseError(f"the journal is damaged ({status[0] if status else '?'})")
+
+
 class JournalError(B24nbError, OSError):
     """The journal file cannot be opened or written; raised before anything is sent.
 
@@ -121,15 +137,6 @@ def default_path() -> Path:
     if env:
         return Path(env).expanduser()
     return Path.home() / ".b24nb" / "journal.sqlite"
-
-
-def portal_site(key: str) -> str:
-    """The portal part of a journal key: ``"https://x.bitrix24.ru#user7"`` → the host part.
-
-    Keys name the user too (who did it, for the audit); what an order's ledger belongs to is
-    the portal, since an order has one owner there whoever asks.
-    """
-    return key.split("#", 1)[0].lower()
 
 
 def _now() -> str:
@@ -195,6 +202,8 @@ class Journal:
                 "$B24NB_JOURNAL or journal= at a writable file"
             ) from exc
         self._db.row_factory = sqlite3.Row
+        # one spelling per portal, for old rows too (keys were once stored as typed)
+        self._db.create_function("b24nb_site", 1, _site_or_none, deterministic=True)
 
     def _open_writable(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -204,6 +213,7 @@ class Journal:
             # FULL: a committed "sent" record survives a power cut, not only a killed process
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(_SCHEMA)
+            _check(db)
             # a read-only file opens and even reads fine; only taking the write lock tells
             db.execute("BEGIN IMMEDIATE")
             db.execute("ROLLBACK")
@@ -223,7 +233,7 @@ class Journal:
         for flags in ("mode=ro", "immutable=1"):
             db = sqlite3.connect(f"{uri}?{flags}", uri=True, check_same_thread=False, timeout=30)
             try:
-                db.execute("SELECT count(*) FROM events WHERE id < 0").fetchone()
+                _check(db)
                 return db
             except sqlite3.Error:
                 db.close()
@@ -254,6 +264,18 @@ class Journal:
         )
         at = _now()
         ids: list[int] = []
+        try:
+            self._insert(sql, rows, at, ids)
+        except sqlite3.Error as exc:
+            # never a raw sqlite3 error out of bind(): say which file, and what it means
+            raise JournalError(
+                f"cannot write the b24nb journal at {self.path} ({exc}); rows in flight read "
+                "pending in the frame, and a rerun with a working journal settles them"
+            ) from exc
+        return ids
+
+    def _insert(self, sql: str, rows: Sequence[Mapping[str, Any]], at: str,
+                ids: list[int]) -> None:
         with self._lock, self._db:
             for row in rows:
                 values = []
@@ -270,7 +292,6 @@ class Journal:
                     values.append(v)
                 cur = self._db.execute(sql, values)
                 ids.append(int(cur.lastrowid))  # type: ignore[arg-type]
-        return ids
 
     def start_run(self, portal: str, kind: str, params: Mapping[str, Any] | None = None) -> str:
         """Record the start of a run and return its id (a short unique string)."""
@@ -338,9 +359,8 @@ class Journal:
         """
         where, args = [], []  # type: ignore[var-annotated]
         if portal is not None:
-            site = portal_site(portal)
-            where.append("(lower(portal) = ? OR substr(lower(portal), 1, ?) = ?)")
-            args.extend([site, len(site) + 1, site + "#"])
+            where.append("b24nb_site(portal) = ?")
+            args.append(portal_site(portal))
         if run_id is not None:
             where.append("run_id = ?")
             args.append(run_id)
@@ -363,14 +383,13 @@ class Journal:
         (the analyst unticked the row, or reran with another frame), which ``bind()`` and
         ``unbind()`` settle too, so the journal never keeps a write nobody knows the fate of.
         """
-        site = portal_site(portal)
         sql = (
             "SELECT DISTINCT s.order_id FROM events s WHERE s.event = 'send' "
-            "AND (lower(s.portal) = ? OR substr(lower(s.portal), 1, ?) = ?) "
+            "AND b24nb_site(s.portal) = ? "
             "AND NOT EXISTS (SELECT 1 FROM events a WHERE a.send_id = s.id)"
         )
         with self._lock:
-            rows = self._db.execute(sql, (site, len(site) + 1, site + "#")).fetchall()
+            rows = self._db.execute(sql, (portal_site(portal),)).fetchall()
         return {int(r[0]) for r in rows if r[0] is not None}
 
     def ledgers(self, portal: str, order_ids: Iterable[int]) -> dict[int, OrderLedger]:
@@ -398,66 +417,3 @@ class Journal:
             dtype=object,
         )
         return df
-
-
-def open_journal(
-    journal: Journal | str | os.PathLike[str] | None, *, readonly: bool = False
-) -> tuple[Journal, bool]:
-    """Return ``(journal, opened_here)`` for a ``journal=`` argument.
-
-    Raises :class:`JournalError` when the journal cannot be opened (or, unless ``readonly``,
-    written), and when a :class:`Journal` given to write to was opened read-only.
-    """
-    if isinstance(journal, Journal):
-        if journal.readonly and not readonly:
-            raise JournalError(f"the journal at {journal.path} was opened read-only")
-        return journal, False
-    return Journal(journal, readonly=readonly), True
-
-
-def history(
-    journal: Journal | str | os.PathLike[str] | None = None,
-    *,
-    portal: Any = None,
-    run_id: str | None = None,
-) -> pd.DataFrame:
-    """Return the journal as a DataFrame, one row per event, oldest first.
-
-    Why: the journal is the audit trail of what b24nb did to a CRM; an analyst reads it like
-    any other frame (filter by ``run_id``, ``order_id``, ``status``).
-
-    Parameters
-    ----------
-    journal : Journal | path | None
-        Which journal; None means ``$B24NB_JOURNAL`` or ``~/.b24nb/journal.sqlite``.
-    portal : b24nb.Portal | str | None
-        Keep only this portal's events: a connected portal, or its journal key
-        (``"https://host#user1"``, the ``portal`` column).
-    run_id : str | None
-        Keep only one run's events.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``id``; columns ``at`` (UTC), ``portal``, ``run_id``, ``event`` (run, send,
-        answer, settle, note), ``action`` (bind, unbind, restore), ``method``, ``pair_id``,
-        ``order_id``, ``owner_id``, ``owner_type_id``, ``prev_owner_id``,
-        ``prev_owner_type_id``, ``send_id``, ``status``, ``error``, ``message``, ``response``.
-
-    Examples
-    --------
-    >>> import b24nb
-    >>> h = b24nb.history()  # doctest: +SKIP
-    >>> h[h.event == "answer"].status.value_counts()  # doctest: +SKIP
-    """
-    if portal is not None and not isinstance(portal, str):
-        from b24nb.binding.api import portal_identity  # the verbs own how a portal is named
-
-        portal = portal_identity(portal)
-    # read-only: the audit trail stays readable on a read-only disk, and reading creates no file
-    j, opened = open_journal(journal, readonly=True)
-    try:
-        return j.frame(portal, run_id=run_id)
-    finally:
-        if opened:
-            j.close()

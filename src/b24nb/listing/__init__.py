@@ -4,7 +4,8 @@ Two strategies, picked per method:
 
 **ID walk** (methods with an ID: ``crm.deal.list`` ``ID``, ``crm.contact.list`` ``ID``,
 ``sale.order.list`` ``id`` under ``orders``, ``crm.item.list`` ``id`` under ``items``,
-``sale.propertyvalue.list`` ``id`` under ``propertyValues``). Pages are read with ``start=-1``
+``sale.propertyvalue.list`` ``id`` under ``propertyValues``; ``crm.orderentity.list``: no ID,
+but a unique ``orderId``, under ``orderEntity``). Pages are read with ``start=-1``
 (no count, cheap at any table size) and ``filter[>ID]`` = the last ID seen; inside one
 ``batch`` each page's cursor is ``$result[p<i-1>][49][ID]`` of the page before, so one HTTP
 request carries 50 pages = 2,500 rows (the model is b24pysdk's ``as_list_fast``). One probe
@@ -15,8 +16,8 @@ IDs, each one batch, walked by a few threads at once within the shared rate limi
 width and counted first; a range holding more than 2,500 rows takes another batch.
 (:mod:`b24nb.listing._walk`)
 
-**Offset pages** (methods without a usable ID, e.g. ``crm.orderentity.list``, and any list
-with a user ``order``): a first call gives ``total``; the remaining ``start`` offsets go 50
+**Offset pages** (methods without a usable ID, and any list with a user ``order``): a first
+call gives ``total``; the remaining ``start`` offsets go 50
 to a batch, a few batches at once. (:mod:`b24nb.listing._offset`)
 
 Decisions:
@@ -40,17 +41,14 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from b24nb.errors import ListIncompleteError, PortalError
 from b24nb.listing._offset import offset_pages
-from b24nb.listing._run import Failed, Run, get_param
+from b24nb.listing._run import Failed, ListPortal, Run, get_param
 from b24nb.listing._walk import id_walk
 
-if TYPE_CHECKING:
-    from b24nb.portal import Portal
-
-__all__ = ["ID_METHODS", "OFFSET_METHODS", "iter_list"]
+__all__ = ["ID_METHODS", "OFFSET_METHODS", "ListPortal", "iter_list"]
 
 #: method -> (ID field, result wrapper key or None)
 ID_METHODS: dict[str, tuple[str, str | None]] = {
@@ -58,14 +56,16 @@ ID_METHODS: dict[str, tuple[str, str | None]] = {
     "crm.contact.list": ("ID", None),
     "crm.company.list": ("ID", None),
     "crm.lead.list": ("ID", None),
+    "crm.ordercontactcompany.list": ("id", "clients"),  # page key CLIENTS, camelCase out
+    "crm.invoice.list": ("ID", None),
     "sale.order.list": ("id", "orders"),
     "crm.item.list": ("id", "items"),
     "sale.propertyvalue.list": ("id", "propertyValues"),
+    # no ID column, but ORDER_ID is unique in b_crm_order_entity: a perfect keyset cursor
+    "crm.orderentity.list": ("orderId", "orderEntity"),
 }
 #: method -> (result wrapper key, default order making offset pages deterministic)
-OFFSET_METHODS: dict[str, tuple[str | None, dict[str, str] | None]] = {
-    "crm.orderentity.list": ("orderEntity", {"orderId": "ASC"}),
-}
+OFFSET_METHODS: dict[str, tuple[str | None, dict[str, str] | None]] = {}
 
 
 def _walkable(spec: tuple[str, str | None] | None, params: Mapping[str, Any]) -> bool:
@@ -83,12 +83,13 @@ def _walkable(spec: tuple[str, str | None] | None, params: Mapping[str, Any]) ->
     return isinstance(get_param(params, "filter") or {}, Mapping)
 
 
-def iter_list(portal: Portal, method: str, params: dict[str, Any], *,
-              progress: bool) -> Iterator[dict[str, Any]]:
+def iter_list(portal: ListPortal, method: str, params: dict[str, Any], *,
+              progress: bool, spare: int = 0) -> Iterator[dict[str, Any]]:
     """The generator behind :meth:`b24nb.portal.Portal.list` (see the module docstring)."""
     key = method.strip().lower()
     spec = ID_METHODS.get(key)
     run = Run(portal, method, progress)
+    run.spare = max(0, int(spare))
     done: list[dict[str, Any]] = []
     if _walkable(spec, params):
         gen = id_walk(run, params, *spec)  # type: ignore[misc]

@@ -6,12 +6,10 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from b24nb.errors import PortalError
-
-if TYPE_CHECKING:
-    from b24nb.portal import CommandResult, Portal
+from b24nb.wire import CommandResult
 
 log = logging.getLogger("b24nb.listing")
 
@@ -20,6 +18,25 @@ CHAIN = 50  # pages per batch request
 _BAR_MIN_ROWS = 5_000  # shorter lists finish before a bar would tell anyone anything
 
 Rows = list[dict[str, Any]]
+
+
+class ListPortal(Protocol):
+    """What a list needs of a portal (:class:`b24nb.portal.Portal` is one).
+
+    Why a Protocol: the portal calls into the listing and the listing calls back into the
+    portal; naming only these members breaks the import circle between the two modules.
+    """
+
+    max_workers: int
+
+    @property
+    def limiter(self) -> Any: ...
+
+    @property
+    def stats(self) -> Any: ...
+
+    def batch(self, commands: Mapping[str, tuple[str, Mapping[str, Any]]], *,
+              halt: bool = False) -> dict[str, CommandResult]: ...
 
 
 class Failed(Exception):
@@ -64,11 +81,12 @@ def as_int(v: Any) -> int | None:
 class Run:
     """Shared state of one list call: portal, progress, stop flag, retry policy."""
 
-    def __init__(self, portal: Portal, method: str, progress: bool) -> None:
+    def __init__(self, portal: ListPortal, method: str, progress: bool) -> None:
         self.portal = portal
         self.method = method
         self.stop = threading.Event()
         self.progress = progress
+        self.spare = 0  # requests the walk may add to cut its batches shorter
         self.bar: Any = None
         self._lock = threading.Lock()
         self._note = ""

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from b24nb.batching import headroom, resend_failed
 from b24nb.errors import PortalError, ValidationError
 from b24nb.listing._run import (
     CHAIN,
@@ -126,9 +127,10 @@ def id_walk(run: Run, params: dict[str, Any], idf: str, wrapper: str | None) -> 
             return
         remaining = (total or 0) - len(head)
         if total is not None and remaining == top - cursor:
-            # dense IDs: every range of 2,500 IDs holds exactly 2,500 rows
-            ranges = [(a, min(a + CHAIN * PAGE, top), min(a + CHAIN * PAGE, top) - a)
-                      for a in range(cursor, top, CHAIN * PAGE)]
+            # dense IDs: a range of k IDs holds exactly k rows
+            width = dense_width(run, remaining)
+            ranges = [(a, min(a + width, top), min(a + width, top) - a)
+                      for a in range(cursor, top, width)]
         else:  # sparse IDs (a filtered list): count equal-width ranges, then walk each
             ranges = counted_ranges(run, base, flt, idf, wrapper, cursor, top, remaining)
 
@@ -139,6 +141,23 @@ def id_walk(run: Run, params: dict[str, Any], idf: str, wrapper: str | None) -> 
             raise Failed(clean(f.rows), f.error) from None
 
     yield from ordered(run, [(lambda a=a, z=z, e=e: task(a, z, e)) for a, z, e in ranges])
+
+
+def dense_width(run: Run, remaining: int) -> int:
+    """IDs per range of a dense walk: 2,500, or fewer when spare requests fit the burst.
+
+    A batch's pages run one after another on the server (32 ms each), so the walk is as fast
+    as its longest batch. When the whole walk, spares included, fits in the bucket's
+    headroom right now, ``run.spare`` more ranges cut every batch shorter (50,000 deals: 22
+    batches of 46 pages at once instead of 20 of 50). A walk longer than the headroom keeps
+    full batches: there the bucket, not the batch, is the bound.
+    """
+    full = CHAIN * PAGE
+    n = max(1, math.ceil(remaining / full))
+    k = n + run.spare
+    if not run.spare or k + 1 > min(headroom(run.portal), float(run.portal.max_workers)):
+        return full
+    return max(PAGE, math.ceil(remaining / k / PAGE) * PAGE)
 
 
 def counted_ranges(run: Run, base: dict[str, Any], flt: Filter, idf: str,
@@ -157,26 +176,12 @@ def counted_ranges(run: Run, base: dict[str, Any], flt: Filter, idf: str,
     cmds = {f"c{i}": (run.method, {**base, "select": [idf], "filter": flt(a, z + 1),
                                    "order": {idf: "ASC"}, "start": 0})
             for i, (a, z) in enumerate(spans)}
-    attempt = 0
-    counts: dict[str, int] = {}
-    while len(counts) < len(cmds):
-        todo = {key: c for key, c in cmds.items() if key not in counts}
-        try:
-            res = run.batch(todo)
-        except PortalError as err:
-            raise Failed([], err) from None
-        failed = None
-        for key, r in res.items():
-            if r.ok:
-                counts[key] = int(r.total if r.total is not None
-                                  else len(unwrap_rows(r.result, wrapper)))
-            elif failed is None:
-                failed = r.error
-        if failed is not None:
-            if len(counts) > len(cmds) - len(todo):
-                attempt = 0  # some counts came back: failures in a row start again
-            run.retry_or_raise(failed, attempt, [])
-            attempt += 1
+    try:
+        res = resend_failed(run.portal, cmds, stop=run.stop.is_set)
+    except PortalError as err:
+        raise Failed([], err) from None
+    counts = {key: int(r.total if r.total is not None else len(unwrap_rows(r.result, wrapper)))
+              for key, r in res.items()}
     return [(a, z, counts[f"c{i}"]) for i, (a, z) in enumerate(spans) if counts[f"c{i}"] > 0]
 
 

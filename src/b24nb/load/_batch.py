@@ -7,21 +7,20 @@ decision, not a transport one.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tqdm.auto import tqdm
 
+from b24nb.batching import headroom, resend_failed
 from b24nb.errors import PortalError
 
 __all__ = ["BATCH_SIZE", "chunks", "run_batched"]
 
 BATCH_SIZE = 50  # the server runs at most 50 commands of one batch
-_ATTEMPTS = 4
-_SKIPPED = object()
-log = logging.getLogger(__name__)
+_WORKERS = 4  # heavy per-record reads in flight at once
+_SPREAD = 2  # requests a single batch's worth of commands may be split into
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -53,8 +52,15 @@ def run_batched(
     them, so this never sends faster than the portal allows. Results are yielded in order.
     """
     pending = list(commands)
-    parts = list(chunks(pending, BATCH_SIZE))
-    workers = max(1, min(int(getattr(portal, "max_workers", 1)), 4, len(parts)))
+    most = max(1, min(int(getattr(portal, "max_workers", 1)), _WORKERS))
+    size = BATCH_SIZE
+    if BATCH_SIZE // 2 < len(pending) <= BATCH_SIZE and headroom(portal) >= _SPREAD:
+        # one batch's worth: two half batches at once finish in half the time (a batch's
+        # commands run one after another on the server); one request more stays within
+        # the loaders' budgets (⌈N/2500⌉ + 3 for the list, ⌈contacts/2500⌉ for these)
+        size = -(-len(pending) // _SPREAD)
+    parts = list(chunks(pending, size))
+    workers = max(1, min(most, len(parts)))
 
     def run(chunk: Sequence[tuple[str, tuple[str, dict[str, Any]]]]) -> list[tuple[str, Any]]:
         return _run_chunk(portal, chunk, desc=desc, skip=skip)
@@ -80,53 +86,8 @@ def _run_chunk(
     desc: str,
     skip: Callable[[PortalError], bool],
 ) -> list[tuple[str, Any]]:
-    """Run one batch of at most 50 read commands, resending transient failures.
-
-    How long to wait and when to give up is :func:`b24nb.limits.retry_delay`'s decision, as
-    for every other request: a command refused by the operating-time limit is held until the
-    method's reset and asked again for as long as the portal's window can take to free up.
-    ``attempt`` counts failures in a row; a round in which some commands went through resets it.
-    """
-    done: dict[str, Any] = {}
-    todo = dict(chunk)
-    attempt = 0
-    while todo:
-        answers = portal.batch(todo)
-        again: dict[str, tuple[str, dict[str, Any]]] = {}
-        failure: PortalError | None = None
-        for key, command in todo.items():
-            answer = answers[key]
-            error = answer.error
-            if answer.ok:
-                done[key] = answer.result
-            elif error is not None and skip(error):
-                done[key] = _SKIPPED
-            elif error is not None and error.transient:
-                again[key] = command
-                failure = failure or error
-            else:
-                raise error or PortalError("", "batch command failed", method=desc)
-        if not again or failure is None:
-            break
-        if len(again) < len(todo):
-            attempt = 0
-        if not _back_off(portal, failure, attempt):
-            raise failure
-        attempt += 1
-        log.info("%s: resending %d command(s) after %s", desc, len(again), failure.code)
-        todo = again
-    return [(key, done[key]) for key, _ in chunk if done[key] is not _SKIPPED]
-
-
-def _back_off(portal: Any, error: PortalError, attempt: int) -> bool:
-    """Wait as the portal's limiter says before resending; False when it says give up."""
-    limiter = getattr(portal, "limiter", None)
-    if limiter is None:  # a stand-in portal without limits: a few immediate retries
-        return attempt < _ATTEMPTS
-    limiter.on_error(error, [error.method] if error.method else [])
-    if not limiter.backoff(error, attempt):
-        return False
-    stats = getattr(portal, "stats", None)
-    if stats is not None:
-        stats._add("retries")
-    return True
+    """Run one batch of at most 50 read commands; :func:`b24nb.batching.resend_failed`
+    resends the transient failures (how long to wait and when to give up is the limiter's
+    decision, as for every other request)."""
+    answers = resend_failed(portal, dict(chunk), skip=skip)
+    return [(key, a.result) for key, a in answers.items() if a.ok]

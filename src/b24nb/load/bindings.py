@@ -20,6 +20,7 @@ def load_bindings(
     portal: Any,
     filter: Mapping[str, Any] | None = None,
     progress: bool = True,
+    cache: bool | str = False,
 ) -> pd.DataFrame:
     """Load ``crm.orderentity.list`` into a frame indexed by ``order_id``.
 
@@ -34,18 +35,29 @@ def load_bindings(
         camelCase, e.g. ``{"ownerTypeId": 2}``. Note that the server casts filter values to
         ``int``, so ``@orderId`` lists do not work there.
     progress : bool
+    cache : bool or "refresh"
+        Keep the frame on disk to tell, next time, how many bindings changed. Bindings have
+        no modified time, so they are always read whole (see :mod:`b24nb.load.cache`).
 
     Returns
     -------
     pandas.DataFrame
         Index ``order_id`` (Int64); columns ``owner_id``, ``owner_type_id`` (Int64).
     """
+    if cache:
+        from b24nb.load.cache import warm_load
+
+        return warm_load(portal, "bindings", {"filter": filter}, cache,
+                         load=lambda f: load_bindings(portal, f or None, progress), flt=filter)
     infos = field_infos(portal, "crm.orderentity.getFields", optional=True)
     check_fields("crm.orderentity.list", infos, filter=filter)
     params: dict[str, Any] = {"select": list(_FIELDS)}
     if filter:
         params["filter"] = dict(filter)
-    # The table has no ID column: portal.list pages it by offsets (there is nothing to walk).
+    # The table has no ID column, but orderId is unique in it: portal.list walks it as a
+    # keyset (start=-1, >orderId, chained in batches). Offsets would skip a binding when
+    # another user deletes one meanwhile — with `total` unchanged after an insert, unseen.
+    # No user `order` is passed, so the walk (never offset pages) is what runs.
     rows = list(portal.list("crm.orderentity.list", params, progress=progress))
     # The server's view declares all three fields integer; so does our contract, even when
     # the portal hides getFields.

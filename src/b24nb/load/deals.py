@@ -34,6 +34,7 @@ def load_deals(
     select: Sequence[str] | None = None,
     contacts: bool = True,
     progress: bool = True,
+    cache: bool | str = False,
 ) -> pd.DataFrame:
     """Load CRM deals into a DataFrame indexed by ``deal_id``, typed from ``crm.deal.fields``.
 
@@ -57,6 +58,11 @@ def load_deals(
         50 commands per request). ``CONTACT_ID`` is then always selected.
     progress : bool
         Show progress bars.
+    cache : bool or "refresh"
+        Keep the frame on disk and, next time with the same arguments, read only the deals
+        modified since (``>=DATE_MODIFY``), the contacts modified since, and the ids to drop
+        deleted deals (:mod:`b24nb.load.cache`); ``"refresh"`` forces a full load. What was
+        done is in ``frame.attrs["b24nb_cache"]``.
 
     Returns
     -------
@@ -80,6 +86,8 @@ def load_deals(
     """
     if isinstance(select, str):  # select="TITLE" means one field, not five letters
         select = [select]
+    if cache:
+        return _cached(portal, filter, select, contacts, progress, cache)
     infos = field_infos(portal, "crm.deal.fields")
     if select is None:
         wanted = [f for f in DEFAULT_DEAL_SELECT if not infos or f in infos]
@@ -94,7 +102,7 @@ def load_deals(
     params: dict[str, Any] = {"select": request}
     if filter:
         params["filter"] = dict(filter)
-    rows = list(portal.list("crm.deal.list", params, progress=progress))
+    rows = list(portal.list("crm.deal.list", params, progress=progress, spare=0))
 
     columns = _expand(request, infos, rows)
     deals = typed_frame(rows, columns, infos, id_field="ID", index_name="deal_id")
@@ -109,6 +117,40 @@ def load_deals(
             deals[name] = pd.array(joined[name].to_numpy(dtype=object, na_value=None),
                                    dtype=STRING)
     return deals
+
+
+def _cached(portal: Any, filter: Mapping[str, Any] | None, select: Sequence[str] | None,
+            contacts: bool, progress: bool, cache: bool | str) -> pd.DataFrame:
+    """``load_deals`` through :func:`b24nb.load.cache.warm_load`."""
+    from b24nb.load.cache import Listing, warm_load
+
+    flt = dict(filter or {})
+
+    def load(f: Mapping[str, Any]) -> pd.DataFrame:
+        return load_deals(portal, f or None, select, contacts, progress)
+
+    def refresh(kept: pd.DataFrame, mark: str) -> pd.DataFrame:
+        # a contact's edit leaves its deals' DATE_MODIFY alone: re-join the edited contacts
+        if not contacts or not len(kept):
+            return kept
+        edited = {int(r["ID"]) for r in portal.list(
+            "crm.contact.list", {"select": ["ID"], "filter": {">=DATE_MODIFY": mark}},
+            progress=False)}
+        hit = kept["CONTACT_ID"].isin(edited).fillna(False).to_numpy(dtype=bool)
+        if not hit.any():
+            return kept
+        people = _contacts(portal, kept.loc[hit, "CONTACT_ID"], progress=False)
+        joined = kept.loc[hit, ["CONTACT_ID"]].merge(people, how="left", left_on="CONTACT_ID",
+                                                     right_index=True)
+        kept = kept.copy()
+        for name in CONTACT_COLUMNS:
+            kept.loc[hit, name] = pd.array(joined[name].to_numpy(dtype=object, na_value=None),
+                                           dtype=STRING)
+        return kept
+
+    return warm_load(portal, "deals", {"filter": flt, "select": select, "contacts": contacts},
+                     cache, load=load, flt=flt, refresh=refresh,
+                     listing=Listing("crm.deal.list", "ID", "DATE_MODIFY"))
 
 
 def _dedupe(names: Iterable[str]) -> list[str]:

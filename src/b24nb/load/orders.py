@@ -3,24 +3,36 @@
 An order's ``userId`` is the *employee* who entered it, not the customer (research §10). The
 customer is in two other places, and we read both:
 
-* ``sale.order.get`` → ``clients[]``: the CRM contact (type 3) and company (type 4) the order
-  belongs to. No documented list method returns them (the docs name
-  ``crm.ordercontactcompany.list`` but do not describe it), so we batch ``sale.order.get`` 50
-  per request. It has no ``select``: each answer carries the whole order.
-* The order properties: what the buyer typed at checkout (name, e-mail, phone). The same
-  ``sale.order.get`` answers carry them in ``propertyValues``, so with ``clients=True`` they
-  are read from there at no extra request; otherwise ``sale.propertyvalue.list`` lists them
-  (about three rows per order, so ~800 orders per request).
+* The CRM contact (type 3) and company (type 4) the order belongs to, from
+  ``crm.ordercontactcompany.list`` (controller ``OrderContactCompany::listAction`` of the crm
+  module, research §11): one row per link, walked by ID like any list, 2,500 links per
+  request. The docs name the method without describing it, so keys are read in either
+  spelling (``orderId``/``ORDER_ID``, page key ``clients``/``CLIENTS``). A portal that
+  answers ``ERROR_METHOD_NOT_FOUND`` or ``ACCESS_DENIED`` falls back — once, with a warning —
+  to ``sale.order.get`` → ``clients[]``, 50 orders per request; there each call loads the
+  whole order and costs server time counted against the operating budget, so 200,000 orders
+  would take 4,000 requests and hours.
+* The order properties: what the buyer typed at checkout (name, e-mail, phone), from
+  ``sale.propertyvalue.list`` (about three rows per order, ~800 orders per request). On the
+  fallback path the ``sale.order.get`` answers carry them already, at no extra request.
 """
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
 
-from b24nb.errors import OrderNotFoundError
+from b24nb.errors import (
+    AccessDeniedError,
+    ListIncompleteError,
+    MethodNotFoundError,
+    OrderNotFoundError,
+)
 from b24nb.load._batch import run_batched
 from b24nb.load._convert import STRING, digits, lower_email, typed_frame
 from b24nb.load._fields import check_fields, field_infos
@@ -40,6 +52,10 @@ PROPERTY_CODES: dict[str, tuple[str, ...]] = {
     "customer_phone": ("PHONE", "CONTACT_PHONE", "MOBILE_PHONE", "TEL"),
 }
 
+log = logging.getLogger(__name__)
+
+LINKS_METHOD = "crm.ordercontactcompany.list"
+_FELL_BACK: set[str] = set()  # portal hosts already told about the fallback (say it once)
 _CONTACT_TYPE = 3
 _COMPANY_TYPE = 4
 _SMALL_SET = 200  # up to this many orders, list their properties by id; else by id range
@@ -52,6 +68,7 @@ def load_orders(
     clients: bool = True,
     properties: bool = True,
     progress: bool = True,
+    cache: bool | str = False,
 ) -> pd.DataFrame:
     """Load store orders into a DataFrame indexed by ``order_id``, typed from the order fields.
 
@@ -65,12 +82,17 @@ def load_orders(
         Order fields to keep; default all.
     clients : bool
         Add ``contact_id`` and ``company_id`` (the primary CRM client of each type) from
-        ``sale.order.get`` → ``clients[]``: one request per 50 orders, the slow part.
+        ``crm.ordercontactcompany.list`` (2,500 links per request), or where the portal
+        lacks it from ``sale.order.get`` → ``clients[]`` (one request per 50 orders).
     properties : bool
         Add ``customer_name``, ``customer_email`` (lower-case) and ``customer_phone`` (digits
         only) from ``sale.propertyvalue.list``, by the codes in :data:`PROPERTY_CODES`.
     progress : bool
         Show progress bars.
+    cache : bool or "refresh"
+        Keep the frame on disk and, next time with the same arguments, read only the orders
+        updated since (``>=dateUpdate``, with their clients and properties) and the ids to
+        drop deleted orders (:mod:`b24nb.load.cache`); ``"refresh"`` forces a full load.
 
     Returns
     -------
@@ -90,6 +112,8 @@ def load_orders(
     """
     if isinstance(select, str):
         select = [select]
+    if cache:
+        return _cached(portal, filter, select, clients, properties, progress, cache)
     infos = field_infos(portal, "sale.order.getFields", optional=True)
     wanted = [str(f) for f in select] if select else []
     check_fields("sale.order.list", infos, select=wanted, filter=filter)
@@ -99,31 +123,155 @@ def load_orders(
         params["select"] = list(dict.fromkeys(["id", *wanted]))
     if filter:
         params["filter"] = dict(filter)
-    rows = list(portal.list("sale.order.list", params, progress=progress))
+    whole = not filter
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="b24nb-orders") as pool:
+        # The links and the properties of the whole portal do not depend on the orders'
+        # ids, so they are listed while the orders are: three lists at once, one bucket.
+        jobs: dict[str, Future[list[dict[str, Any]]]] = {}
 
-    if "select" in params:
-        columns = params["select"]
-    else:
-        seen = dict.fromkeys(infos)
-        for row in rows[:100]:  # fields the portal sends but does not declare
-            seen.update(dict.fromkeys(row))
-        columns = list(seen)
-    orders = typed_frame(rows, columns, infos, id_field="id", index_name="order_id")
-    del rows
+        def start(ids: Sequence[int]) -> None:
+            if clients:
+                jobs["links"] = pool.submit(_link_rows, portal, ids, whole, progress)
+            if properties:
+                jobs["props"] = pool.submit(_property_rows, portal, ids,
+                                            whole_portal=whole, progress=progress)
 
-    ids = [int(i) for i in orders.index]
-    props: list[Mapping[str, Any]] | None = None
-    if clients:
-        found, props = _clients(portal, ids, progress=progress)
-        for name in CLIENT_COLUMNS:
-            orders[name] = found[name].reindex(orders.index).astype("Int64")
+        if whole:
+            start([])
+        rows = list(portal.list("sale.order.list", params, progress=progress, spare=0))
+        if "select" in params:
+            columns = params["select"]
+        else:
+            seen = dict.fromkeys(infos)
+            for row in rows[:100]:  # fields the portal sends but does not declare
+                seen.update(dict.fromkeys(row))
+            columns = list(seen)
+        orders = typed_frame(rows, columns, infos, id_field="id", index_name="order_id")
+        del rows
+        ids = [int(i) for i in orders.index]
+        if not whole and ids:
+            start(ids)
+
+        props: list[dict[str, Any]] | None = jobs["props"].result() if "props" in jobs else None
+        if clients:
+            try:
+                found = _primary_clients(jobs["links"].result() if "links" in jobs else [], ids)
+            except ListIncompleteError as err:
+                if not isinstance(err.error, MethodNotFoundError | AccessDeniedError):
+                    raise
+                _say_fallback(portal, err.error)
+                found, got = _clients(portal, ids, progress=progress)
+                props = got if props is None else props
+            for name in CLIENT_COLUMNS:
+                orders[name] = found[name].reindex(orders.index).astype("Int64")
     if properties:
-        if props is None:  # not read with the orders: list them
-            props = _property_rows(portal, ids, whole_portal=not filter, progress=progress)
-        found = _customers(props, ids)
+        found = _customers(props or [], ids)
         for name in CUSTOMER_COLUMNS:
             orders[name] = found[name].reindex(orders.index).astype(STRING)
     return orders
+
+
+def _cached(portal: Any, filter: Mapping[str, Any] | None, select: Sequence[str] | None,
+            clients: bool, properties: bool, progress: bool, cache: bool | str
+            ) -> pd.DataFrame:
+    """``load_orders`` through :func:`b24nb.load.cache.warm_load`."""
+    from b24nb.load.cache import Listing, warm_load
+
+    flt = dict(filter or {})
+
+    def load(f: Mapping[str, Any]) -> pd.DataFrame:
+        return load_orders(portal, f or None, select, clients, properties, progress)
+
+    args = {"filter": flt, "select": select, "clients": clients, "properties": properties}
+    return warm_load(portal, "orders", args, cache, load=load, flt=flt,
+                     listing=Listing("sale.order.list", "id", "dateUpdate"))
+
+
+def _say_fallback(portal: Any, error: Exception) -> None:
+    """Warn once per portal that customers come from the slow ``sale.order.get`` path."""
+    host = str(getattr(portal, "host", ""))
+    if host in _FELL_BACK:
+        return
+    _FELL_BACK.add(host)
+    code = getattr(error, "code", "") or type(error).__name__
+    note = (f"{LINKS_METHOD} is not available on this portal ({code}); reading order "
+            "customers with sale.order.get instead, 50 orders per request (slow on big portals)")
+    log.warning(note)
+    warnings.warn(note, stacklevel=3)
+
+
+def _id_filters(ids: Sequence[int], whole_portal: bool, key: str = "orderId"
+                ) -> list[dict[str, Any]]:
+    """Filters narrowing child rows to these orders, each listed on its own.
+
+    None for the whole portal; an id range when the ids are dense in it (one cheap filter,
+    the few foreign orders in it are dropped by the caller); otherwise id sets of 200 — a
+    warm reload's few hundred edited orders are spread over the whole table, and a range
+    around them would list every link and property of the portal.
+    """
+    if whole_portal:
+        return [{}]
+    if not ids:
+        return []
+    lo, hi = min(ids), max(ids)
+    if len(ids) > _SMALL_SET and hi - lo + 1 <= 2 * len(ids):
+        return [{f">={key}": lo, f"<={key}": hi}]
+    ordered = sorted(ids)
+    return [{f"@{key}": list(ordered[i:i + _SMALL_SET])}
+            for i in range(0, len(ordered), _SMALL_SET)]
+
+
+def _each_filter(portal: Any, method: str, params: Mapping[str, Any],
+                 filters: list[dict[str, Any]], progress: bool) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for extra in filters:
+        flt = {**dict(params.get("filter") or {}), **extra}
+        rows.extend(portal.list(method, {**params, "filter": flt}, progress=progress,
+                                spare=0))
+    return rows
+
+
+def _get(row: Mapping[str, Any], camel: str, upper: str) -> Any:
+    value = row.get(camel)
+    return row.get(upper) if value is None else value
+
+
+def _link_rows(portal: Any, ids: Sequence[int], whole_portal: bool, progress: bool
+               ) -> list[dict[str, Any]]:
+    """The order ↔ contact/company links from ``crm.ordercontactcompany.list``."""
+    params: dict[str, Any] = {"select": ["id", "orderId", "entityTypeId", "entityId",
+                                         "isPrimary", "sort"]}
+    return _each_filter(portal, LINKS_METHOD, params, _id_filters(ids, whole_portal), progress)
+
+
+def _primary_clients(rows: list[dict[str, Any]], ids: Sequence[int]) -> pd.DataFrame:
+    """Primary contact and company of each order, from its link rows (either key spelling)."""
+    links = pd.DataFrame({
+        "order": pd.to_numeric(pd.Series([_get(r, "orderId", "ORDER_ID") for r in rows],
+                                         dtype=object), errors="coerce"),
+        "type": pd.to_numeric(pd.Series([_get(r, "entityTypeId", "ENTITY_TYPE_ID")
+                                         for r in rows], dtype=object), errors="coerce"),
+        "entity": pd.to_numeric(pd.Series([_get(r, "entityId", "ENTITY_ID") for r in rows],
+                                          dtype=object), errors="coerce"),
+        "primary": pd.Series([str(_get(r, "isPrimary", "IS_PRIMARY") or "").upper()
+                              in ("Y", "TRUE", "1") for r in rows], dtype=bool),
+        "sort": pd.to_numeric(pd.Series([_get(r, "sort", "SORT") for r in rows],
+                                        dtype=object), errors="coerce").fillna(0),
+    })
+    del rows
+    links = links[(links["entity"] > 0) & links["order"].notna()]
+    # the one of each type marked primary, else the first by sort (then the smallest id),
+    # the same rule as on the sale.order.get path
+    links = links.assign(rank=(~links["primary"]).astype(int)).sort_values(
+        ["order", "type", "rank", "sort", "entity"], kind="stable")
+    best = links.drop_duplicates(["order", "type"])
+    index = pd.Index(pd.array(ids, dtype="Int64"), name="order_id")
+    out = pd.DataFrame(index=index)
+    for name, etype in (("contact_id", _CONTACT_TYPE), ("company_id", _COMPANY_TYPE)):
+        part = best[best["type"] == etype]
+        series = pd.Series(part["entity"].to_numpy(), index=part["order"].astype("int64"))
+        out[name] = pd.array(series.reindex(list(ids)).to_numpy(), dtype="Int64")
+    return out
 
 
 def _clients(portal: Any, ids: Sequence[int], *, progress: bool
@@ -189,16 +337,11 @@ def _property_rows(
     portal: Any, ids: Sequence[int], *, whole_portal: bool, progress: bool
 ) -> list[dict[str, Any]]:
     """The customer property rows of these orders from ``sale.propertyvalue.list``."""
-    if not ids:
+    if not ids and not whole_portal:
         return []
-    flt: dict[str, Any] = {"@code": list(_code_rank())}
-    if not whole_portal:
-        if len(ids) <= _SMALL_SET:
-            flt["@orderId"] = list(ids)
-        else:  # a range is one cheap filter; the few foreign orders in it are dropped below
-            flt[">=orderId"], flt["<=orderId"] = min(ids), max(ids)
-    params = {"select": ["orderId", "code", "value"], "filter": flt}
-    return list(portal.list("sale.propertyvalue.list", params, progress=progress))
+    params = {"select": ["orderId", "code", "value"], "filter": {"@code": list(_code_rank())}}
+    return _each_filter(portal, "sale.propertyvalue.list", params,
+                        _id_filters(ids, whole_portal), progress)
 
 
 def _customers(rows: list[Mapping[str, Any]], ids: Sequence[int]) -> pd.DataFrame:

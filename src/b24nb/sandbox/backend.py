@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import crm, items, sale
+from . import crm, deal_update, invoices, items, sale
 from .api import ZERO_LATENCY, Answer, ApiError, Latency
 from .batch import run_batch
 from .faults import Faults
 from .fields import CONTACT
+from .invoice_fields import create_tables as create_invoice_tables
 from .limits import PLANS, Clock, LeakyBucket, OperatingBudget, Stats
 from .oauth import OAuth
 from .php import format_datetime
@@ -25,6 +26,10 @@ from .store import Store
 __all__ = ["Backend"]
 
 Handler = Callable[[Any, Mapping[str, Any]], Answer]
+
+#: how a portal refuses a method it does not publish, or one the webhook may not call
+_REFUSALS = {"ERROR_METHOD_NOT_FOUND": ("ERROR_METHOD_NOT_FOUND", "Method not found!", 404),
+             "ACCESS_DENIED": ("ACCESS_DENIED", "Access denied!", 403)}
 
 
 def _profile(ctx: Any, params: Mapping[str, Any]) -> Answer:
@@ -58,10 +63,13 @@ class Backend:
         self.operating = OperatingBudget(operating_limit, clock)
         self.auto_deals = auto_deals
         self.store = Store(clock.now)
+        create_invoice_tables(self.store.db)
         self.stats = Stats()
         self.faults = Faults()
+        self.refused: dict[str, str] = {}  # method -> a key of _REFUSALS
         self.oauth = OAuth(clock.now, base_url)
         self.handlers: dict[str, Handler] = {**crm.HANDLERS, **sale.HANDLERS, **items.HANDLERS,
+                                             **invoices.HANDLERS, **deal_update.HANDLERS,
                                              "profile": _profile, "user.current": _profile,
                                              "scope": _scope, "server.time": _server_time}
 
@@ -85,6 +93,9 @@ class Backend:
              ) -> tuple[Answer, dict[str, Any]]:
         """Run one (non-batch) method starting at virtual time ``start``; raises ApiError."""
         handler = self.handlers.get(method)
+        refusal = self.refused.get(method)
+        if refusal is not None:
+            raise ApiError(*_REFUSALS[refusal])
         if handler is None:
             raise ApiError("ERROR_METHOD_NOT_FOUND", "Method not found!", 404)
         key = (identity, method)
@@ -117,8 +128,8 @@ class Backend:
 
                 result = run_batch(params, one)
                 elapsed = cursor[0] - start
-                return 200, {"result": result,
-                             "time": self.timing(start, elapsed, (identity, "batch"))}, elapsed
+                return 200, {"result": result, "time": self.timing(
+                    start, elapsed, (identity, "batch"))}, self._rest(start, elapsed)
             answer, timing = self.call(method, params, identity, start)
         except ApiError as err:
             return err.status, err.body(), 0.0
@@ -128,7 +139,18 @@ class Backend:
         if answer.total is not None:
             body["total"] = answer.total
         body["time"] = timing
-        return 200, body, timing["processing"]
+        return 200, body, self._rest(start, timing["processing"])
+
+    def _rest(self, start: float, processing: float) -> float:
+        """Virtual seconds still to wait so that the answer leaves ``processing`` after ``start``.
+
+        Why not the whole ``processing``: it already includes the real time the handler ran,
+        and that time has passed. Waiting it again would make every request cost its compute
+        twice, and since compute is serialised by the interpreter lock while waits overlap,
+        it would make concurrent requests look more serial than on a real portal, where each
+        PHP worker runs on its own.
+        """
+        return max(0.0, processing - (self.clock.now() - start))
 
     # ------------------------------------------------------------------ helpers
     def create_order_deal(self, oid: int) -> int:

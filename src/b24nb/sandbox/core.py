@@ -43,6 +43,9 @@ class Sandbox:
     port : TCP port on 127.0.0.1; 0 picks a free one.
     auto_deals : ``sale.order.add`` also creates and binds a deal, as real portals do.
     truth : ground truth {order_id: deal_id} for your own records.
+    invoices : add the demo invoices (:mod:`.demo_invoices`) to the demo portal: orders owned
+        by smart and legacy invoices, bindings to deleted invoices, mismatches. The demo's
+        deals, orders and ``truth`` are the same either way; ``truth_owner`` has them all.
 
     Examples
     --------
@@ -57,7 +60,8 @@ class Sandbox:
                  companies: Records = None, bindings: Records = None, demo: bool = True,
                  limits: bool = True, plan: str = "standard", operating_limit: float = 480.0,
                  time_scale: float = 1.0, latency: bool | Latency = True, port: int = 0,
-                 auto_deals: bool = True, truth: Mapping[int, int] | None = None) -> None:
+                 auto_deals: bool = True, truth: Mapping[int, int] | None = None,
+                 invoices: bool = True) -> None:
         self.seed = seed
         self.time_scale = float(time_scale)
         self._port = port
@@ -69,6 +73,13 @@ class Sandbox:
                                 operating_limit=operating_limit, auto_deals=auto_deals,
                                 base_url=self._base_url)
         self.truth: dict[int, int] = {}
+        # Ground truth beyond deals (demo invoices, see .demo_invoices): the true owner of
+        # every order that has one, as (ownerTypeId, ownerId); orders bound to a deleted
+        # owner; and the auto-created duplicate deals.
+        self.truth_owner: dict[int, tuple[int, int]] = {}
+        self.truth_dangling: dict[int, tuple[int, int]] = {}
+        self.auto_deal_ids: set[int] = set()
+        self._invoices = invoices
         # Loading builds millions of small objects; the cyclic GC would rescan them all.
         gc_was_enabled = gc.isenabled()
         gc.disable()
@@ -79,6 +90,7 @@ class Sandbox:
             if gc_was_enabled:
                 gc.enable()
         self.truth.update({int(k): int(v) for k, v in (truth or {}).items()})
+        self.truth_owner = {**{o: (2, d) for o, d in self.truth.items()}, **self.truth_owner}
 
     def _load(self, seed: int, n_deals: int, n_orders: int, demo: bool, deals: Records,
               orders: Records, contacts: Records, companies: Records, bindings: Records
@@ -91,7 +103,16 @@ class Sandbox:
             # (half a second at 200,000 deals) while SQLite builds the indexes
             scratch = list(generate(seed, n_deals, n_orders))
             self.truth.update(scratch[0].truth)
+            self.auto_deal_ids = set(scratch[0].auto_deal_ids)
+            invoices = None
+            if self._invoices:
+                from .demo_invoices import plan
+
+                invoices = plan(scratch[0], seed)
             store.load_all(scratch[0].store_tables(), meanwhile=scratch.clear)
+            if invoices is not None:
+                self.truth_owner, self.truth_dangling = invoices.install(
+                    store, self._clock.now())
         store.add_people(_contact_entity(), contacts or [])
         store.add_people(_company_entity(), companies or [])
         store.add_deals(deals or [])
@@ -204,6 +225,41 @@ class Sandbox:
         """The sandbox's virtual Unix time (every time it reports is on this clock)."""
         return self._clock.now()
 
+    def edit(self, kind: str, ids: Iterable[int], **fields: Any) -> int:
+        """Edit records as another user would: ``sb.edit("deals", [5, 9], TITLE="x")``.
+
+        ``kind`` is ``"deals"``, ``"contacts"``, ``"companies"`` or ``"orders"``; values are
+        in storage form (numbers as numbers). The records' ``DATE_MODIFY``/``dateUpdate``
+        become now, as on a real portal. Returns how many records changed.
+        """
+        return self._backend.store.edit(kind, [int(i) for i in ids], fields)
+
+    def delete(self, kind: str, ids: Iterable[int]) -> int:
+        """Delete records as another user would (an order with its links and binding)."""
+        return self._backend.store.delete(kind, [int(i) for i in ids])
+
+    def operating_seconds(self, method: str, user: int = 1) -> float:
+        """Server seconds counted against ``method``'s operating budget now (last 10 min).
+
+        Only calls of 0.1 s or more count, as on the server; benchmarks print it.
+        """
+        return self._backend.operating.state((f"hook:{user}", method.strip().lower()))[0]
+
+    def refuse(self, method: str, code: str | None = "ERROR_METHOD_NOT_FOUND") -> None:
+        """Answer ``method`` as a portal that does not publish it, or denies it to this hook.
+
+        ``code`` is ``"ERROR_METHOD_NOT_FOUND"`` (HTTP 404, an older or restricted portal) or
+        ``"ACCESS_DENIED"`` (403, the webhook lacks the right); ``None`` serves it again.
+        Clients that fall back to another method are tested with it.
+        """
+        name = method.strip().lower()
+        if code is None:
+            self._backend.refused.pop(name, None)
+        elif code in ("ERROR_METHOD_NOT_FOUND", "ACCESS_DENIED"):
+            self._backend.refused[name] = code
+        else:
+            raise ValueError(f"code must be ERROR_METHOD_NOT_FOUND or ACCESS_DENIED, not {code!r}")
+
     def oauth_client(self) -> dict[str, str]:
         """The local OAuth app: ``client_id``, ``client_secret``, ``token_url``."""
         oauth = self._backend.oauth
@@ -219,6 +275,26 @@ class Sandbox:
         rows = self._backend.store.select(
             'SELECT "orderId", "ownerId", "ownerTypeId" FROM bindings ORDER BY "orderId"')
         return [{"orderId": o, "ownerId": w, "ownerTypeId": t} for o, w, t in rows]
+
+    def invoices(self, kind: str = "smart") -> list[dict[str, Any]]:
+        """Every smart (``"smart"``) or legacy (``"legacy"``) invoice as stored (tests only).
+
+        Storage form: times are Unix seconds, flags ``"Y"``/``"N"``, empty references None.
+        """
+        from .invoice_fields import INVOICE, SMART_INVOICE
+
+        ent = SMART_INVOICE if kind == "smart" else INVOICE
+        names = [f.name for f in ent.columns]
+        rows = self._backend.store.select(f"SELECT * FROM {ent.table} ORDER BY 1")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def deal_rows(self) -> list[dict[str, Any]]:
+        """Every deal as stored (tests only): ``ID``, ``STAGE_ID``, ``DATE_MODIFY`` (Unix)…"""
+        from .fields import DEAL
+
+        names = [f.name for f in DEAL.columns]
+        rows = self._backend.store.select('SELECT * FROM deals ORDER BY "ID"')
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def counts(self) -> dict[str, int]:
         """Rows per table: deals, contacts, companies, orders, bindings."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-__all__ = ["COMPANY", "CONTACT", "DEAL", "DEAL_ITEM", "ORDER", "ORDER_ENTITY", "PROPERTY_VALUE",
-           "Entity", "Field"]
+__all__ = ["COMPANY", "CONTACT", "DEAL", "DEAL_ITEM", "ORDER", "ORDER_CLIENT", "ORDER_ENTITY",
+           "PROPERTY_VALUE", "Entity", "Field"]
 
 # Storage kinds:
 #   int      integer, never null (IDs, counters)
@@ -242,6 +242,19 @@ ORDER_ENTITY = Entity("orderentity", "bindings", "orderId", (
     _f("orderId", "int", "integer", required=True, immutable=True),
     _f("ownerId", "int", "integer", required=True, immutable=True, index=True),
     _f("ownerTypeId", "int", "integer", required=True, immutable=True),
+), upper_names=False)
+
+# crm.ordercontactcompany.list: the CRM contact/company links of orders (b_crm_order_contact
+# _company; the controller's entity fields ID, ORDER_ID, ENTITY_ID, ENTITY_TYPE_ID, SORT,
+# ROLE_ID, IS_PRIMARY, answered camelCase like every engine controller).
+ORDER_CLIENT = Entity("ordercontactcompany", "order_clients", "id", (
+    _f("id", "int", "integer", read_only=True),
+    _f("orderId", "int", "integer", required=True, immutable=True, index=True),
+    _f("entityId", "int", "integer", required=True, immutable=True),
+    _f("entityTypeId", "int", "integer", required=True, immutable=True),
+    _f("sort", "int", "integer"),
+    _f("roleId", "ref", "integer"),
+    _f("isPrimary", "yn", "char"),
 ), upper_names=False)
 
 PROPERTY_VALUE = Entity("propertyvalue", "order_props", "id", (

@@ -4,6 +4,16 @@ Order of checks follows the real stack: infrastructure first (faults, then the p
 leaky bucket that answers 503 before PHP runs), then authentication, then the REST layer.
 Request bodies may be JSON, form-encoded or a query string; JSON that will not parse is
 treated as an empty body, as ``CRestUtil::getRequestData`` does.
+
+A server faces whatever arrives, so input is bounded the way nginx and PHP bound it: a body
+over ``max_body`` bytes is refused with 413 before it is read (nginx's
+``client_max_body_size``), a bad ``Content-Length`` gets 400, a connection idle for
+``idle_timeout`` seconds is closed (keep-alive and half-open connections hold no thread
+forever), an HTTP/0.9 request line is refused at once instead of waiting for headers, JSON
+nested deeper than ``json_decode``'s 512 levels reads as an empty body, and form variables
+nested deeper than ``max_input_nesting_level`` are dropped. Every refusal is a Bitrix-style
+JSON error (``{"error": …, "error_description": …}``) and at most one log line; a bug in the
+emulator answers 500 the same way and logs one line, never a traceback on stderr.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from urllib.parse import unquote
 
 from .api import ApiError, param
 from .batch import parse_command
-from .php import parse_str
+from .php import JSON_DEPTH, parse_str
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -43,6 +53,11 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256
+    #: bytes a request body may have (a batch of 50 commands is a few kB; nginx's default
+    #: client_max_body_size is 1 MB, portals raise it for file uploads)
+    max_body = 32 * 1024 * 1024
+    #: seconds a connection may sit idle (between requests or inside one) before it is closed
+    idle_timeout = 30.0
 
     def __init__(self, port: int, backend: Backend, secret: str, user_id: int = 1) -> None:
         self.backend = backend
@@ -61,7 +76,7 @@ class Server(ThreadingHTTPServer):
         exc = sys.exc_info()[1]
         if isinstance(exc, OSError):
             return
-        log.exception("sandbox: error while serving a request")
+        log.error("sandbox: %s while serving a request: %s", type(exc).__name__, exc)
 
     def close_connections(self) -> None:
         """Cut every kept-alive connection, so a stopped sandbox really stops answering."""
@@ -77,6 +92,31 @@ class _Reset(Exception):
     """Raised to drop the connection with a TCP reset (the "reset" fault)."""
 
 
+class _Refused(Exception):
+    """Input the server refuses before the REST layer: answered, then the connection closes."""
+
+    def __init__(self, status: int, code: str, description: str) -> None:
+        super().__init__(description)
+        self.status, self.code, self.description = status, code, description
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion (a deep value must not crash us)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, d = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, d)
+            stack.extend((v, d + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+_HTTP_ERRORS = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+                408: "REQUEST_TIMEOUT", 413: "REQUEST_ENTITY_TOO_LARGE",
+                414: "REQUEST_URI_TOO_LONG", 431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
+                501: "NOT_IMPLEMENTED", 505: "HTTP_VERSION_NOT_SUPPORTED"}
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections as with nginx
     server: Server
@@ -85,6 +125,8 @@ class _Handler(BaseHTTPRequestHandler):
     wbufsize = 1 << 16  # headers and body leave in one segment, flushed per request
 
     def setup(self) -> None:
+        # a socket timeout: an idle keep-alive or half-open connection ends, freeing its thread
+        self.timeout = self.server.idle_timeout
         super().setup()
         # Without this, Nagle + delayed ACK add ~40 ms to every keep-alive answer.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -101,6 +143,27 @@ class _Handler(BaseHTTPRequestHandler):
         # Never log the path: it carries the webhook secret.
         log.debug("sandbox %s", args[1] if len(args) > 1 else "")
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None
+                   ) -> None:
+        """http.server's own refusals (bad request line, headers) as Bitrix-style JSON."""
+        self.close_connection = True
+        log.info("sandbox: refused a request: HTTP %d %s", code, message or "")
+        with contextlib.suppress(OSError):
+            self._send(code, {"error": _HTTP_ERRORS.get(code, "BAD_REQUEST"),
+                              "error_description": message or "Bad request"})
+
+    def parse_request(self) -> bool:
+        """Refuse an HTTP/0.9 request line at once (http.server would wait for headers)."""
+        line = self.raw_requestline.decode("iso-8859-1", "replace").rstrip("\r\n")
+        words = line.split()
+        if len(words) == 2:
+            self.requestline = line
+            self.request_version = "HTTP/1.1"  # so the refusal has a status line and headers
+            self.command = words[0]
+            self.send_error(400, "HTTP/0.9 requests are not served")
+            return False
+        return super().parse_request()
+
     def do_GET(self) -> None:
         self._serve()
 
@@ -108,10 +171,28 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     # ------------------------------------------------------------------ plumbing
+    def _length(self) -> int:
+        """The body's length from ``Content-Length``; refuse a bad or too large one unread."""
+        values = self.headers.get_all("Content-Length") or []
+        if not values:
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                raise _Refused(411, "LENGTH_REQUIRED", "Content-Length required")
+            return 0
+        text = str(values[0]).strip()
+        if len(set(values)) > 1 or not text.isdigit():
+            raise _Refused(400, "BAD_REQUEST", "Invalid Content-Length")
+        length = int(text)
+        if length > self.server.max_body:
+            raise _Refused(413, "REQUEST_ENTITY_TOO_LARGE",
+                           f"Request body larger than {self.server.max_body} bytes")
+        return length
+
     def _read_params(self, query: str) -> dict[str, Any]:
         params: dict[str, Any] = parse_str(query) if query else {}
-        length = int(self.headers.get("Content-Length") or 0)
+        length = self._length()
         raw = self.rfile.read(length) if length > 0 else b""
+        if len(raw) < length:  # the client went away mid-body (or idled out)
+            raise ConnectionResetError("body shorter than Content-Length")
         if not raw:
             return params if isinstance(params, dict) else {}
         ctype = (self.headers.get("Content-Type") or "").lower()
@@ -119,7 +200,9 @@ class _Handler(BaseHTTPRequestHandler):
         if "json" in ctype or raw[:1] in (b"{", b"["):
             try:
                 body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
+                if _depth(body) > JSON_DEPTH:
+                    body = {}  # json_decode's depth limit: null, read as an empty body
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 body = {}  # malformed JSON: treated as an empty body, as the server does
         else:
             body = parse_str(raw.decode("utf-8", "replace"))
@@ -154,11 +237,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._route()
         except _Reset:
             self._reset()
-        except (BrokenPipeError, ConnectionResetError):
+        except _Refused as r:
+            self.close_connection = True  # the unread body must not be read as a request
+            log.info("sandbox: refused a request: HTTP %d %s", r.status, r.code)
+            with contextlib.suppress(OSError):
+                self._send(r.status, {"error": r.code, "error_description": r.description})
+        except OSError:  # hung up, reset, or idle past the timeout mid-request
             self.close_connection = True
-        except Exception:  # a bug in the emulator: answer like PHP's fatal error page
-            log.exception("sandbox handler crashed")
-            self._send(500, {"error": "ERROR_CORE", "error_description": "Internal error"})
+        except Exception as exc:  # a bug in the emulator: a Bitrix-style 500, one log line
+            self.close_connection = True
+            log.error("sandbox: %s while serving %s: %s", type(exc).__name__,
+                      self.command, str(exc)[:200].replace(self.server.secret, "***"))
+            with contextlib.suppress(OSError):
+                self._send(500, {"error": "ERROR_CORE", "error_description": "Internal error"})
 
     def _route(self) -> None:
         backend = self.server.backend

@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 __all__ = [
+    "JSON_DEPTH",
+    "MAX_NESTING",
     "PORTAL_TZ",
     "format_date",
     "format_datetime",
@@ -29,6 +31,10 @@ __all__ = [
 #: The portal's time zone: a Russian-first product, so Moscow time, as PHP ``date('c')`` shows.
 PORTAL_TZ = timezone(timedelta(hours=3))
 
+#: PHP's ``max_input_nesting_level`` (form and query variables) and ``json_decode``'s depth
+MAX_NESTING = 64
+JSON_DEPTH = 512
+
 _INT_PREFIX = re.compile(r"^\s*[+-]?\d+")
 _FLOAT_PREFIX = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
@@ -40,7 +46,9 @@ def php_int(value: Any) -> int:
     if value is True:
         return 1
     if isinstance(value, int):
-        return value
+        # json_decode reads a number beyond PHP_INT_MAX as a float, and (int) of an
+        # out-of-range float is 0 on 64-bit PHP
+        return value if -(2**63) <= value < 2**63 else 0
     if isinstance(value, float):
         return int(value) if value == value and abs(value) < 2**63 else 0
     if isinstance(value, (list, tuple, dict)):
@@ -57,7 +65,8 @@ def php_int(value: Any) -> int:
     if "e" in m.group(0).lower() or "." in m.group(0):
         return int(number) if abs(number) < 2**63 else 0
     im = _INT_PREFIX.match(text)
-    return int(im.group(0)) if im else 0
+    # a digit string beyond the range saturates, as PHP's strtol-based cast does
+    return max(-(2**63), min(2**63 - 1, int(im.group(0)))) if im else 0
 
 
 def php_float(value: Any) -> float:
@@ -120,6 +129,8 @@ def parse_str(query: str) -> dict[str, Any]:
             continue
         head = key[:bracket]
         parts = re.findall(r"\[([^\]]*)\]", key[bracket:])
+        if len(parts) >= MAX_NESTING:
+            continue  # PHP drops a variable nested deeper than max_input_nesting_level
         node: dict[str, Any] = root
         path = [head, *parts]
         for i, part in enumerate(path):

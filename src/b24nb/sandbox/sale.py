@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from .api import PAGE, Answer, ApiError, param
-from .fields import ORDER, ORDER_ENTITY, PROPERTY_VALUE, Entity
+from .fields import ORDER, ORDER_CLIENT, ORDER_ENTITY, PROPERTY_VALUE, Entity
 from .php import php_int
 from .query import columns_for, compile_filter, compile_order, formatter
 
-__all__ = ["HANDLERS"]
+__all__ = ["HANDLERS", "binding_changes"]
 
 _ORDER_MISSING = (200540400001, "order is not exists")
 
@@ -110,7 +110,7 @@ def order_get(ctx: Any, params: Mapping[str, Any]) -> Answer:
     body = _order_body(ctx, php_int(raw))
     if body is None:
         raise ApiError(*_ORDER_MISSING)
-    return Answer({"order": body}, cost=ctx.latency.get)
+    return Answer({"order": body}, cost=ctx.latency.order_get)
 
 
 def order_add(ctx: Any, params: Mapping[str, Any]) -> Answer:
@@ -145,6 +145,24 @@ def propertyvalue_list(ctx: Any, params: Mapping[str, Any]) -> Answer:
                         default_order=[("id", "ASC")])
 
 
+# ---------------------------------------------------------------------- crm.ordercontactcompany
+def ordercontactcompany_list(ctx: Any, params: Mapping[str, Any]) -> Answer:
+    """``crm.ordercontactcompany.list``: order ↔ CRM contact/company links under ``clients``.
+
+    ``OrderContactCompany::listAction`` returns ``new Page('CLIENTS', …)``; the REST view
+    turns the key and the field names camelCase (``orderId``, ``entityTypeId``…), default
+    order ``ID ASC``, pages of 50 with ``total``, ``start=-1`` without it.
+    """
+    return engine_list(ctx, ORDER_CLIENT, params, "clients", default_order=[("id", "ASC")])
+
+
+def ordercontactcompany_fields(ctx: Any, params: Mapping[str, Any]) -> Answer:
+    """``crm.ordercontactcompany.getFields``: field infos under ``client``."""
+    info = {f.name: {"isImmutable": f.immutable, "isReadOnly": f.read_only,
+                     "isRequired": f.required, "type": f.api_type} for f in ORDER_CLIENT.columns}
+    return Answer({"client": dict(sorted(info.items()))}, cost=ctx.latency.call)
+
+
 # ---------------------------------------------------------------------- crm.orderentity
 def _binding_fields(params: Mapping[str, Any]) -> dict[str, int]:
     fields = _mapping(param(params, "fields"))
@@ -165,6 +183,36 @@ def _binding(ctx: Any, f: Mapping[str, int]) -> bool:
         [f["orderId"], f["ownerId"], f["ownerTypeId"]]))
 
 
+_AUDIT = ('CREATE TABLE IF NOT EXISTS binding_changes (seq INTEGER PRIMARY KEY, at REAL, '
+          '"orderId" INTEGER, "oldOwnerId" INTEGER, "oldOwnerTypeId" INTEGER, '
+          '"ownerId" INTEGER, "ownerTypeId" INTEGER)')
+
+
+def _audit(ctx: Any, order: int, new: tuple[int, int] | None) -> None:
+    """Record what a binding write replaced (the server keeps no such log; tests read it).
+
+    Why: a silent replace leaves no trace on the portal, so a test that must prove "no order
+    was moved behind anyone's back" needs the emulator's own record of every change.
+    """
+    ctx.store.execute(_AUDIT)
+    old = ctx.store.select('SELECT "ownerId", "ownerTypeId" FROM bindings WHERE "orderId" = ?',
+                           [order])
+    was = old[0] if old else (None, None)
+    now = new or (None, None)
+    ctx.store.execute('INSERT INTO binding_changes (at, "orderId", "oldOwnerId", '
+                      '"oldOwnerTypeId", "ownerId", "ownerTypeId") VALUES (?, ?, ?, ?, ?, ?)',
+                      [ctx.clock.now(), order, was[0], was[1], now[0], now[1]])
+
+
+def binding_changes(store: Any) -> list[dict[str, Any]]:
+    """Every binding write the sandbox served, oldest first: what it replaced, what it set."""
+    store.execute(_AUDIT)
+    names = ("seq", "at", "orderId", "oldOwnerId", "oldOwnerTypeId", "ownerId", "ownerTypeId")
+    return [dict(zip(names, r, strict=True))
+            for r in store.select(f"SELECT {', '.join(chr(34) + n + chr(34) for n in names)} "
+                                  "FROM binding_changes ORDER BY seq")]
+
+
 def orderentity_add(ctx: Any, params: Mapping[str, Any]) -> Answer:
     """Bind an order to an owner; a second owner replaces the first without a word."""
     f = _binding_fields(params)
@@ -177,6 +225,7 @@ def orderentity_add(ctx: Any, params: Mapping[str, Any]) -> Answer:
         if not f["ownerId"]:
             # setEntityBinding sets nothing; the answer is read from a row that isn't there
             return Answer({"dealOrder": None}, cost=ctx.latency.add)
+        _audit(ctx, f["orderId"], (f["ownerId"], f["ownerTypeId"]))
         ctx.store.execute("INSERT OR REPLACE INTO bindings VALUES (?, ?, ?)",
                           [f["orderId"], f["ownerId"], f["ownerTypeId"]])
     return Answer({"dealOrder": dict(sorted(f.items()))}, cost=ctx.latency.add)
@@ -190,6 +239,7 @@ def orderentity_delete(ctx: Any, params: Mapping[str, Any]) -> Answer:
             raise ApiError("201640400004", "entity relation is not exists")
         if not _order_exists(ctx, f["orderId"]):
             raise ApiError(str(_ORDER_MISSING[0]), _ORDER_MISSING[1])
+        _audit(ctx, f["orderId"], None)
         ctx.store.execute('DELETE FROM bindings WHERE "orderId" = ?', [f["orderId"]])
     return Answer(True, cost=ctx.latency.add)
 
@@ -221,6 +271,8 @@ HANDLERS = {
     "sale.order.add": order_add,
     "sale.order.getfields": order_fields,
     "sale.propertyvalue.list": propertyvalue_list,
+    "crm.ordercontactcompany.list": ordercontactcompany_list,
+    "crm.ordercontactcompany.getfields": ordercontactcompany_fields,
     "crm.orderentity.add": orderentity_add,
     "crm.orderentity.deletebyfilter": orderentity_delete,
     "crm.orderentity.list": orderentity_list,

@@ -64,6 +64,7 @@ _CHILDREN = {  # table → (verb, columns) of the rows stored beside the entitie
 _PROP_COLUMNS = ("orderId", "orderPropsId", "orderPropsXmlId", "code", "name", "value")
 _CLIENT_COLUMNS = ("orderId", "entityTypeId", "entityId", "isPrimary", "roleId", "sort")
 _NESTED = ("basketItems", "payments", "shipments")
+_ID_CACHE_SIZE = 8  # ordered-id lists kept for offset paging (a few concurrent listings)
 
 
 class _Worker(threading.Thread):
@@ -144,6 +145,7 @@ class Store:
     def __init__(self, clock_now: Any) -> None:
         self._now = clock_now
         self.lock = threading.RLock()
+        self._id_cache: dict[tuple, list[int]] = {}  # see page()
         self.db = schema.connect()
         self.db.execute("ATTACH ':memory:' AS sale")
         schema.tune(self.db, "sale")
@@ -305,17 +307,76 @@ class Store:
     def page(self, ent: Entity, where: str, params: Sequence[Any], order_sql: str,
              offset: int, limit: int, count: bool, columns: Sequence[str] | None = None
              ) -> tuple[list[tuple], int | None]:
-        """One page of rows (all columns, or just ``columns``) and, if asked, the total."""
+        """One page of rows (all columns, or just ``columns``) and, if asked, the total.
+
+        Offset pages with a count (``start`` ≥ 0) are cut from the query's ordered row ids,
+        computed once per (query, table state) and cached: SQLite would otherwise step
+        through every row before the offset and count the whole match again for each page,
+        under the store lock — real CPU that serialises concurrent requests and makes deep
+        pages cost what our SQLite costs, not what the latency model says they cost on the
+        portal (:class:`~b24nb.sandbox.api.Latency` ``per_offset_row``/``per_counted_row``).
+        The cache is keyed by the connection's ``total_changes``, so any write made since
+        is seen.
+        """
         what = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         with self.lock:
-            rows = self.db.execute(
-                f"SELECT {what} FROM {ent.table} WHERE {where} ORDER BY {order_sql} "
-                f"LIMIT {int(limit)} OFFSET {int(offset)}", params).fetchall()
-            total = None
-            if count:
-                total = self.db.execute(f"SELECT COUNT(*) FROM {ent.table} WHERE {where}",
-                                        params).fetchone()[0]
-        return rows, total
+            if not count:
+                rows = self.db.execute(
+                    f"SELECT {what} FROM {ent.table} WHERE {where} ORDER BY {order_sql} "
+                    f"LIMIT {int(limit)} OFFSET {int(offset)}", params).fetchall()
+                return rows, None
+            ids = self._ordered_ids(ent.table, where, params, order_sql)
+            chunk = ids[int(offset):int(offset) + int(limit)]
+            if not chunk:
+                return [], len(ids)
+            marks = ",".join("?" * len(chunk))
+            found = self.db.execute(f"SELECT {what}, rowid FROM {ent.table} "
+                                    f"WHERE rowid IN ({marks})", chunk).fetchall()
+        by_id = {r[-1]: r[:-1] for r in found}
+        return [by_id[i] for i in chunk if i in by_id], len(ids)
+
+    def _ordered_ids(self, table: str, where: str, params: Sequence[Any], order_sql: str
+                     ) -> list[int]:
+        """Row ids matching ``where`` in ``order_sql`` order (cached; caller holds the lock)."""
+        key = (table, where, tuple(map(repr, params)), order_sql, self.db.total_changes)
+        ids = self._id_cache.get(key)
+        if ids is None:
+            ids = [r[0] for r in self.db.execute(
+                f"SELECT rowid FROM {table} WHERE {where} ORDER BY {order_sql}", params)]
+            if len(self._id_cache) >= _ID_CACHE_SIZE:
+                self._id_cache.pop(next(iter(self._id_cache)))
+            self._id_cache[key] = ids
+        return ids
+
+    def edit(self, table: str, ids: Sequence[int], values: Mapping[str, Any]) -> int:
+        """Another user's edit: set columns of these rows and stamp their modified time.
+
+        ``DATE_MODIFY`` (CRM) or ``dateUpdate`` (orders) becomes the portal's now, as the
+        server does on every update; returns the rows changed.
+        """
+        ent = _ENTITIES[table]
+        stamp = "dateUpdate" if table == "orders" else "DATE_MODIFY"
+        sets = {**{ent.lookup(k).col if ent.lookup(k) else k: v for k, v in values.items()},
+                stamp: self._now()}
+        assign = ", ".join(f'"{c}" = ?' for c in sets)
+        marks = ",".join("?" * len(ids))
+        with self.lock:
+            return self.db.execute(
+                f'UPDATE {table} SET {assign} WHERE "{ent.pk_column}" IN ({marks})',
+                [*sets.values(), *ids]).rowcount
+
+    def delete(self, table: str, ids: Sequence[int]) -> int:
+        """Delete rows (an order with its clients, properties and binding); returns the count."""
+        ent = _ENTITIES[table]
+        marks = ",".join("?" * len(ids))
+        with self.lock:
+            n = self.db.execute(f'DELETE FROM {table} WHERE "{ent.pk_column}" IN ({marks})',
+                                list(ids)).rowcount
+            if table == "orders":
+                for child in ("order_clients", "order_props", "order_nested", "bindings"):
+                    self.db.execute(f'DELETE FROM {child} WHERE "orderId" IN ({marks})',
+                                    list(ids))
+        return n
 
     def multifields(self, entity: str, ids: Sequence[int]) -> dict[int, dict[str, list]]:
         """PHONE/EMAIL/… of the given elements, in the API's shape, grouped by element."""

@@ -18,7 +18,8 @@ __all__ = ["MatchPicker", "review"]
 
 def review(pairs: pd.DataFrame, portal: Any = None, *, deals: Any = None, journal: Any = None,
            page_size: int = 25, threshold: float = DEFAULT_THRESHOLD, dry_run: bool = False,
-           allow_rebind: bool = False) -> MatchPicker:
+           allow_rebind: bool = False, export_path: str = "b24nb-log.csv",
+           record_decisions: bool = True) -> MatchPicker:
     """Open the review grid over ``pairs``; tick pairs and bind them from the grid.
 
     Why a function: like ``pandas.read_*`` it is the verb analysts type, and it returns the
@@ -40,6 +41,9 @@ def review(pairs: pd.DataFrame, portal: Any = None, *, deals: Any = None, journa
         Start value of the "tick all ≥" slider; by default ``suggest()``'s ``high`` (0.99).
     dry_run, allow_rebind
         Start values of the two toggles next to the Bind button.
+    export_path, record_decisions
+        Where *Export* writes first; whether decisions also go to the journal (see
+        :class:`MatchPicker`).
 
     Returns
     -------
@@ -53,4 +57,5 @@ def review(pairs: pd.DataFrame, portal: Any = None, *, deals: Any = None, journa
     >>> b24nb.review(pairs, portal=portal)                         # doctest: +SKIP
     """
     return MatchPicker(pairs, portal, deals=deals, journal=journal, page_size=page_size,
-                       threshold=threshold, dry_run=dry_run, allow_rebind=allow_rebind)
+                       threshold=threshold, dry_run=dry_run, allow_rebind=allow_rebind,
+                       export_path=export_path, record_decisions=record_decisions)

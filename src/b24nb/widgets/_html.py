@@ -17,6 +17,13 @@ import numpy as np
 import pandas as pd
 
 from b24nb.redact import redact
+from b24nb.widgets._explain import (
+    breakdown_html,
+    link,
+    order_url,
+    owner_url,
+    plain_reasons,
+)
 
 __all__ = ["ROW_COLUMNS", "STATUS_COLOURS", "confirm_html", "histogram_html", "row_html",
            "status_badge", "summary_html"]
@@ -39,8 +46,14 @@ ROW_COLUMNS: tuple[str, ...] = (
     "deal_id", "order_id", "score", "reasons", "deal_title", "deal_amount", "deal_date",
     "order_number", "order_amount", "order_date", "currency", "customer", "current_owner_id",
     "current_owner_type_id", "current_owner_auto", "rebind", "ambiguous", "selected",
-    "bind_status", "bind_error", "bind_message",
+    "bind_status", "bind_error", "bind_message", "owner_type_id", "decision",
 )
+
+#: decision -> (label, colour) of its badge in a row
+DECISION_BADGES: dict[str, tuple[str, str]] = {
+    "accept": ("accepted", "#1e7e34"), "unsure": ("unsure", "#b8860b"),
+    "reject": ("rejected", "#c82333"),
+}
 
 _GRID = ("display:grid;grid-template-columns:3.4em minmax(11em,1.2fr) minmax(11em,1.2fr) "
          "minmax(10em,1.3fr) 8.5em;gap:0 .8em;align-items:center;font-size:12.5px;"
@@ -91,23 +104,40 @@ def _score_colour(score: float) -> str:
     return "#c82333"
 
 
-def row_html(row: Mapping[str, Any], *, pair_id: Any, blocked_by: Any = None) -> str:
-    """Render one pair as a single grid line: score, deal, order, reasons, status.
+def _portal_text(message: str) -> str:
+    """The portal's words for the grid: the code hint becomes the checkbox's name."""
+    return (message.replace("pass allow_rebind=True", "tick 'allow rebind'")
+            .replace("allow_rebind=True", "'allow rebind' ticked"))
+
+
+def row_html(row: Mapping[str, Any], *, pair_id: Any, blocked_by: Any = None,
+             base: str | None = None) -> str:
+    """Render one pair as a grid line (score, deal, order, reasons, status) and, folded
+    under it, the per-field breakdown of its score.
 
     ``blocked_by`` is the pair id holding this pair's order (ticked or bound), which greys the
-    row out: an order can have one owner only.
+    row out: an order can have one owner only. ``base`` is the portal's ``scheme://host``
+    for links (never a webhook URL).
     """
     score = row.get("score")
     score_txt = "—" if score is None or pd.isna(score) else f"{float(score):.2f}"
     colour = "#6c757d" if score_txt == "—" else _score_colour(float(score))
-    deal = (f'<b>deal {_e(row.get("deal_id"))}</b> {_e(row.get("deal_title"))}<br>'
+    kind = row.get("owner_type_id")
+    noun = {31: "invoice", 5: "invoice"}.get(
+        2 if kind is None or kind is pd.NA else int(kind), "deal")
+    deal_link = link(owner_url(base, row.get("deal_id"), kind),
+                     f"{noun} {_e(row.get('deal_id'))}", "b24nb-deal-link")
+    order_link = link(order_url(base, row.get("order_id")),
+                      f'order {_e(row.get("order_number", row.get("order_id")))}',
+                      "b24nb-order-link")
+    deal = (f'<b>{deal_link}</b> {_e(row.get("deal_title"))}<br>'
             f'<span style="color:#555">{_money(row.get("deal_amount"))} '
             f'{_e(row.get("currency"))} · {_date(row.get("deal_date"))}</span>')
-    order = (f'<b>order {_e(row.get("order_number", row.get("order_id")))}</b> '
+    order = (f'<b>{order_link}</b> '
              f'<span style="color:#777">#{_e(row.get("order_id"))}</span> '
              f'{_e(row.get("customer"))}<br><span style="color:#555">'
              f'{_money(row.get("order_amount"))} · {_date(row.get("order_date"))}</span>')
-    notes = [f'<span style="color:#333">{_e(row.get("reasons"))}</span>']
+    notes = [f'<span style="color:#333">{_e(plain_reasons(row.get("reasons")))}</span>']
     if bool(row.get("ambiguous") is True):
         notes.append('<span style="color:#b8860b">ambiguous: close second candidate</span>')
     if bool(row.get("rebind") is True):
@@ -121,14 +151,25 @@ def row_html(row: Mapping[str, Any], *, pair_id: Any, blocked_by: Any = None) ->
     if row.get("bind_status") in ("failed", "needs_rebind", "skipped") and not (
             message is None or message is pd.NA):
         code = "" if error is None or error is pd.NA else f"{error}: "
-        notes.append(f'<span style="color:#c82333">{_e(redact(code + str(message)))}</span>')
-    style = _GRID + (";opacity:.42" if blocked_by is not None else "")
+        notes.append(f'<span style="color:#c82333">'
+                     f'{_e(_portal_text(redact(code + str(message))))}</span>')
+    decision = row.get("decision")
+    badge = ""
+    if isinstance(decision, str) and decision in DECISION_BADGES:
+        text, colour = DECISION_BADGES[decision]
+        badge = (f'<br><span class="b24nb-decision b24nb-decision-{decision}" '
+                 f'style="color:{colour};font-weight:bold">{text}</span>')
+    dim = blocked_by is not None or decision == "reject"
+    style = _GRID + (";opacity:.42" if dim else "")
     return (f'<div class="b24nb-row" data-pair-id="{_e(pair_id)}" '
             f'data-deal-id="{_e(row.get("deal_id"))}" data-order-id="{_e(row.get("order_id"))}" '
             f'style="{style}">'
             f'<span style="font-weight:bold;color:{colour}">{score_txt}</span>'
             f"<span>{deal}</span><span>{order}</span><span>{'<br>'.join(notes)}</span>"
-            f"<span>{status_badge(row.get('bind_status'))}</span></div>")
+            f"<span>{status_badge(row.get('bind_status'))}{badge}</span></div>"
+            '<details class="b24nb-why"><summary style="cursor:pointer;color:#3b6fd8;'
+            'font-size:11.5px;margin-left:3.4em">why this score</summary>'
+            f"{breakdown_html(row)}</details>")
 
 
 def _owner_text(row: Mapping[str, Any]) -> str:
@@ -160,14 +201,21 @@ def histogram_html(counts: np.ndarray, band: tuple[float, float], threshold: flo
 
 
 def summary_html(counts: Mapping[str, int], in_view: int) -> str:
-    """One line of counts: pairs, orders, in view, selected, then each bind status."""
+    """One line of counts: pairs, orders, in view, selected, then each bind status; then how
+    far the review is ("137 of 886 orders reviewed")."""
     head = [f"<b>{counts.get('pairs', 0):,}</b> pairs", f"{counts.get('orders', 0):,} orders",
             f"{in_view:,} in view", f"<b>{counts.get('selected', 0):,}</b> selected"]
     if counts.get("rebind warning"):
         head.append(f"{counts['rebind warning']:,} bound elsewhere")
     tail = [f"{status_badge(s)} {counts[s]:,}" for s in STATUS_COLOURS if counts.get(s)]
+    decided = [f"{counts[k]:,} {k}" for k in ("accepted", "unsure", "rejected") if counts.get(k)]
+    progress = ""
+    if "reviewed" in counts:
+        progress = ('<div class="b24nb-progress-line"><b>'
+                    f"{counts['reviewed']:,} of {counts.get('orders', 0):,}</b> orders reviewed"
+                    + (f" ({', '.join(decided)})" if decided else "") + "</div>")
     return ('<div class="b24nb-summary" style="font-size:12.5px">'
-            + " · ".join(head + tail) + "</div>")
+            + " · ".join(head + tail) + progress + "</div>")
 
 
 def confirm_html(action: str, n: int, *, dry_run: bool, rebinds: int, allow_rebind: bool,
@@ -175,6 +223,9 @@ def confirm_html(action: str, n: int, *, dry_run: bool, rebinds: int, allow_rebi
     """The confirmation box: what will be sent, where, and what happens to rebinds."""
     mode = "<b>dry run</b>: nothing is written" if dry_run else "<b>writes to the portal</b>"
     lines = [f"<b>{_e(action)}</b>: {n:,} pair(s) on {_e(redact(portal))} — {mode}."]
+    if rebinds:
+        lines.append(f"{n - rebinds:,} new binding(s) of orders without an owner; "
+                     f"<b>{rebinds:,} rebind(s)</b> of orders bound elsewhere today.")
     if rebinds:
         what = ("they will be moved (the journal keeps the old owner for undo)" if allow_rebind
                 else "they will be marked needs_rebind and not sent (tick 'allow rebind')")

@@ -12,7 +12,7 @@ from typing import Any
 
 import ipywidgets as w
 
-__all__ = ["DEFAULT_THRESHOLD", "POOL_SIZE", "Row", "guarded"]
+__all__ = ["DECISION_OPTIONS", "DEFAULT_THRESHOLD", "POOL_SIZE", "Row", "guarded"]
 
 POOL_SIZE = 50  # the largest page; smaller pages hide the spare rows instead of destroying them
 
@@ -39,14 +39,22 @@ def guarded(method: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+#: the decision menu of a row: label -> ``decision`` value ("" = undecided)
+DECISION_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("undecided", ""), ("accept", "accept"), ("unsure", "unsure"), ("reject", "reject"))
+
+
 class Row:
-    """One pooled row: a checkbox and an HTML cell, and the pair it shows right now."""
+    """One pooled row: a checkbox, an HTML cell, a decision menu, and the pair it shows now."""
 
     def __init__(self) -> None:
         self.checkbox = w.Checkbox(value=False, indent=False, description="",
                                    layout=w.Layout(width="28px", flex="0 0 28px"))
         self.html = w.HTML(layout=w.Layout(flex="1 1 auto", width="100%"))
-        self.box = w.HBox([self.checkbox, self.html],
+        self.decision = w.Dropdown(options=DECISION_OPTIONS, value="",
+                                   layout=w.Layout(width="105px", flex="0 0 105px"))
+        self.decision.add_class("b24nb-decide")
+        self.box = w.HBox([self.checkbox, self.html, self.decision],
                           layout=w.Layout(border_bottom="1px solid #eee", align_items="center"))
         self.box.add_class("b24nb-pool-row")  # a stable hook for browser tests and CSS
         self.pair_id: Any = None

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["DONE_STATUSES", "SORTS", "STATUS_FILTERS", "Filters", "OrderIndex", "TextSearch",
-           "compute_view",
+from b24nb.journal.verdicts import review_progress  # the one rule of "reviewed"
+
+__all__ = ["DECISION_FILTERS", "DONE_STATUSES", "SORTS", "STATUS_FILTERS", "Filters",
+           "OrderIndex", "TextSearch", "compute_view",
            "histogram", "selected_mask", "status_counts"]
 
 #: statuses meaning "the order is bound to this pair's deal now"
@@ -35,7 +37,13 @@ SORTS: dict[str, tuple[str, bool]] = {
 STATUS_FILTERS: tuple[str, ...] = (
     "all", "not sent", "selected", "not selected", "rebind warning", "ambiguous",
     "bound", "failed", "needs_rebind", "dry_run", "skipped", "unbound",
+    "rejected", "unsure", "accepted", "undecided",
 )
+
+#: decision-filter label -> the ``decision`` value it shows (None: no decision yet)
+DECISION_FILTERS: dict[str, str | None] = {
+    "rejected": "reject", "unsure": "unsure", "accepted": "accept", "undecided": None,
+}
 
 _SEARCH_COLUMNS = ("deal_title", "order_number", "customer", "reasons", "found_by")
 
@@ -83,6 +91,13 @@ def _status_mask(frame: pd.DataFrame, status: str) -> np.ndarray | None:
         return _bool(frame, "rebind")
     if status == "ambiguous":
         return _bool(frame, "ambiguous")
+    if status in DECISION_FILTERS:
+        if "decision" not in frame.columns:
+            return np.full(len(frame), DECISION_FILTERS[status] is None)
+        want = DECISION_FILTERS[status]
+        if want is None:
+            return frame["decision"].isna().to_numpy(dtype=bool)
+        return frame["decision"].eq(want).to_numpy(dtype=bool, na_value=False)
     if status == "bound":
         return bs.isin(sorted(DONE_STATUSES)).to_numpy(dtype=bool, na_value=False)
     return (bs == status).to_numpy(dtype=bool, na_value=False)
@@ -182,4 +197,9 @@ def status_counts(frame: pd.DataFrame) -> dict[str, int]:
     }
     for status, n in _status(frame).value_counts(dropna=True).items():
         counts[str(status)] = int(n)
+    if "decision" in frame.columns:
+        for label, value in DECISION_FILTERS.items():
+            if value is not None:
+                counts[label] = int(frame["decision"].eq(value).sum())
+    counts["reviewed"] = review_progress(frame)["reviewed"]
     return counts

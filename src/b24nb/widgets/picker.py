@@ -25,10 +25,13 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
+from b24nb.journal.verdicts import ensure_columns
 from b24nb.redact import redact
 from b24nb.widgets import _html
 from b24nb.widgets._actions import Actions
+from b24nb.widgets._explain import portal_base
 from b24nb.widgets._layout import DEFAULT_THRESHOLD, POOL_SIZE, Row, guarded
+from b24nb.widgets._review import ReviewControls, ReviewHandlers
 from b24nb.widgets._view import (
     DONE_STATUSES,
     SORTS,
@@ -47,7 +50,7 @@ __all__ = ["MatchPicker"]
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
-class MatchPicker(w.VBox):
+class MatchPicker(ReviewHandlers, w.VBox):
     """Review suggested deal↔order pairs, tick the ones to bind, bind them, undo them.
 
     Parameters
@@ -65,6 +68,11 @@ class MatchPicker(w.VBox):
         Initial value of the "tick all ≥" slider.
     dry_run, allow_rebind
         Initial state of the two toggles next to the Bind button.
+    export_path
+        Where the *Export* button writes first (``.csv``, or ``.xlsx`` with openpyxl).
+    record_decisions
+        Keep each accept/unsure/reject in the journal's ``decisions`` table too, so that
+        ``b24nb.decisions()`` returns them after a kernel restart.
 
     Examples
     --------
@@ -74,7 +82,8 @@ class MatchPicker(w.VBox):
 
     def __init__(self, pairs: pd.DataFrame, portal: Any = None, *, deals: Any = None,
                  journal: Any = None, page_size: int = 25, threshold: float = DEFAULT_THRESHOLD,
-                 dry_run: bool = False, allow_rebind: bool = False) -> None:
+                 dry_run: bool = False, allow_rebind: bool = False,
+                 export_path: str = "b24nb-log.csv", record_decisions: bool = True) -> None:
         missing = [c for c in ("deal_id", "order_id", "score") if c not in pairs.columns]
         if missing:
             raise ValueError(f"pairs lacks the column(s) {missing}; pass the frame from suggest()")
@@ -82,6 +91,7 @@ class MatchPicker(w.VBox):
             raise ValueError("pairs must be indexed by a unique pair_id")
         if "selected" not in pairs.columns:
             pairs["selected"] = pd.array(np.zeros(len(pairs), dtype=bool), dtype="boolean")
+        ensure_columns(pairs)  # decision, decided_at
         super().__init__(layout=w.Layout(width="100%"))
         self.pairs = pairs
         self.portal = portal
@@ -93,6 +103,8 @@ class MatchPicker(w.VBox):
         self._view = compute_view(pairs, self._filters, self._text_search)
         self._counts: dict[str, int] = {}
         self.actions = Actions(self, deals=deals, journal=journal)
+        self.review = ReviewControls(self, export_path=export_path, record=record_decisions)
+        self._base = portal_base(portal)
         self._build(page_size, threshold, dry_run, allow_rebind)
         self._wire()
         self._refresh_counts()
@@ -168,14 +180,21 @@ class MatchPicker(w.VBox):
                    layout=w.Layout(justify_content="space-between", align_items="flex-end")),
             w.HBox([self.search, self.band, self.status_filter, self.sort, self.page_size],
                    layout=w.Layout(flex_flow="row wrap")),
-            w.HBox([self.threshold, self.tick_above_button, self.tick_page_button,
-                    self.untick_page_button], layout=w.Layout(flex_flow="row wrap")),
+            w.HBox([self.threshold, self.review.include_rebinds, self.tick_above_button,
+                    self.tick_page_button, self.untick_page_button,
+                    self.review.untick_shown_button, self.review.untick_all_button],
+                   layout=w.Layout(flex_flow="row wrap", align_items="center")),
+            w.HBox([w.HTML(layout=w.Layout(width="28px", flex="0 0 28px")), self.review.header,
+                    w.HTML("<b style='color:#444;font-size:12.5px'>decision</b>",
+                           layout=w.Layout(width="105px", flex="0 0 105px"))]),
             w.VBox([r.box for r in self.rows]),
             w.HBox([self.prev_button, self.page_label, self.next_button],
                    layout=w.Layout(align_items="center")),
             w.HBox([self.bind_button, self.dry_run, self.allow_rebind, self.retry_button,
                     self.undo_button], layout=w.Layout(flex_flow="row wrap",
                                                        align_items="center")),
+            w.HBox([self.review.export_path, self.review.export_button],
+                   layout=w.Layout(align_items="center")),
             self.confirm_box, self.progress_box, self.message,
         ]
 
@@ -193,6 +212,10 @@ class MatchPicker(w.VBox):
         self.tick_above_button.on_click(self._on_tick_above)
         for slot, row in enumerate(self.rows):
             row.checkbox.observe(functools.partial(self._on_tick, slot), names="value")
+            row.decision.observe(functools.partial(self._on_decision, slot), names="value")
+        self.review.untick_all_button.on_click(self._on_untick_all)
+        self.review.untick_shown_button.on_click(self._on_untick_shown)
+        self.review.export_button.on_click(self._on_export)
         self.bind_button.on_click(self._on_bind)
         self.retry_button.on_click(self._on_retry)
         self.undo_button.on_click(self._on_undo)
@@ -259,6 +282,9 @@ class MatchPicker(w.VBox):
             self._page = min(self._page, self.n_pages - 1)
         positions = self.page_positions()
         columns = [c for c in _html.ROW_COLUMNS if c in self.pairs.columns]
+        columns += [c for c in self.pairs.columns  # the breakdown's evidence, generically
+                    if c.startswith(("ev_", "lvl_")) or c in ("prior", "match_prior",
+                                                              "match_weight", "weight")]
         records = self.pairs.iloc[positions][columns].to_dict("records")
         ids = self.pairs.index[positions].tolist()
         blockers = self._blockers(positions)
@@ -273,10 +299,15 @@ class MatchPicker(w.VBox):
                     continue
                 rec, pid = records[slot], ids[slot]
                 row.pair_id = pid
-                row.html.value = _html.row_html(rec, pair_id=pid, blocked_by=blockers[slot])
+                row.html.value = _html.row_html(rec, pair_id=pid, blocked_by=blockers[slot],
+                                                base=self._base)
                 row.checkbox.value = bool(rec.get("selected") is True)
-                row.checkbox.disabled = bool(running or done[slot]
+                decision = rec.get("decision")
+                rejected = decision == "reject"
+                row.checkbox.disabled = bool(running or done[slot] or rejected
                                              or blockers[slot] is not None)
+                row.decision.value = decision if isinstance(decision, str) else ""
+                row.decision.disabled = bool(running)
                 row.box.layout.display = None
             self.page_label.value = (
                 f"page {self._page + 1:,}/{self.n_pages:,} · "
@@ -295,6 +326,8 @@ class MatchPicker(w.VBox):
     def _refresh_bind_label(self) -> None:
         n = len(self.actions.to_bind())
         self.bind_button.description = f"Bind selected ({n:,})"
+        if self.portal is not None:  # nothing ticked: nothing to confirm
+            self.bind_button.disabled = n == 0 or self.actions.running
         self._counts["selected"] = int(selected_mask(self.pairs).sum())
         self._render_summary()
 
@@ -335,12 +368,18 @@ class MatchPicker(w.VBox):
         self._redraw()
 
     # ---------------------------------------------------------------- handlers
+    def _recompute_view(self) -> None:
+        """Re-apply the filters to the frame (after a bulk action changed what they select)."""
+        self._view = compute_view(self.pairs, self._filters, self._text_search)
+        self._page = min(self._page, self.n_pages - 1)
+
     @guarded
     def _on_filter(self, _change: dict) -> None:
         self._filters = Filters(text=self.search.value, band=tuple(self.band.value),
                                 status=self.status_filter.value, sort=self.sort.value)
         self._view = compute_view(self.pairs, self._filters, self._text_search)
         self._page = 0
+        self._say("")
         self.histogram.value = _html.histogram_html(self._hist, self.band.value,
                                                     self.threshold.value)
         self._render_page()
@@ -392,6 +431,7 @@ class MatchPicker(w.VBox):
         if pid is None:
             return
         self.actions.set_selected(np.array([self.pairs.index.get_loc(pid)]), value)
+        self._say("")  # an older message ("no pairs to send") no longer applies
         self._redraw()
 
     @guarded
@@ -405,13 +445,14 @@ class MatchPicker(w.VBox):
     @guarded
     def _on_untick_page(self, _button: w.Button) -> None:
         self.actions.set_selected(self.page_positions(), False)
+        self._say("")
+        self._recompute_view()
         self._redraw()
 
     @guarded
     def _on_tick_above(self, _button: w.Button) -> None:
-        n = self.actions.tick_above(self._view, self.threshold.value)
-        self._say(f"ticked {n:,} pair(s) with score ≥ {self.threshold.value:.2f} "
-                  "(best candidate per order, orders already taken skipped)")
+        self._say(html.escape(self.review.tick_all()))
+        self._recompute_view()
         self._redraw()
 
     @guarded

@@ -1,0 +1,143 @@
+"""Undo follows the chain: every order ends with the owner it had before b24nb touched it.
+
+Chains are made by real runs over HTTP (rebinding twice, a colleague's write in between);
+late-landing writes come from a sandbox that runs an add after the client stopped waiting.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+import b24nb
+from b24nb.journal import Journal
+from b24nb.portal import Portal
+from b24nb.sandbox import Sandbox
+from b24nb.testing import bind_pairs, binding_disagreements, call
+
+ORDERS = range(1, 61)
+
+
+def pairs_for(deal_of) -> pd.DataFrame:
+    return bind_pairs(ORDERS, deal_of)
+
+
+def sandbox(bound_to=51) -> Sandbox:
+    orders = [{"id": i, "accountNumber": f"A{i}", "price": 1.0} for i in range(1, 101)]
+    deals = [{"ID": i, "TITLE": f"d{i}"} for i in range(1, 200)]
+    bindings = [] if bound_to is None else [
+        {"orderId": o, "ownerId": bound_to, "ownerTypeId": 2} for o in ORDERS]
+    return Sandbox(demo=False, orders=orders, deals=deals, bindings=bindings, limits=False,
+                   latency=False)
+
+
+def owners(sb: Sandbox) -> dict[int, int]:
+    return {b["orderId"]: b["ownerId"] for b in sb.bindings()}
+
+
+@pytest.fixture
+def journal(journal_path):
+    with Journal(journal_path) as j:
+        yield j
+
+
+def rebind_twice(sb, portal, journal):
+    a, b = pairs_for(lambda o: 11), pairs_for(lambda o: 21)
+    run_a = b24nb.bind(portal, a, journal=journal, progress=False, allow_rebind=True).run_id
+    run_b = b24nb.bind(portal, b, journal=journal, progress=False, allow_rebind=True).run_id
+    assert set(owners(sb).values()) == {21}
+    return a, b, run_a, run_b
+
+
+def test_undoing_the_second_run_then_the_first_gives_back_the_first_owner(journal):
+    """51 → 11 → 21; undo run B (back to 11), then run A: back to 51, not left on 11."""
+    with sandbox() as sb, Portal(sb.url, progress=False) as portal:
+        a, b, run_a, run_b = rebind_twice(sb, portal, journal)
+        b24nb.unbind(portal, b, run_id=run_b, journal=journal, progress=False)
+        assert set(owners(sb).values()) == {11}
+        summary = b24nb.unbind(portal, a, run_id=run_a, journal=journal, progress=False)
+        assert summary["unbound"] == len(ORDERS)
+        assert owners(sb) == dict.fromkeys(ORDERS, 51)
+        assert binding_disagreements(sb, a, journal) == []
+
+
+def test_undoing_the_first_run_while_a_later_run_moved_it_again_is_refused(journal):
+    with sandbox() as sb, Portal(sb.url, progress=False) as portal:
+        a, _, run_a, run_b = rebind_twice(sb, portal, journal)
+        summary = b24nb.unbind(portal, a, run_id=run_a, journal=journal, progress=False)
+        assert summary["skipped"] == len(ORDERS)
+        assert run_b in a["bind_message"].iloc[0]
+        assert set(owners(sb).values()) == {21}  # nothing sent
+
+
+def test_one_unbind_without_run_id_undoes_the_whole_chain(journal):
+    with sandbox() as sb, Portal(sb.url, progress=False) as portal:
+        _, b, _, _ = rebind_twice(sb, portal, journal)
+        b24nb.unbind(portal, b, journal=journal, progress=False)
+        assert owners(sb) == dict.fromkeys(ORDERS, 51)
+        again = b24nb.unbind(portal, b, journal=journal, progress=False)  # nothing left to do
+        assert again["unbound"] == len(ORDERS)
+        assert owners(sb) == dict.fromkeys(ORDERS, 51)
+
+
+def test_a_colleague_write_between_two_runs_starts_a_new_chain(journal):
+    """51 → 11 (b24nb) → 33 (colleague, plain HTTP) → 21 (b24nb): undo gives back 33."""
+    with sandbox() as sb, Portal(sb.url, progress=False) as portal:
+        a = pairs_for(lambda o: 11)
+        b24nb.bind(portal, a, journal=journal, progress=False, allow_rebind=True)
+        for o in ORDERS:
+            call(sb.url, "crm.orderentity.add",
+                 {"fields": {"orderId": o, "ownerId": 33, "ownerTypeId": 2}})
+        b = pairs_for(lambda o: 21)
+        b24nb.bind(portal, b, journal=journal, progress=False, allow_rebind=True)
+        b24nb.unbind(portal, b, journal=journal, progress=False)
+        assert owners(sb) == dict.fromkeys(ORDERS, 33)
+        # the first run's binding was replaced by the colleague: undoing it touches nothing
+        summary = b24nb.unbind(portal, a, journal=journal, progress=False)
+        assert summary["skipped"] == len(ORDERS)
+        assert owners(sb) == dict.fromkeys(ORDERS, 33)
+
+
+def test_a_write_that_lands_after_the_read_back_is_b24nbs_and_undone(journal):
+    """The add runs after the client stopped waiting and after its read-back found nothing;
+    the run stops before resending. The rerun counts the late write as b24nb's, not as
+    someone else's ``already_bound``, and unbind() gives each order back its old owner."""
+    with sandbox(bound_to=None) as sb:
+        for o in range(1, 31):  # half the orders had another owner before
+            call(sb.url, "crm.orderentity.add",
+                 {"fields": {"orderId": o, "ownerId": 70, "ownerTypeId": 2}})
+        before = owners(sb)
+        sb.faults.add(method="crm.orderentity.add", kind="slow", delay=2.0, times=1)
+        with Portal(sb.url, progress=False, timeout=0.5) as portal:
+            pairs = pairs_for(lambda o: o)
+            calls = []
+            real = portal.batch
+
+            def batch(cmds, *, halt=False):
+                calls.append(cmds)
+                if len(calls) == 5:  # plan read, re-check, add (lost), read-back, *kill*
+                    raise KeyboardInterrupt
+                return real(cmds, halt=halt)
+
+            portal.batch = batch  # type: ignore[method-assign]
+            with pytest.raises(KeyboardInterrupt):
+                b24nb.bind(portal, pairs, journal=journal, progress=False, allow_rebind=True)
+            assert set(pairs["bind_status"]) == {"skipped"}  # read back absent, not resent
+            time.sleep(2.5)  # the add lands on the server now
+            # the first batch (orders 1..50) landed; 51..60 were never sent
+            assert owners(sb) == {o: o for o in range(1, 51)}
+        with Portal(sb.url, progress=False) as portal:
+            adds = sb.stats.method_calls["crm.orderentity.add"]
+            summary = b24nb.bind(portal, pairs, journal=journal, progress=False,
+                                 allow_rebind=True)
+            # only 51..60 are sent: the late writes are not resent
+            assert sb.stats.method_calls["crm.orderentity.add"] == adds + 10
+            assert summary["already_bound"] == 0
+            assert summary["rebound"] == 30
+            assert summary["bound"] == 30
+            assert "landed late" in pairs["bind_message"].iloc[0]
+            assert binding_disagreements(sb, pairs, journal) == []
+            b24nb.unbind(portal, pairs, journal=journal, progress=False)
+            assert owners(sb) == before
