@@ -15,13 +15,11 @@ sleeps ten minutes for nothing); nested batch commands report their own ``result
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from b24nb.errors import (
@@ -34,14 +32,17 @@ from b24nb.errors import (
     PortalError,
     ServerError,
 )
+from b24nb.operating import KNOWN_COSTS, OperatingBudget, Ticket
 
 __all__ = [
+    "KNOWN_COSTS",
     "PLANS",
     "Clock",
     "Limiter",
     "OperatingBudget",
     "ScaledClock",
     "SystemClock",
+    "Ticket",
     "TokenBucket",
     "retry_delay",
 ]
@@ -74,6 +75,10 @@ class SystemClock:
         if seconds > 0:
             time.sleep(seconds)
 
+    def real_seconds(self, seconds: float) -> float:
+        """Wall seconds that ``seconds`` of this clock take (for waits that can be woken)."""
+        return seconds
+
 
 class ScaledClock:
     """A clock running ``scale`` times faster than the wall clock.
@@ -97,6 +102,9 @@ class ScaledClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds / self.scale)
+
+    def real_seconds(self, seconds: float) -> float:
+        return seconds / self.scale
 
 
 class TokenBucket:
@@ -148,83 +156,6 @@ class TokenBucket:
         with self._lock:
             self._drain(max(self._clock.time(), self._at))
             return self._level
-
-
-@dataclass
-class _MethodState:
-    operating: float = 0.0
-    reset_at: float | None = None
-    blocked_until: float | None = None
-
-
-class OperatingBudget:
-    """Per-method server time in the portal's 10-minute window, read as a gauge.
-
-    Each answer's ``time.operating`` is the method's current total and
-    ``operating_reset_at`` when the oldest minute drops out; both come for every nested batch
-    command in ``result_time``. A method close to the limit waits until its reset instead of
-    collecting a 429; after a 429 it waits until the reset it last heard of, or — when it
-    never heard one (someone else spent the budget) — ``slice_`` seconds before asking again,
-    which is harmless: a refused call surely did not run.
-    """
-
-    def __init__(
-        self, clock: Clock, *, limit: float = 480.0, margin: float = 10.0, slice_: float = 10.0
-    ) -> None:
-        self.limit = float(limit)
-        self.margin = float(margin)
-        self.slice = float(slice_)
-        self._clock = clock
-        self._state: dict[str, _MethodState] = {}
-        self._lock = threading.Lock()
-
-    def observe(self, method: str, t: Mapping[str, Any] | None) -> None:
-        """Record a method's ``time`` object (a gauge: the newest value replaces the old)."""
-        if not isinstance(t, Mapping) or "operating" not in t:
-            return
-        try:
-            operating = float(t["operating"])
-        except (TypeError, ValueError):
-            return
-        reset = t.get("operating_reset_at")
-        with self._lock:
-            st = self._state.setdefault(method.lower(), _MethodState())
-            st.operating = operating
-            if reset is not None:
-                with contextlib.suppress(TypeError, ValueError):
-                    st.reset_at = float(reset)
-
-    def block(self, method: str) -> None:
-        """The portal refused ``method`` with 429: hold it until its reset."""
-        now = self._clock.time()
-        with self._lock:
-            st = self._state.setdefault(method.lower(), _MethodState())
-            until = st.reset_at if st.reset_at and st.reset_at > now else now + self.slice
-            st.blocked_until = until + 1.0
-            st.operating = max(st.operating, self.limit)
-
-    def wait(self, methods: Iterable[str]) -> float:
-        """Seconds to wait before ``methods`` may run again (0 when within budget)."""
-        now = self._clock.time()
-        delay = 0.0
-        with self._lock:
-            for m in {m.lower() for m in methods}:
-                st = self._state.get(m)
-                if st is None:
-                    continue
-                if st.blocked_until and st.blocked_until > now:
-                    delay = max(delay, st.blocked_until - now)
-                elif st.operating >= self.limit - self.margin and st.reset_at:
-                    if st.reset_at > now:
-                        delay = max(delay, st.reset_at - now + 1.0)
-                    else:  # the oldest minute has dropped out; the next answer updates us
-                        st.operating = 0.0
-        return delay
-
-    def operating(self, method: str) -> float:
-        with self._lock:
-            st = self._state.get(method.lower())
-            return st.operating if st else 0.0
 
 
 def retry_delay(error: PortalError, attempt: int, *, jitter: float = 0.5) -> float | None:
@@ -290,6 +221,7 @@ class Limiter:
         self._rng = rng
         self._listeners: list[Callable[[float, str], None]] = []
         self._lock = threading.Lock()
+        self._wake = threading.Condition()
 
     def add_listener(self, fn: Callable[[float, str], None]) -> None:
         with self._lock:
@@ -300,10 +232,23 @@ class Limiter:
             if fn in self._listeners:
                 self._listeners.remove(fn)
 
-    def _sleep(self, seconds: float, reason: str) -> None:
+    def _sleep(
+        self,
+        seconds: float,
+        reason: str,
+        *,
+        cancel: threading.Event | None = None,
+        wakeable: bool = False,
+    ) -> bool:
+        """The one place that waits. False when ``cancel`` was set meanwhile.
+
+        With ``cancel`` or ``wakeable`` the wait is on a condition (a Stop, or a request in
+        flight answered, ends it early); otherwise it is the clock's own sleep, so a fake
+        clock in a test just moves on.
+        """
         if seconds <= 0:
-            return
-        if seconds >= 1.0:
+            return not (cancel is not None and cancel.is_set())
+        if seconds >= 1.0 and seconds != float("inf"):
             log.info("waiting %.1f s: %s", seconds, reason)
             with self._lock:
                 listeners = list(self._listeners)
@@ -312,9 +257,55 @@ class Limiter:
                     fn(seconds, reason)
                 except Exception:  # a broken progress bar must not stop the request
                     log.debug("wait listener failed", exc_info=True)
+        real = getattr(self.clock, "real_seconds", None)
+        if (cancel is None and not wakeable) or real is None:
+            if seconds == float("inf"):
+                seconds = self.budget.slice
+            with self._lock:
+                self.waited_seconds += seconds
+            self.clock.sleep(seconds)
+            return not (cancel is not None and cancel.is_set())
+        t0 = self.clock.time()
+        with self._wake:
+            if not (cancel is not None and cancel.is_set()):
+                self._wake.wait(None if seconds == float("inf") else real(seconds))
         with self._lock:
-            self.waited_seconds += seconds
-        self.clock.sleep(seconds)
+            self.waited_seconds += max(0.0, self.clock.time() - t0)
+        return not (cancel is not None and cancel.is_set())
+
+    def wake(self) -> None:
+        """Wake every wait that can be woken (a request answered, or a Stop)."""
+        with self._wake:
+            self._wake.notify_all()
+
+    def acquire(
+        self, method: str, calls: int, *, cancel: threading.Event | None = None
+    ) -> Ticket | None:
+        """Wait until ``calls`` more calls of ``method`` fit the operating budget; book them.
+
+        Why before sending and not after a refusal: several batches of writes go out at
+        once, and a batch that does not fit would come back as a row of 429s (each command
+        past the limit refused). Returns None when ``cancel`` is set while waiting.
+        """
+        seconds = calls * self.budget.cost(method)
+        while True:
+            if cancel is not None and cancel.is_set():
+                return None
+            wait, why = self.budget.room(method, seconds)
+            if wait <= 0:
+                return self.budget.book(method, seconds)
+            if not self._sleep(wait, why, cancel=cancel, wakeable=True):
+                return None
+
+    def release(self, ticket: Ticket | None) -> None:
+        """The request holding ``ticket`` was answered: its seconds are in the gauge now."""
+        if ticket is not None:
+            self.budget.unbook(ticket)
+            self.wake()
+
+    def pause(self, seconds: float, reason: str, *, cancel: threading.Event | None = None) -> bool:
+        """Wait ``seconds`` for ``reason`` (a whole request refused by a limit)."""
+        return self._sleep(seconds, reason, cancel=cancel)
 
     def before_send(self, methods: Iterable[str]) -> None:
         """Wait for the methods' operating budget, then book and wait for a bucket slot."""

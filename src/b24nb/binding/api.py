@@ -13,51 +13,38 @@ import logging
 import os
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 from tqdm.auto import tqdm
 
+from b24nb.binding.control import LockedLog, RunControl
 from b24nb.binding.frame import FrameLog, Outcome, fmt
 from b24nb.binding.owners import read_owners
+from b24nb.binding.pace import IN_FLIGHT
 from b24nb.binding.plan import Plan, note_row, plan_bind, plan_unbind, settle_orphans
 from b24nb.binding.sender import Sender, notify
+from b24nb.binding.summary import (
+    RunSummary,
+    code_of,
+    estimate_run,
+    journal_end,
+    make_summary,
+    requests_of,
+    selection,
+    summary_line,
+)
 from b24nb.binding.validate import Item, selected_items
 from b24nb.journal import WRITE_KEYS, Journal, open_journal
 from b24nb.journal.claims import Claims, describe
 from b24nb.redact import canonical_host, redact
 
-__all__ = ["RunSummary", "bind", "portal_identity", "unbind"]
+__all__ = ["RunSummary", "bind", "portal_identity", "summary_line", "unbind"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
 _identities: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """What a ``bind``/``unbind`` call did: counts by ``bind_status``, and its costs."""
-
-    verb: str
-    run_id: str | None
-    counts: Mapping[str, int] = field(default_factory=dict)
-    dry_run: bool = False
-    http_requests: int = 0
-    waited_seconds: float = 0.0
-    journal: str = ""
-
-    def __getitem__(self, status: str) -> int:
-        return int(self.counts.get(status, 0))
-
-    def __repr__(self) -> str:
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items())) or "nothing"
-        what = "dry run" if self.dry_run else f"run {self.run_id}"
-        return (
-            f"<{self.verb} {what}: {counts}; {self.http_requests} HTTP requests, "
-            f"{self.waited_seconds:.0f} s waited on limits>"
-        )
 
 
 def portal_identity(portal: Any) -> str:
@@ -104,38 +91,6 @@ class _Bar:
         if self._limiter is not None and hasattr(self._limiter, "remove_listener"):
             self._limiter.remove_listener(self._on_wait)
         self.bar.close()
-
-
-def _requests(portal: Any) -> tuple[int, float]:
-    stats = getattr(portal, "stats", None)
-    return (
-        int(getattr(stats, "http_requests", 0) or 0),
-        float(getattr(stats, "waited_seconds", 0.0) or 0.0),
-    )
-
-
-def _summary(
-    verb: str,
-    run_id: str | None,
-    log: FrameLog,
-    items: list[Item],
-    dry: bool,
-    portal: Any,
-    before: tuple[int, float],
-    extra_wait: float,
-    journal: Journal,
-) -> RunSummary:
-    counts = log.statuses([i.pair_id for i in items]).value_counts(dropna=False)
-    after = _requests(portal)
-    return RunSummary(
-        verb,
-        run_id,
-        {str(k): int(v) for k, v in counts.items()},
-        dry,
-        after[0] - before[0],
-        after[1] - before[1] + extra_wait,
-        str(journal.path),
-    )
 
 
 def _settle_rows(
@@ -188,18 +143,21 @@ def _run(
     on_update: Callable[[list[Any]], None] | None,
     planner: Callable[[list[Item], Mapping[int, Any], Mapping[int, Any]], Plan],
     params: Mapping[str, Any],
+    control: RunControl,
     wait: bool | float = False,
+    in_flight: int = IN_FLIGHT,
 ) -> RunSummary:
-    log = FrameLog(pairs)
+    with control.lock:
+        log: Any = LockedLog(FrameLog(pairs), control.lock)
     # before any request: a run that cannot journal its writes must not send them (a dry run
     # writes nothing, so a read-only journal is enough for it)
     j, opened = open_journal(journal, readonly=dry_run)
-    before = _requests(portal)
+    before = requests_of(portal)
     stack = contextlib.ExitStack()
     try:
         if not items:
             logger.info("%s: no selected rows; nothing to do", verb)
-            return _summary(verb, None, log, items, dry_run, portal, before, 0.0, j)
+            return make_summary(verb, None, log, items, dry_run, portal, before, 0.0, j)
         key = portal_identity(portal)
         # the run starts (a journal write) and claims its orders before any portal read, so
         # a journal that cannot be written fails before a request, and no other b24nb run
@@ -229,30 +187,47 @@ def _run(
             )
             for w in plan.writes
         ]
+        eta = estimate_run(portal, plan.writes, in_flight) if plan.writes else None
         bar = None if dry_run or not plan.writes else _Bar(portal, len(plan.writes), verb, progress)
+        if bar is not None and eta is not None:
+            logger.info("%s: %d writes, %s", verb, len(plan.writes), eta.text)
+            bar.bar.set_postfix_str(eta.text, refresh=True)
         try:
-            changed = log.write(first)
-            log.set_order_owners({o: owners.get(o) for o in orders + orphans})
-            notify(on_update, changed)
+            with control.lock:
+                changed = log.write(first)
+                log.set_order_owners({o: owners.get(o) for o in orders + orphans})
+                notify(on_update, changed)
             if bar is None:
-                return _summary(verb, run_id, log, items, dry_run, portal, before, 0.0, j)
+                done = make_summary(verb, run_id, log, items, dry_run, portal, before, 0.0, j)
+                if run_id is not None:
+                    journal_end(j, key, run_id, done)
+                return done
             assert run_id is not None
-            sender = Sender(portal, j, key, run_id, log, bar.bar, on_update)
+            sender = Sender(portal, j, key, run_id, log, bar.bar, on_update, control=control,
+                            in_flight=in_flight)
             try:
                 sender.run(plan.writes)
             except BaseException as exc:
-                # say which run stopped, so it can be finished (rerun) or undone (run_id=)
+                stopped = control.reason if isinstance(exc, KeyboardInterrupt) else None
+                summary = make_summary(verb, run_id, log, items, False, portal, before, 0.0, j,
+                                   key=key, stopped=stopped or code_of(exc), eta=eta)
+                journal_end(j, key, run_id, summary)
+                # say which run stopped and how, so it can be finished (rerun) or undone
                 with contextlib.suppress(AttributeError, TypeError):
                     exc.b24nb_run_id = run_id  # type: ignore[attr-defined]
-                    exc.add_note(
-                        f"b24nb: {verb} run {run_id} stopped; the bind_status column says "
-                        "which rows were sent. Rerun to finish it (nothing is sent twice)."
-                    )
+                    exc.b24nb_summary = summary  # type: ignore[attr-defined]
+                    exc.add_note(f"b24nb: {verb} run {run_id} {summary.line}")
+                if progress:
+                    with contextlib.suppress(Exception):
+                        bar.bar.write(f"b24nb: {verb} run {run_id} {summary.line}")
                 raise
         finally:
             if bar is not None:
                 bar.close()
-        return _summary(verb, run_id, log, items, False, portal, before, sender.waited, j)
+        summary = make_summary(verb, run_id, log, items, False, portal, before, 0.0, j, key=key,
+                           stopped=control.reason if control.stopping else None, eta=eta)
+        journal_end(j, key, run_id, summary)
+        return summary
     finally:
         stack.close()  # releases the run's claims
         if opened:
@@ -308,6 +283,9 @@ def bind(
     progress: bool = True,
     on_update: Callable[[list[Any]], None] | None = None,
     wait: bool | float = False,
+    pair_ids: Any = None,
+    control: RunControl | None = None,
+    in_flight: int = IN_FLIGHT,
 ) -> RunSummary:
     """Bind the selected orders to their deals, logging every answer into the frame.
 
@@ -340,18 +318,31 @@ def bind(
     journal : Journal | path, optional
         Default ``$B24NB_JOURNAL`` or ``~/.b24nb/journal.sqlite``.
     progress : bool
-        Show a ``tqdm`` bar (it also shows waits on the portal's limits).
+        Show a ``tqdm`` bar: first the run's expected duration under the portal's limits
+        ("≈ 4 min: the portal allows about 1,450 bindings per 10 minutes"), then done/total,
+        rate, ETA and the reason for any wait.
     on_update : callable, optional
         ``on_update(pair_ids)`` after each batch, so a widget can refresh those rows.
     wait : bool | float
         Orders another b24nb run on the same journal is working on (it claimed them) are
         ``skipped``, naming that run; ``wait=True`` waits up to ten minutes for them (a
         number: that many seconds). A killed run's claims lapse by themselves in a minute.
+    pair_ids : iterable, optional
+        Bind exactly these rows (labels of ``pairs.index``); ``selected`` is then ignored
+        and left as it is.
+    control : RunControl, optional
+        Stop the run from another thread (``control.stop()``: the batches in flight finish,
+        nothing more is sent, the rest reads ``skipped``), hold ``control.lock`` to read the
+        frame during the run, ``control.on_progress`` for progress as data.
+    in_flight : int
+        Batches of 50 sent at once at most (within the portal's request and operating-time
+        limits, which the client books before each batch).
 
     Returns
     -------
     RunSummary
-        Counts by status, run id, HTTP requests and seconds waited on limits.
+        Counts by status, run id, HTTP requests and seconds waited on limits; after a Stop
+        ``summary.line`` says in one line what happened and what to do.
 
     Raises
     ------
@@ -363,6 +354,9 @@ def bind(
         A failure that stops the run (auth revoked, access denied, a read that kept failing).
         Rows sent without an answer read ``pending``, rows not sent ``skipped``; the
         exception carries ``b24nb_run_id``, and a rerun finishes the job without duplicates.
+    KeyboardInterrupt
+        Raised again after the batches in flight were answered into the frame and the
+        journal; its note (and ``b24nb_summary``) says in one line what was done.
 
     Examples
     --------
@@ -371,7 +365,10 @@ def bind(
     >>> pairs = b24nb.suggest(b24nb.load_deals(portal), b24nb.load_orders(portal))  # doctest: +SKIP
     >>> b24nb.bind(portal, pairs, dry_run=True)  # doctest: +SKIP
     """
-    items = selected_items(pairs, deals=deals, invoices=invoices, verb="bind")
+    control = control or RunControl()
+    with control.lock:
+        items = selected_items(selection(pairs, pair_ids, "bind"), deals=deals, invoices=invoices,
+                               verb="bind")
     if not items:  # issue 15: say so instead of returning silently
         import warnings
 
@@ -393,6 +390,8 @@ def bind(
         ),
         params={"dry_run": dry_run, "allow_rebind": allow_rebind, "selected": len(items)},
         wait=wait,
+        control=control,
+        in_flight=in_flight,
     )
 
 
@@ -406,6 +405,9 @@ def unbind(
     on_update: Callable[[list[Any]], None] | None = None,
     dry_run: bool = False,
     wait: bool | float = False,
+    pair_ids: Any = None,
+    control: RunControl | None = None,
+    in_flight: int = IN_FLIGHT,
 ) -> RunSummary:
     """Undo what ``bind`` made for the selected rows: remove, or give back the replaced owner.
 
@@ -417,7 +419,7 @@ def unbind(
 
     Parameters
     ----------
-    portal, pairs, journal, progress, on_update, dry_run, wait
+    portal, pairs, journal, progress, on_update, dry_run, wait, pair_ids, control, in_flight
         As for :func:`bind`.
     run_id : str, optional
         Undo only the bindings made by this run (see ``b24nb.history()``).
@@ -426,7 +428,9 @@ def unbind(
     --------
     >>> b24nb.unbind(portal, pairs)  # doctest: +SKIP
     """
-    items = selected_items(pairs, verb="unbind")
+    control = control or RunControl()
+    with control.lock:
+        items = selected_items(selection(pairs, pair_ids, "unbind"), verb="unbind")
     return _run(
         "unbind",
         portal,
@@ -439,4 +443,6 @@ def unbind(
         planner=lambda todo, owners, ledgers: plan_unbind(todo, owners, ledgers, run_id=run_id),
         params={"run_id": run_id, "selected": len(items)},
         wait=wait,
+        control=control,
+        in_flight=in_flight,
     )

@@ -74,8 +74,7 @@ def guard_batch(sender: Any, batch: list[Any]) -> list[Any]:
         sender.journal.note(sender.key, sender.run_id, [
             {**note_row(w.item, "failed", o.message, w.prev), "error": code}
             for w, o in zip(batch, out, strict=True)])
-        sender.notify(sender.log.write(out))
-        sender.bar.update(len(out))
+        sender.write_held(out)
         batch.clear()
         raise
     sender.checked_at = time.monotonic()
@@ -84,8 +83,5 @@ def guard_batch(sender: Any, batch: list[Any]) -> list[Any]:
         logger.info("guard: %d of %d writes held back (owner changed since planning)",
                     len(held), len(batch))
         sender.journal.note(sender.key, sender.run_id, notes)
-        changed = sender.log.write(held)
-        sender.log.set_order_owners({n["order_id"]: now.get(n["order_id"]) for n in notes})
-        sender.bar.update(len(held))
-        sender.notify(changed)
+        sender.write_held(held, {n["order_id"]: now.get(n["order_id"]) for n in notes})
     return keep

@@ -8,6 +8,7 @@ test that lasts seconds. Every time the sandbox reports (``time.start``,
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import Counter
@@ -73,7 +74,10 @@ class OperatingBudget:
     """Seconds of execution per (caller, method) over ten one-minute buckets.
 
     Mirrors ``LoadLimiter``: calls under 0.1 s are not recorded, the call that crosses the
-    limit still completes, and the next one is refused until the oldest bucket expires.
+    limit still completes, and the next one is refused until the oldest bucket expires. A
+    bucket holds the calls that started in one minute and expires ``WINDOW`` seconds after
+    its first call — exactly the ``operating_reset_at`` the answers report, so a client that
+    waits until that time finds the bucket's seconds gone (research §5).
     """
 
     WINDOW = 600.0
@@ -87,8 +91,7 @@ class OperatingBudget:
 
     def _live(self, key: tuple[str, str], now: float) -> dict[int, list[float]]:
         buckets = self._buckets.setdefault(key, {})
-        floor = int(now // 60) - 9
-        for minute in [m for m in buckets if m < floor]:
+        for minute in [m for m, b in buckets.items() if b[1] + self.WINDOW <= now]:
             del buckets[minute]
         return buckets
 
@@ -99,21 +102,26 @@ class OperatingBudget:
             if not buckets:
                 return 0.0, None
             total = sum(b[0] for b in buckets.values())
-            oldest = buckets[min(buckets)][1]
-            return total, int(oldest + self.WINDOW)
+            oldest = min(b[1] for b in buckets.values())
+            return total, math.ceil(oldest + self.WINDOW)
 
     def blocked(self, key: tuple[str, str]) -> bool:
         """True when the method's operating time already exceeds the limit."""
         return self.state(key)[0] > self.limit
 
     def record(self, key: tuple[str, str], seconds: float, at: float) -> None:
-        """Add one call's execution time (ignored under 0.1 s, as on the server)."""
+        """Add one call's execution time (ignored under 0.1 s, as on the server).
+
+        ``at`` is when the call started; the commands of a batch start one after another,
+        so their times may lie a little ahead of the clock when the batch is recorded.
+        """
         if seconds < self.MINIMAL:
             return
         with self._lock:
-            buckets = self._live(key, at)
+            buckets = self._live(key, self._clock.now())
             bucket = buckets.setdefault(int(at // 60), [0.0, at])
             bucket[0] += seconds
+            bucket[1] = min(bucket[1], at)
 
 
 @dataclass

@@ -224,11 +224,11 @@ def orderentity_add(ctx: Any, params: Mapping[str, Any]) -> Answer:
             raise ApiError(str(_ORDER_MISSING[0]), _ORDER_MISSING[1])
         if not f["ownerId"]:
             # setEntityBinding sets nothing; the answer is read from a row that isn't there
-            return Answer({"dealOrder": None}, cost=ctx.latency.add)
+            return Answer({"dealOrder": None}, cost=ctx.latency.bind)
         _audit(ctx, f["orderId"], (f["ownerId"], f["ownerTypeId"]))
         ctx.store.execute("INSERT OR REPLACE INTO bindings VALUES (?, ?, ?)",
                           [f["orderId"], f["ownerId"], f["ownerTypeId"]])
-    return Answer({"dealOrder": dict(sorted(f.items()))}, cost=ctx.latency.add)
+    return Answer({"dealOrder": dict(sorted(f.items()))}, cost=ctx.latency.bind)
 
 
 def orderentity_delete(ctx: Any, params: Mapping[str, Any]) -> Answer:
@@ -241,7 +241,7 @@ def orderentity_delete(ctx: Any, params: Mapping[str, Any]) -> Answer:
             raise ApiError(str(_ORDER_MISSING[0]), _ORDER_MISSING[1])
         _audit(ctx, f["orderId"], None)
         ctx.store.execute('DELETE FROM bindings WHERE "orderId" = ?', [f["orderId"]])
-    return Answer(True, cost=ctx.latency.add)
+    return Answer(True, cost=ctx.latency.bind)
 
 
 def orderentity_list(ctx: Any, params: Mapping[str, Any]) -> Answer:

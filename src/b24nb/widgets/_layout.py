@@ -6,6 +6,7 @@ leaves :mod:`b24nb.widgets.picker` about the grid itself.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,9 @@ def guarded(method: Callable[..., None]) -> Callable[..., None]:
             return
         self._busy = True
         try:
-            method(self, *args)
+            # the frame lock: a background run writes the frame only while holding it
+            with getattr(self, "lock", None) or contextlib.nullcontext():
+                method(self, *args)
         except Exception as exc:  # shown to the analyst in the widget, not swallowed
             self._show_error(exc)
         finally:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import threading
 from typing import Any
 
 import ipywidgets as w
@@ -28,10 +29,11 @@ import pandas as pd
 from b24nb.journal.verdicts import ensure_columns
 from b24nb.redact import redact
 from b24nb.widgets import _html
-from b24nb.widgets._actions import Actions
+from b24nb.widgets._actions import Actions, last_run_line
 from b24nb.widgets._explain import portal_base
 from b24nb.widgets._layout import DEFAULT_THRESHOLD, POOL_SIZE, Row, guarded
 from b24nb.widgets._review import ReviewControls, ReviewHandlers
+from b24nb.widgets._runview import RunView
 from b24nb.widgets._view import (
     DONE_STATUSES,
     SORTS,
@@ -102,13 +104,22 @@ class MatchPicker(ReviewHandlers, w.VBox):
         self._index_frame()
         self._view = compute_view(pairs, self._filters, self._text_search)
         self._counts: dict[str, int] = {}
-        self.actions = Actions(self, deals=deals, journal=journal)
+        #: held by every handler and by the background run while it writes the frame
+        self.lock = threading.RLock()
+        self.actions = Actions(lambda: self.pairs, siblings=lambda o: self._orders.siblings(o),
+                               allow_rebind=lambda: bool(self.allow_rebind.value),
+                               portal=portal, deals=deals, journal=journal, lock=self.lock)
         self.review = ReviewControls(self, export_path=export_path, record=record_decisions)
         self._base = portal_base(portal)
         self._build(page_size, threshold, dry_run, allow_rebind)
+        self.run_view = RunView(self)
         self._wire()
         self._refresh_counts()
         self._redraw()
+        if portal is not None:  # after a kernel restart: what became of the last run
+            line = last_run_line(portal, journal)
+            if line:
+                self._say(html.escape(line))
 
     def _index_frame(self) -> None:
         """(Re)build what is derived from the whole frame once: search, sibling index, bins."""
@@ -168,8 +179,11 @@ class MatchPicker(ReviewHandlers, w.VBox):
         self.progress = w.IntProgress(value=0, min=0, max=1, bar_style="info",
                                       layout=w.Layout(width="300px"))
         self.progress_label = w.Label()
-        self.progress_box = w.HBox([self.progress, self.progress_label],
-                                   layout=w.Layout(display="none"))
+        self.stop_button = w.Button(description="Stop", icon="stop", button_style="warning",
+                                    tooltip="finish the batches in flight, send nothing more",
+                                    layout=w.Layout(width="auto", display="none"))
+        self.progress_box = w.HBox([self.progress, self.progress_label, self.stop_button],
+                                   layout=w.Layout(display="none", align_items="center"))
         self.message = w.HTML()
         can_bind = self.portal is not None
         for button in (self.bind_button, self.retry_button):
@@ -221,6 +235,7 @@ class MatchPicker(ReviewHandlers, w.VBox):
         self.undo_button.on_click(self._on_undo)
         self.confirm_button.on_click(self._on_confirm)
         self.cancel_button.on_click(self._on_cancel)
+        self.stop_button.on_click(self._on_stop)
 
     # ---------------------------------------------------------------- state helpers
     @property
@@ -457,28 +472,29 @@ class MatchPicker(ReviewHandlers, w.VBox):
 
     @guarded
     def _on_bind(self, _button: w.Button) -> None:
-        self.actions.propose("bind")
+        self.run_view.show_proposal(self.actions.propose("bind", dry_run=self.dry_run.value))
 
     @guarded
     def _on_retry(self, _button: w.Button) -> None:
-        self.actions.propose("retry")
+        self.run_view.show_proposal(self.actions.propose("retry", dry_run=self.dry_run.value))
 
     @guarded
     def _on_undo(self, _button: w.Button) -> None:
-        self.actions.propose("undo")
+        self.run_view.show_proposal(self.actions.propose("undo"))
 
     @guarded
     def _on_confirm(self, _button: w.Button) -> None:
-        try:
-            self.actions.run_pending()
-        finally:
-            self._refresh_counts()
-            self._redraw()
+        self.run_view.start()
 
     @guarded
     def _on_cancel(self, _button: w.Button) -> None:
         self.actions.cancel()
+        self.confirm_box.layout.display = "none"
         self._say("cancelled: nothing was sent")
+
+    @guarded
+    def _on_stop(self, _button: w.Button) -> None:
+        self.run_view.stop()
 
     # ---------------------------------------------------------------- text repr
     def __repr__(self) -> str:
