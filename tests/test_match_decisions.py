@@ -178,3 +178,35 @@ def test_an_invoices_frame_without_its_amount_is_refused_by_name() -> None:
     inv = smart_invoices({1: {}}).drop(columns=["opportunity"])
     with pytest.raises(ValidationError, match="opportunity"):
         suggest(deals({1: {}}), orders({10: {}}), invoices=inv)
+
+
+def test_sandbox_invoices_loaded_over_http_win_their_orders() -> None:
+    """The demo portal's smart and legacy invoices, through load_invoices, against truth_owner."""
+    import b24nb
+    from b24nb.sandbox import Sandbox
+
+    with Sandbox(seed=0, limits=False, latency=False) as sb:
+        portal = b24nb.connect(sb.url, progress=False)
+        frames = [b24nb.load_deals(portal, progress=False),
+                  b24nb.load_orders(portal, progress=False),
+                  b24nb.load_bindings(portal, progress=False)]
+        invoices = [b24nb.load_invoices(portal, kind=k, progress=False)
+                    for k in ("smart", "legacy")]
+        truth = dict(sb.truth_owner)
+    deals_, orders_, bindings_ = frames
+    p = suggest(deals_, orders_, bindings_, invoices=invoices)
+    now = {int(o): (int(t), int(d)) for o, d, t in zip(
+        bindings_.index, bindings_["owner_id"].fillna(-1), bindings_["owner_type_id"].fillna(-1),
+        strict=True)}
+    got = {(int(o), (int(t), int(d))) for o, t, d in zip(
+        p["order_id"], p["owner_type_id"], p["deal_id"], strict=True)}
+    for kind in (31, 5):
+        need = {o: v for o, v in truth.items() if v[0] == kind and now.get(o) != v}
+        assert len(need) > 10
+        assert sum((o, v) in got for o, v in need.items()) >= 0.95 * len(need)
+    sel = p[p["selected"].fillna(False)]
+    right = [truth.get(int(o)) == (int(t), int(d)) for o, t, d in zip(
+        sel["order_id"], sel["owner_type_id"], sel["deal_id"], strict=True)]
+    assert np.mean(right) >= 0.98
+    clear = p[~p["ambiguous"].fillna(False) & ~p["reasons"].str.contains("shared")]
+    assert clear["order_id"].is_unique  # one owner per order, whatever its type

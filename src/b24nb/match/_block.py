@@ -7,8 +7,13 @@ the bits OR-ed, so a pair found by e-mail and by amount says both. Rules (resear
 * ``contact`` / ``company`` — the order's CRM client is the deal's contact / company;
 * ``email`` / ``phone`` — a customer e-mail / phone (last 10 digits) of the order equals one
   of the deal contact's;
-* ``amount`` — same currency, amounts within ``amount_tol`` and the order dated within
-  ``date_window`` days of the deal (sorted-neighbourhood search, no cross product);
+* ``amount`` — same currency and the order dated within ``date_window`` days of the deal,
+  with (a) the same amount to the cent, or a half or a third of it (split deliveries): the
+  12 orders before and 24 after the deal's date nearest to it, so every such pair is a
+  candidate unless more orders than that share the amount in the window (a catalogue price,
+  where amount and date could not tell them apart anyway); (b) amounts within
+  ``amount_tol`` (fees, discounts): the 1 before and 3 after nearest in time per amount band
+  (sorted-neighbourhood search, no cross product);
 * ``number`` — the deal's title names the order's number (:mod:`._refs`);
 * ``current`` — the order's current owner (it competes with the suggestions).
 
