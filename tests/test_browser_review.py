@@ -120,7 +120,7 @@ def test_bulk_ticks_keep_the_rule_untick_all_under_a_filter_breakdown_and_export
 
     # Untick all under the "selected" filter: the view empties and the count reads 0
     show(panel, "selected")
-    expect(visible_rows(panel).first).to_be_visible(timeout=30_000)
+    wait_until_every_row_has(page, "input[type=checkbox]:checked")
     button(panel, "Untick all").click()
     expect(panel.get_by_role("button", name="Bind selected (0)")).to_be_visible(timeout=30_000)
     expect(visible_rows(panel)).to_have_count(0, timeout=30_000)
