@@ -133,3 +133,18 @@ def test_bind_refuses_invoice_missing_from_its_frame(sb, portal, journal_path):
             b24nb.bind(portal, pairs, invoices=[smart, legacy], progress=False)
     assert sb.stats.http_requests == 0
     assert sb.bindings() == before
+
+
+def test_filters_and_wildcards_pass_through(sb, portal):
+    paid = b24nb.load_invoices(portal, filter={"stageId": "DT31_1:P"}, progress=False)
+    expected = {r["id"] for r in sb.invoices("smart") if r["stageId"] == "DT31_1:P"}
+    assert set(paid.index) == expected
+    assert expected
+    legacy = b24nb.load_invoices(portal, kind="legacy", select=["*", "UF_*"],
+                                 filter={"STATUS_ID": "P"}, contacts=False, progress=False)
+    assert set(legacy.index) == {r["ID"] for r in sb.invoices("legacy") if r["STATUS_ID"] == "P"}
+    assert {"UF_DEAL_ID", "PAY_SYSTEM_ID", "owner_type_id"} <= set(legacy.columns)
+    assert "contact_name" not in legacy.columns
+    wide = b24nb.load_invoices(portal, select=["*"], progress=False)
+    assert "contactIds" not in wide.columns  # a list per row, not a column
+    assert len(wide) == len(sb.invoices("smart"))
