@@ -104,19 +104,21 @@ def _pair(order_id, owner_id, owner_type):
                         index=pd.Index(pd.array([0], dtype="Int64"), name="pair_id"))
 
 
-def test_bind_order_to_smart_invoice_read_back(sb, portal, journal_path):
-    smart = b24nb.load_invoices(portal, progress=False)
+@pytest.mark.parametrize(("kind", "owner_type"), [("smart", 31), ("legacy", 5)])
+def test_bind_order_to_invoice_read_back(sb, portal, journal_path, kind, owner_type):
+    frame = b24nb.load_invoices(portal, kind=kind, progress=False)
     bound = {b["orderId"] for b in sb.bindings()}
     order_id, (_otype, invoice_id) = next(
-        (o, t) for o, t in sorted(sb.truth_owner.items()) if t[0] == 31 and o not in bound)
-    pairs = _pair(order_id, invoice_id, 31)
-    summary = b24nb.bind(portal, pairs, invoices=[smart], progress=False)
+        (o, t) for o, t in sorted(sb.truth_owner.items())
+        if t[0] == owner_type and o not in bound)
+    pairs = _pair(order_id, invoice_id, owner_type)
+    summary = b24nb.bind(portal, pairs, invoices=[frame], progress=False)
     assert pairs.loc[0, "bind_status"] == "bound", summary
     listed = portal.call("crm.orderentity.list", {"filter": {"orderId": order_id}})
     assert listed["orderEntity"] == [{"orderId": order_id, "ownerId": invoice_id,
-                                      "ownerTypeId": 31}]
+                                      "ownerTypeId": owner_type}]
     back = b24nb.load_bindings(portal, progress=False)
-    assert back.loc[order_id].tolist() == [invoice_id, 31]
+    assert back.loc[order_id].tolist() == [invoice_id, owner_type]
 
 
 def test_bind_refuses_invoice_missing_from_its_frame(sb, portal, journal_path):
@@ -131,3 +133,18 @@ def test_bind_refuses_invoice_missing_from_its_frame(sb, portal, journal_path):
             b24nb.bind(portal, pairs, invoices=[smart, legacy], progress=False)
     assert sb.stats.http_requests == 0
     assert sb.bindings() == before
+
+
+def test_filters_and_wildcards_pass_through(sb, portal):
+    paid = b24nb.load_invoices(portal, filter={"stageId": "DT31_1:P"}, progress=False)
+    expected = {r["id"] for r in sb.invoices("smart") if r["stageId"] == "DT31_1:P"}
+    assert set(paid.index) == expected
+    assert expected
+    legacy = b24nb.load_invoices(portal, kind="legacy", select=["*", "UF_*"],
+                                 filter={"STATUS_ID": "P"}, contacts=False, progress=False)
+    assert set(legacy.index) == {r["ID"] for r in sb.invoices("legacy") if r["STATUS_ID"] == "P"}
+    assert {"UF_DEAL_ID", "PAY_SYSTEM_ID", "owner_type_id"} <= set(legacy.columns)
+    assert "contact_name" not in legacy.columns
+    wide = b24nb.load_invoices(portal, select=["*"], progress=False)
+    assert "contactIds" not in wide.columns  # a list per row, not a column
+    assert len(wide) == len(sb.invoices("smart"))

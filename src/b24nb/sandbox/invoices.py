@@ -119,7 +119,9 @@ def add_invoices(store: Any, ent: Entity, records: Iterable[Mapping[str, Any]],
     Values are in API form (ISO dates or Unix times); an absent ID is numbered on.
     """
     names = [f.name for f in ent.columns]
+    fields = [ent.lookup(n) for n in names]
     ids: list[int] = []
+    rows: list[list[Any]] = []
     with store.lock:
         nxt = store.db.execute(
             f'SELECT COALESCE(MAX("{ent.pk}"), 0) + 1 FROM {ent.table}').fetchone()[0]
@@ -134,11 +136,10 @@ def add_invoices(store: Any, ent: Entity, records: Iterable[Mapping[str, Any]],
                 rec.setdefault("title", f"Счёт №{rec['accountNumber']}")
             else:
                 rec.setdefault("ACCOUNT_NUMBER", str(ident))
-            values = [to_storage(ent.by_name[n if not ent.upper_names else n.upper()],
-                                 rec.get(n)) for n in names]
-            store.db.execute(f"INSERT OR REPLACE INTO {ent.table} VALUES "
-                             f"({','.join('?' * len(names))})", values)
+            rows.append([to_storage(f, rec.get(n)) for f, n in zip(fields, names, strict=True)])
             ids.append(ident)
+        store.db.executemany(f"INSERT OR REPLACE INTO {ent.table} VALUES "
+                             f"({','.join('?' * len(names))})", rows)
     return ids
 
 
