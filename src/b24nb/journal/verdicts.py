@@ -145,7 +145,7 @@ def _empty() -> pd.DataFrame:
 
 def _bound_rows(journal: Any, portal: Any) -> pd.DataFrame:
     """Bind answers from the write log as "accept" rows, unbinds as clearing rows."""
-    from b24nb.journal.store import history
+    from b24nb.journal.history import history
 
     ident = portal
     if portal is not None and not isinstance(portal, str):
