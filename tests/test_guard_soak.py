@@ -21,15 +21,16 @@ def load_soak():
     return module
 
 
-def test_soak_600_pairs_no_silent_move_outside_the_window_and_no_lost_owner(tmp_path):
-    r = load_soak().run_soak(600, 0.05, seed=3, journal_path=tmp_path / "j.sqlite")
-    assert r["colleague_writes"] >= 15  # the colleague really wrote during the run
-    assert r["faults_injected"] > 0
-    assert r["held_back"] > 0  # and the guard caught changes made after planning
-    assert r["guard_misses"] == 0
-    assert r["silent_moves"] == r["window_hits"]
-    assert r["lost_outside_window"] == 0
-    assert r["disagreements"] == 0
-    assert sum(r["bind"].values()) == 600
-    assert "pending" not in r["bind"]
-    assert "failed" not in r["bind"]
+def test_soak_800_pairs_no_silent_move_outside_the_window_and_no_lost_owner(tmp_path):
+    r = load_soak().run_soak(800, 0.05, seed=3, journal_path=tmp_path / "j.sqlite")
+    shown = {k: v for k, v in r.items() if k not in ("changes", "expected", "now")}
+    assert r["colleague_writes"] >= 10, shown  # the colleague really wrote during the run
+    assert r["faults_injected"] > 0, shown
+    assert r["held_back"] > 0, shown  # and the guard caught changes made after planning
+    assert r["guard_misses"] == 0, shown
+    assert r["silent_moves"] == r["window_hits"], shown
+    assert r["lost_outside_window"] == 0, shown
+    assert r["disagreements"] == 0, shown
+    assert sum(r["bind"].values()) == 800, shown
+    assert "pending" not in r["bind"], shown
+    assert "failed" not in r["bind"], shown

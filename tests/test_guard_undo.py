@@ -37,6 +37,21 @@ def owners(sb: Sandbox) -> dict[int, int]:
     return {b["orderId"]: b["ownerId"] for b in sb.bindings()}
 
 
+def kill_after_read_back(portal) -> None:
+    """Stop the run (as a kill would) at the guard's re-read that follows the read-back of
+    the first write batch: the writes were read back absent and are not resent."""
+    real, seen = portal.batch, []
+
+    def batch(cmds, *, halt=False):
+        writes = any(m != "crm.orderentity.list" for m, _ in dict(cmds).values())
+        seen.append("w" if writes else "r")
+        if "w" in seen and seen[seen.index("w"):].count("r") == 2:
+            raise KeyboardInterrupt
+        return real(cmds, halt=halt)
+
+    portal.batch = batch  # type: ignore[method-assign]
+
+
 @pytest.fixture
 def journal(journal_path):
     with Journal(journal_path) as j:
@@ -112,16 +127,7 @@ def test_a_write_that_lands_after_the_read_back_is_b24nbs_and_undone(journal):
         sb.faults.add(method="crm.orderentity.add", kind="slow", delay=2.0, times=1)
         with Portal(sb.url, progress=False, timeout=0.5) as portal:
             pairs = pairs_for(lambda o: o)
-            calls = []
-            real = portal.batch
-
-            def batch(cmds, *, halt=False):
-                calls.append(cmds)
-                if len(calls) == 5:  # plan read, re-check, add (lost), read-back, *kill*
-                    raise KeyboardInterrupt
-                return real(cmds, halt=halt)
-
-            portal.batch = batch  # type: ignore[method-assign]
+            kill_after_read_back(portal)
             with pytest.raises(KeyboardInterrupt):
                 b24nb.bind(portal, pairs, journal=journal, progress=False, allow_rebind=True)
             assert set(pairs["bind_status"]) == {"skipped"}  # read back absent, not resent
@@ -141,3 +147,30 @@ def test_a_write_that_lands_after_the_read_back_is_b24nbs_and_undone(journal):
             assert binding_disagreements(sb, pairs, journal) == []
             b24nb.unbind(portal, pairs, journal=journal, progress=False)
             assert owners(sb) == before
+
+
+def test_an_undo_that_lands_after_its_read_back_counts_as_done(journal):
+    """A restore runs after the client stopped waiting and after the read-back found it not
+    applied; the run stops. The next unbind() reads the order back on its old owner: done."""
+    with sandbox() as sb:
+        with Portal(sb.url, progress=False) as portal:
+            pairs = pairs_for(lambda o: 11)
+            b24nb.bind(portal, pairs, journal=journal, progress=False, allow_rebind=True)
+        sb.faults.add(method="crm.orderentity.add", kind="slow", delay=2.0, times=1)
+        with Portal(sb.url, progress=False, timeout=0.5) as portal:
+            kill_after_read_back(portal)
+            with pytest.raises(KeyboardInterrupt):
+                b24nb.unbind(portal, pairs, journal=journal, progress=False)
+        time.sleep(2.5)  # the restores land now
+        assert owners(sb) == dict.fromkeys(ORDERS, 11) | dict.fromkeys(range(1, 51), 51)
+        with Portal(sb.url, progress=False) as portal:
+            adds = sb.stats.method_calls["crm.orderentity.add"]
+            summary = b24nb.unbind(portal, pairs, journal=journal, progress=False)
+            assert summary["unbound"] == len(ORDERS)
+            assert sb.stats.method_calls["crm.orderentity.add"] == adds + 10  # 51..60 only
+            assert "landed late" in pairs["bind_message"].iloc[0]
+            assert owners(sb) == dict.fromkeys(ORDERS, 51)
+            # and the chain is closed: binding again is a fresh rebind from 51
+            again = b24nb.bind(portal, pairs, journal=journal, progress=False,
+                               allow_rebind=True)
+            assert again["rebound"] == len(ORDERS)

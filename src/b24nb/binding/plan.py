@@ -233,6 +233,13 @@ def plan_unbind(
                 msg = "not bound by b24nb; left alone"
                 plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
             continue
+        if now != links[-1].owner and (undo := led.late_undo(now)) is not None:
+            # an earlier undo whose answer was lost (read back: not applied) landed after all
+            msg = (f"an earlier undo (run {undo['run_id']}) whose answer was lost landed late: "
+                   f"the order shows {fmt(now)}")
+            plan.settle.append((undo, Outcome(it.pair_id, "unbound", None, msg)))
+            plan.outcomes.append(plan.settle[-1][1])  # type: ignore[arg-type]
+            continue
         if now != links[-1].owner:
             msg = (f"changed on the portal since b24nb bound it to {fmt(links[-1].owner)} "
                    f"(now {fmt(now)}); left alone")

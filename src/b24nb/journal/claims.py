@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from b24nb.journal.keys import portal_site
+
 if TYPE_CHECKING:
     from b24nb.journal.store import Journal
 
@@ -88,30 +90,33 @@ class Claims:
             return self._holders(list(order_ids))
 
     def _holders(self, ids: list[int]) -> dict[int, tuple[str, float]]:
-        from b24nb.journal.keys import portal_site
-
         if not ids:
             return {}
         db, now, site = self.journal._db, self.clock(), portal_site(self.portal)
-        out: dict[int, tuple[str, float]] = {}
+        claims: list[tuple[int, str, str | None]] = []
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
-            rows = db.execute(
-                "SELECT c.order_id, c.run_id, c.response, "
-                "(SELECT max(CAST(l.message AS REAL)) FROM events l"
-                " WHERE l.run_id = c.run_id AND l.event IN ('claim', 'lease')) AS until "
-                "FROM events c WHERE c.event = 'claim' AND c.run_id != ? "
-                "AND b24nb_site(c.portal) = ? "
-                f"AND c.order_id IN ({', '.join('?' * len(chunk))}) "
-                "AND NOT EXISTS (SELECT 1 FROM events r WHERE r.run_id = c.run_id "
-                "AND r.event = 'release')",
-                [self.run_id, site, *chunk],
-            ).fetchall()
-            for oid, run, holder, until in rows:
-                if until is not None and float(until) > now and _alive(holder):
-                    prev = out.get(int(oid))
-                    if prev is None or float(until) > prev[1]:
-                        out[int(oid)] = (str(run), float(until))
+            claims += db.execute(
+                "SELECT order_id, run_id, response FROM events WHERE event = 'claim' "
+                f"AND order_id IN ({', '.join('?' * len(chunk))}) AND run_id != ? "
+                "AND b24nb_site(portal) = ?", [*chunk, self.run_id, site]).fetchall()
+        # each holding run once: released?, and how long its lease lasts
+        until: dict[str, float | None] = {}
+        for run in {r for _, r, _ in claims}:
+            if db.execute("SELECT 1 FROM events WHERE run_id = ? AND event = 'release' "
+                          "LIMIT 1", [run]).fetchone():
+                until[run] = None
+                continue
+            row = db.execute("SELECT max(CAST(message AS REAL)) FROM events WHERE run_id = ? "
+                             "AND event IN ('claim', 'lease')", [run]).fetchone()
+            until[run] = None if row is None or row[0] is None else float(row[0])
+        out: dict[int, tuple[str, float]] = {}
+        for oid, run, holder in claims:
+            end = until.get(run)
+            if end is not None and end > now and _alive(holder):
+                prev = out.get(int(oid))
+                if prev is None or end > prev[1]:
+                    out[int(oid)] = (str(run), end)
         return out
 
     def claim(self, order_ids: Iterable[int]) -> dict[int, tuple[str, float]]:

@@ -57,8 +57,9 @@ class OrderLedger:
     pending : Mapping | None
         The last send with no recorded answer, if any (a row of the ``events`` table).
     doubtful : tuple[Mapping, ...]
-        Bind sends whose answer was lost and that a read-back found not applied (yet): a
-        write that lands late is still b24nb's (its send row says what it replaced).
+        Sends whose answer was lost and that a read-back found not applied (yet): a bind
+        that lands late is still b24nb's (its send row says what it replaced), an undo that
+        lands late still undid b24nb's chain.
     last_status : str | None
         The status of the last answer or settlement about this order.
     last_run, ours_run, ours_at : str | None
@@ -90,7 +91,16 @@ class OrderLedger:
     def late(self, owner: Owner | None) -> Mapping[str, Any] | None:
         """The newest doubtful bind send that set ``owner``, if any (a late-landing write)."""
         for send in reversed(self.doubtful):
-            if _owner(send) == owner:
+            if send["action"] == "bind" and _owner(send) == owner:
+                return send
+        return None
+
+    def late_undo(self, now: Owner | None) -> Mapping[str, Any] | None:
+        """The newest doubtful undo that would leave the order as ``now`` (landed late)."""
+        for send in reversed(self.doubtful):
+            if send["action"] == "restore" and _owner(send) == now:
+                return send
+            if send["action"] == "unbind" and now is None:
                 return send
         return None
 
@@ -150,7 +160,8 @@ def fold(events: Iterable[Mapping[str, Any]]) -> OrderLedger:
         status = ev["status"]
         made = send is not None and send["action"] == "bind" and (
             status in MADE or (status == "already_bound" and send["resend"]))
-        if send is not None and send["action"] == "bind" and kind == "settle" and not made:
+        undone = send is not None and send["action"] != "bind" and status == "unbound"
+        if send is not None and kind == "settle" and not (made or undone):
             doubtful.append(send)  # answer lost, read back absent: it may still land
         if status is None:
             continue
@@ -162,9 +173,10 @@ def fold(events: Iterable[Mapping[str, Any]]) -> OrderLedger:
             chain = _push(chain, link, broken)
             doubtful = [d for d in doubtful if _owner(d) != link.owner]
             tried.clear()
-        elif send["action"] != "bind" and status == "unbound":
+        elif undone:
             restored = _owner(send) if send["action"] == "restore" else None
             chain = _undo(chain, restored)
+            doubtful = [d for d in doubtful if d["action"] == "bind"]
             tried.clear()
     last = chain[-1] if chain else None
     return OrderLedger(
