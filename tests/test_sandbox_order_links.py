@@ -92,4 +92,4 @@ def test_concurrent_requests_overlap_their_server_time():
             t.join()
         wall = time.perf_counter() - start
     assert len(done) == 8
-    assert wall < 4.0, f"8 concurrent 1-second batches took {wall:.1f} s"
+    assert wall < 6.0, f"8 concurrent 1-second batches took {wall:.1f} s (serial: 8 s)"

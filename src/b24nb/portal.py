@@ -211,6 +211,10 @@ class Portal:
                                                    method=method)
                 body = parse_answer(answer.status, answer.body, method)
             except ExpiredTokenError:
+                if token is not None and getattr(self._auth, "access_token", token) != token:
+                    # another thread refreshed while this request was in flight (many share
+                    # one token): resend with the new one, without spending our refresh
+                    continue
                 if refreshed or not self._auth.refresh(self._transport, token):
                     raise
                 refreshed = True
