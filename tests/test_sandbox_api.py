@@ -451,3 +451,21 @@ def test_sandbox_imports_nothing_from_the_client():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_latency_off_makes_every_write_free_and_immediate():
+    """``latency=False`` zeroes every cost, the bindings' 0.33 s included: a batch of 50 adds
+    reports no server time at all (before, one cost field kept its default)."""
+    from b24nb.sandbox import Sandbox
+    from b24nb.testing import call
+
+    deals = [{"ID": i, "TITLE": f"D{i}"} for i in range(1, 51)]
+    orders = [{"id": i, "accountNumber": f"A-{i}", "price": 1.0} for i in range(1, 51)]
+    with Sandbox(demo=False, deals=deals, orders=orders, latency=False) as sb:
+        cmd = {f"w{i}": f"crm.orderentity.add?fields[orderId]={i}&fields[ownerId]={i}"
+                        f"&fields[ownerTypeId]=2" for i in range(1, 51)}
+        body = call(sb.url, "batch", {"cmd": cmd}).json()
+        assert len(body["result"]["result"]) == 50
+        times = body["result"]["result_time"].values()
+        assert max(t["processing"] for t in times) < 0.05
+        assert body["time"].get("operating", 0) == 0

@@ -9,7 +9,7 @@ latency model turns into ``time.processing``, a real (scaled) sleep and operatin
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 __all__ = ["PAGE", "Answer", "ApiError", "Latency", "param"]
@@ -76,7 +76,9 @@ class Latency:
         return cost
 
 
-ZERO_LATENCY = Latency(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+#: every cost zero, whatever fields ``Latency`` grows (named, so a new field cannot keep its
+#: default here by accident)
+ZERO_LATENCY = Latency(**{f.name: 0.0 for f in fields(Latency)})
 
 
 def param(params: Mapping[str, Any], name: str, default: Any = None) -> Any:
