@@ -75,7 +75,7 @@ def journal(journal_path) -> Iterator[Journal]:
 def test_lost_answer_is_settled_by_read_back_and_bound_once(journal):
     with sandbox(120, limits=False, latency=False) as sb:
         before = sb.bindings()
-        # the first write batch is served after the client gave up waiting: its answer is lost,
+        # one write batch is served after the client gave up waiting: its answer is lost,
         # but the server applies it a moment later
         sb.faults.add(method="crm.orderentity.add", kind="slow", p=1.0, delay=1.5, times=1)
         with Portal(sb.url, progress=False, timeout=0.7) as portal:
@@ -84,7 +84,8 @@ def test_lost_answer_is_settled_by_read_back_and_bound_once(journal):
             time.sleep(1.2)  # let the orphaned request finish on the server
             assert_agree(sb, portal, pairs, journal, before)
             h = b24nb.history(journal)
-            assert (h.event == "settle").sum() >= 50
+            # batches of 50, 50 and 20 go out at once: the one the fault slowed is settled
+            assert (h.event == "settle").sum() >= 20
             adds = sb.stats.method_calls["crm.orderentity.add"]
             again = b24nb.bind(portal, make_pairs(120), journal=journal, progress=False)
             assert again["bound"] == 120

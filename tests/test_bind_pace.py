@@ -124,7 +124,8 @@ def test_batches_go_several_at_a_time_on_disjoint_orders(journal_path):
         # 8 batches of 16.4 s of server time: two rounds of four, not eight one after another
         wall = summary.eta.seconds if summary.eta else 0
         assert wall == pytest.approx(2 * 50 * 0.3278, rel=0.1)
-        assert summary.http_requests <= 9
+        # 8 write batches, the guard's re-read before each, and the first owner read
+        assert summary.http_requests <= 17
         assert_frame_journal_portal_agree(sb, portal, pairs, journal_path)
 
 

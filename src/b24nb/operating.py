@@ -115,10 +115,16 @@ class OperatingBudget:
         now = self._clock.time()
         with self._lock:
             st = self._state.setdefault(method.lower(), _MethodState())
-            until = st.reset_at if st.reset_at and st.reset_at > now else now + self.slice
+            if st.reset_at and st.reset_at > now:
+                until = st.reset_at
+                st.operating = max(st.operating, self.limit)
+                st.seen_at = now
+            else:
+                # no reset known: ask again after a slice. The gauge is left as it was read;
+                # inflating it to the limit would be a guess that no later reading replaces
+                # when the answers carry no gauge, and the method would wait forever
+                until = now + self.slice
             st.blocked_until = until + 1.0
-            st.operating = max(st.operating, self.limit)
-            st.seen_at = now
 
     def _used(self, st: _MethodState, now: float) -> float:
         """Seconds the portal counts against the method now, plus those booked in flight.
