@@ -157,7 +157,8 @@ class FrameLog:
             if isinstance(row, pd.DataFrame):  # a duplicated label: not ours to guess
                 continue
             if (
-                row.get("bind_status") == "pending"
+                isinstance(row.get("bind_status"), str)  # NA (never logged) is not pending
+                and row.get("bind_status") == "pending"
                 and _same(row.get("order_id"), send["order_id"])
                 and (send["action"] != "bind" or _same(row.get("deal_id"), send["owner_id"]))
             ):
