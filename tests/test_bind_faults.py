@@ -119,7 +119,8 @@ def test_fault_soak_binds_every_pair_exactly_once(journal):
             ("expired_token", 0.03, 4),
         ):
             sb.faults.add(method="*", kind=kind, p=p, seed=seed)
-        tokens = sb.issue_tokens(expires_in=120) | sb.oauth_client()
+        # tokens live 1.2 real seconds, as at time_scale 100 with 120 s: they expire mid-run
+        tokens = sb.issue_tokens(expires_in=int(120 * FAST / SCALE)) | sb.oauth_client()
         refreshed: list[dict] = []
         oauth = OAuth.from_mapping({**tokens, "on_refresh": refreshed.append})
         portal = Portal(oauth, progress=False, clock=ScaledClock(FAST, now=sb.clock))
@@ -211,9 +212,11 @@ def test_bind_killed_mid_run_and_rerun_ends_bound_exactly_once(tmp_path, journal
 
 
 def test_limit_wait_is_shown_in_progress_bar(journal, capfd):
-    with sandbox(100, limits=True, latency=False, time_scale=SCALE) as sb:
+    # clock ×10: the ~11 s hold after the refusal lasts a real second, so a loaded machine
+    # cannot let it pass unseen before the resend asks for it
+    with sandbox(100, limits=True, latency=False, time_scale=10) as sb:
         sb.faults.add(method="crm.orderentity.add", kind="429", p=1.0, times=1)
-        with Portal(sb.url, progress=False, clock=ScaledClock(SCALE)) as portal:
+        with Portal(sb.url, progress=False, clock=ScaledClock(10, now=sb.clock)) as portal:
             pairs = make_pairs(100)
             summary = b24nb.bind(portal, pairs, journal=journal, progress=True)
     err = capfd.readouterr().err

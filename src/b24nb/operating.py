@@ -176,8 +176,14 @@ class OperatingBudget:
                 return 0.0, ""
             frees = self._frees_at(st, now)
             if frees is None:
-                if st.reserved > 0:
-                    return float("inf"), self._why(m, st, now)
+                if st.reserved <= 0:
+                    # no reset known and nothing in flight (a 429 from someone else's use,
+                    # held out above): the gauge is stale; ask — the answer updates it, and
+                    # a refused call surely did not run
+                    st.operating = 0.0
+                    return 0.0, ""
+                # with requests in flight their answers will tell (the limiter is woken by
+                # each one); never wait forever on a booking, ask again after a slice
                 return self.slice, self._why(m, st, now)
             return frees - now + 1.0, self._why(m, st, now)
 
@@ -196,7 +202,9 @@ class OperatingBudget:
     def unbook(self, ticket: Ticket) -> None:
         with self._lock:
             st = self._state.setdefault(ticket.method, _MethodState())
-            st.reserved = max(0.0, st.reserved - ticket.seconds)
+            st.reserved -= ticket.seconds
+            if st.reserved < 1e-6:  # float sums of bookings never quite return to zero
+                st.reserved = 0.0
 
     def wait(self, methods: Iterable[str]) -> float:
         """Seconds to wait before ``methods`` may run again (0 when within budget)."""
