@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,6 +19,7 @@ from tqdm.auto import tqdm
 
 from b24nb.binding.control import LockedLog, RunControl
 from b24nb.binding.frame import FrameLog, Outcome, fmt
+from b24nb.binding.identity import portal_identity
 from b24nb.binding.owners import read_owners
 from b24nb.binding.pace import IN_FLIGHT
 from b24nb.binding.plan import Plan, note_row, plan_bind, plan_unbind, settle_orphans
@@ -37,43 +37,11 @@ from b24nb.binding.summary import (
 from b24nb.binding.validate import Item, selected_items
 from b24nb.journal import WRITE_KEYS, Journal, open_journal
 from b24nb.journal.claims import Claims, describe
-from b24nb.redact import canonical_host, redact
 
 __all__ = ["RunSummary", "bind", "portal_identity", "summary_line", "unbind"]
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
-
-_identities: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-
-
-def portal_identity(portal: Any) -> str:
-    """Return ``scheme://host#user<id>`` for the journal: which portal and user, no secret.
-
-    A :class:`~b24nb.portal.Portal` names itself (its ``identity``: canonical host, the
-    user id from the webhook path or ``profile``). Other portal-like objects get the same
-    shape from their ``host`` and ``profile`` (once per object). The journal finds an
-    order's history by the host part alone, so a binding made through one user's webhook is
-    resumed or undone through another's.
-    """
-    ident = getattr(portal, "identity", None)
-    if isinstance(ident, str) and ident:
-        return redact(ident)
-    try:
-        if portal in _identities:
-            return _identities[portal]
-    except TypeError:
-        pass
-    host = canonical_host(getattr(portal, "host", "") or "portal")
-    uid = getattr(getattr(portal, "_auth", None), "user_id", None)
-    if uid is None:
-        profile = portal.call("profile")
-        uid = profile.get("ID") if isinstance(profile, Mapping) else None
-    key = redact(f"{host}#user{uid}")
-    with contextlib.suppress(TypeError):
-        _identities[portal] = key
-    return key
-
 
 class _Bar:
     """A tqdm bar that also shows the client's waits on limits (through its listener)."""

@@ -22,7 +22,7 @@ from b24nb.binding.frame import Outcome
 from b24nb.binding.pace import estimate
 
 if TYPE_CHECKING:
-    from b24nb.binding.sender import Write
+    from b24nb.binding.write import Write
 
 __all__ = ["BATCH", "InFlight"]
 

@@ -42,6 +42,7 @@ from typing import Any
 
 from b24nb.binding.frame import Outcome
 from b24nb.binding.owners import recheck_owners
+from b24nb.binding.plan import hold_back, note_row
 from b24nb.errors import AccessDeniedError, AuthError, OverloadError
 
 __all__ = ["guard_batch"]
@@ -58,9 +59,6 @@ def guard_batch(sender: Any, batch: list[Any]) -> list[Any]:
     Sets ``sender.checked_at`` (``time.monotonic()`` of the re-read's answer) so the window
     to the batch's answer can be measured.
     """
-    # imported here: plan imports the sender's Write, and the sender calls this function
-    from b24nb.binding.plan import hold_back, note_row
-
     if not batch:
         return batch
     try:

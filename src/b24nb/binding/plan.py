@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 
 from b24nb.binding.frame import Outcome, fmt
-from b24nb.binding.sender import Write
 from b24nb.binding.validate import Item
+from b24nb.binding.write import Write
 from b24nb.journal import WRITE_KEYS, Link, OrderLedger
 
 __all__ = ["Plan", "hold_back", "note_row", "plan_bind", "plan_unbind", "settle_orphans"]

@@ -17,7 +17,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from b24nb.binding.control import RunControl
@@ -26,7 +26,7 @@ from b24nb.binding.frame import FrameLog, Outcome, fmt
 from b24nb.binding.guard import guard_batch
 from b24nb.binding.owners import read_owners
 from b24nb.binding.pace import IN_FLIGHT
-from b24nb.binding.validate import Item
+from b24nb.binding.write import Write
 from b24nb.errors import (
     AccessDeniedError,
     AuthError,
@@ -47,62 +47,6 @@ logger = logging.getLogger(__name__)
 MAX_TRIES = 8
 DUPLICATE = "201650000001"
 NO_RELATION = "201640400004"
-Owner = tuple[int, int]
-
-
-@dataclass
-class Write:
-    """One write: ``bind``/``restore`` send ``crm.orderentity.add``, ``unbind`` deletes."""
-
-    item: Item
-    action: str
-    owner: Owner
-    prev: Owner | None
-    tries: int = 0
-    send_id: int | None = field(default=None, compare=False)
-
-    @property
-    def method(self) -> str:
-        return (
-            "crm.orderentity.deleteByFilter" if self.action == "unbind" else "crm.orderentity.add"
-        )
-
-    @property
-    def params(self) -> dict[str, Any]:
-        oid, tid = self.owner
-        return {"fields": {"orderId": self.item.order_id, "ownerId": oid, "ownerTypeId": tid}}
-
-    def journal_row(self) -> dict[str, Any]:
-        prev = self.prev or (None, None)
-        return {
-            "action": self.action,
-            "method": self.method,
-            "pair_id": _pid(self.item.pair_id),
-            "order_id": self.item.order_id,
-            "owner_id": self.owner[0],
-            "owner_type_id": self.owner[1],
-            "prev_owner_id": prev[0],
-            "prev_owner_type_id": prev[1],
-        }
-
-    @property
-    def success(self) -> str:
-        if self.action == "bind":
-            return "rebound" if self.prev is not None else "bound"
-        return "unbound"
-
-    def applied(self, now: Owner | None) -> bool:
-        """Does the portal's current owner ``now`` show this write applied?"""
-        return now == self.owner if self.action != "unbind" else now != self.owner
-
-
-def _pid(pair_id: Any) -> int | None:
-    try:
-        return int(pair_id)
-    except (TypeError, ValueError):
-        return None
-
-
 def _code(err: Any) -> str:
     return str(getattr(err, "code", "") or type(err).__name__)
 

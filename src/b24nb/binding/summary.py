@@ -206,7 +206,7 @@ def last_run_line(portal: Any, journal: Any = None, *,
     The journal knows: a run that ended wrote an ``end`` note; one without it was cut off, and
     its sends, answers and planned rows say what reached the portal and what is left.
     """
-    from b24nb.binding.api import portal_identity
+    from b24nb.binding.identity import portal_identity
     from b24nb.journal import open_journal
 
     finishes = dict(finish or {})

@@ -168,7 +168,7 @@ def _frame(result: dict[int, dict[str, Any]], run_id: str) -> pd.DataFrame:
 
 
 def _identity(portal: Any) -> str:
-    from b24nb.binding.api import portal_identity  # the verbs own how a portal is named
+    from b24nb.binding.identity import portal_identity
 
     return portal_identity(portal)
 

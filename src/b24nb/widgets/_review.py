@@ -9,10 +9,11 @@ only lays them out and calls them.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import ipywidgets as w
 import numpy as np
+import pandas as pd
 
 from b24nb.journal.verdicts import set_decision
 from b24nb.report import export_log
@@ -20,14 +21,24 @@ from b24nb.widgets._bulk import tick_all_plan
 from b24nb.widgets._explain import header_html
 from b24nb.widgets._layout import guarded
 
-if TYPE_CHECKING:
-    from b24nb.widgets.picker import MatchPicker
+__all__ = ["Grid", "ReviewControls"]
 
-__all__ = ["ReviewControls"]
+
+class Grid(Protocol):
+    """What the review controls use of the grid they sit in (the picker is one).
+
+    Stated here so these controls depend on an interface, not on the picker's module.
+    """
+
+    pairs: pd.DataFrame
+    portal: Any
+    actions: Any  # set_selected(positions, value), journal
+    threshold: Any  # the score slider: .value
+    _view: np.ndarray  # row positions the filters show now
 
 
 class ReviewControls:
-    """Bulk-tick, untick, decision and export controls of one :class:`MatchPicker`.
+    """Bulk-tick, untick, decision and export controls of one grid (a ``MatchPicker``).
 
     Parameters
     ----------
@@ -39,7 +50,7 @@ class ReviewControls:
         Write each decision to the journal's ``decisions`` table as well as the frame.
     """
 
-    def __init__(self, picker: MatchPicker, *, export_path: str = "b24nb-log.csv",
+    def __init__(self, picker: Grid, *, export_path: str = "b24nb-log.csv",
                  record: bool = True) -> None:
         self.picker = picker
         self.record = record
