@@ -240,17 +240,17 @@ def test_two_portals_sharing_one_journal_keep_separate_ledgers(journal):
         on_a = make_pairs(list(range(1, 61)))
         _lose_answers_after(pa, batches=1)  # order 51..60 sent on A, answer lost
         with pytest.raises(KeyboardInterrupt):
-            b24nb.bind(pa, on_a, journal=journal, progress=False)
+            b24nb.bind(pa, on_a, journal=journal, progress=False, in_flight=1)
         on_b = make_pairs(list(range(1, 61)))
-        b24nb.bind(pb, on_b, journal=journal, progress=False)
+        b24nb.bind(pb, on_b, journal=journal, progress=False, in_flight=1)
         assert set(on_b["bind_status"]) == {"bound"}  # not "done earlier" from A's runs
         assert adds(b) == 60
         assert journal.pending_orders(portal_identity(pa)) == set(range(51, 61))
-        b24nb.unbind(pb, on_b, journal=journal, progress=False)
+        b24nb.unbind(pb, on_b, journal=journal, progress=False, in_flight=1)
         assert b.bindings() == []
         assert len(a.bindings()) == 60  # A untouched by B's undo
         del pa.batch
-        b24nb.bind(pa, on_a, journal=journal, progress=False)
+        b24nb.bind(pa, on_a, journal=journal, progress=False, in_flight=1)
         assert adds(a) == 60
         assert no_pending(journal, pa)
 
@@ -346,14 +346,14 @@ def test_a_binding_made_through_one_user_is_undone_and_resumed_through_another(j
         pairs = make_pairs(list(range(1, 61)))
         _lose_answers_after(alice, batches=1)  # orders 51..60 sent by alice, answer lost
         with pytest.raises(KeyboardInterrupt):
-            b24nb.bind(alice, pairs, journal=journal, progress=False)
+            b24nb.bind(alice, pairs, journal=journal, progress=False, in_flight=1)
         assert journal.pending_orders(portal_identity(bob)) == set(range(51, 61))
         sent = adds(sb)
-        b24nb.bind(bob, pairs, journal=journal, progress=False)  # bob finishes the run
+        b24nb.bind(bob, pairs, journal=journal, progress=False, in_flight=1)  # bob finishes the run
         assert adds(sb) == sent
         assert set(pairs["bind_status"]) == {"bound"}
         assert no_pending(journal, alice)
-        b24nb.unbind(bob, pairs, journal=journal, progress=False)  # and takes it back
+        b24nb.unbind(bob, pairs, journal=journal, progress=False, in_flight=1)  # and takes it back
         assert set(pairs["bind_status"]) == {"unbound"}
         assert sb.bindings() == []
         assert set(b24nb.history(journal, portal=bob)["portal"]) == {

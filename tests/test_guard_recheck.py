@@ -43,13 +43,15 @@ def after_batch(n: int, action):
 
 
 def test_orders_a_colleague_binds_mid_run_are_held_back_not_moved(journal_path):
+    # one batch at a time: the test scripts what happens between batches
     with sandbox() as sb, Portal(sb.url, progress=False) as portal, \
             Journal(journal_path) as journal:
         pairs = pairs_for(range(1, 201))
         # after the first batch of 50, the colleague binds two orders of later batches
         grab = after_batch(2, lambda: [colleague_binds(sb, 120, 900),
                                        colleague_binds(sb, 180, 901)])
-        summary = b24nb.bind(portal, pairs, journal=journal, progress=False, on_update=grab)
+        summary = b24nb.bind(portal, pairs, journal=journal, progress=False, 
+                             in_flight=1, on_update=grab)
         owners = {b["orderId"]: b["ownerId"] for b in sb.bindings()}
         assert owners[120] == 900
         assert owners[180] == 901

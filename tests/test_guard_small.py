@@ -121,6 +121,7 @@ def test_numpy_bools_in_an_object_selected_column_are_ticks(sb, journal_path):
 
 # -- never-sent rows keep their own status ---------------------------------------------------
 def test_rows_taken_for_a_batch_but_never_sent_read_skipped_not_pending(sb, journal_path):
+    # one batch at a time: the test scripts what happens between batches
     with Portal(sb.url, progress=False) as portal:
         pairs = bind_pairs(range(1, 121))
         real, calls = portal.batch, []
@@ -133,7 +134,7 @@ def test_rows_taken_for_a_batch_but_never_sent_read_skipped_not_pending(sb, jour
 
         portal.batch = batch  # type: ignore[method-assign]
         with pytest.raises(KeyboardInterrupt):
-            b24nb.bind(portal, pairs, progress=False)
+            b24nb.bind(portal, pairs, progress=False, in_flight=1)
     assert pairs["bind_status"].value_counts().to_dict() == {"bound": 50, "skipped": 70}
     assert pairs["bind_message"].iloc[50].startswith("not sent")
     assert len(sb.bindings()) == 101 + 50  # the seeded ones and batch one: nothing else sent

@@ -129,14 +129,15 @@ def test_a_write_that_lands_after_the_read_back_is_b24nbs_and_undone(journal):
             pairs = pairs_for(lambda o: o)
             kill_after_read_back(portal)
             with pytest.raises(KeyboardInterrupt):
-                b24nb.bind(portal, pairs, journal=journal, progress=False, allow_rebind=True)
+                b24nb.bind(portal, pairs, journal=journal, progress=False, 
+                           in_flight=1, allow_rebind=True)
             assert set(pairs["bind_status"]) == {"skipped"}  # read back absent, not resent
             time.sleep(2.5)  # the add lands on the server now
             # the first batch (orders 1..50) landed; 51..60 were never sent
             assert owners(sb) == {o: o for o in range(1, 51)}
         with Portal(sb.url, progress=False) as portal:
             adds = sb.stats.method_calls["crm.orderentity.add"]
-            summary = b24nb.bind(portal, pairs, journal=journal, progress=False,
+            summary = b24nb.bind(portal, pairs, journal=journal, progress=False, in_flight=1,
                                  allow_rebind=True)
             # only 51..60 are sent: the late writes are not resent
             assert sb.stats.method_calls["crm.orderentity.add"] == adds + 10
@@ -145,7 +146,7 @@ def test_a_write_that_lands_after_the_read_back_is_b24nbs_and_undone(journal):
             assert summary["bound"] == 30
             assert "landed late" in pairs["bind_message"].iloc[0]
             assert binding_disagreements(sb, pairs, journal) == []
-            b24nb.unbind(portal, pairs, journal=journal, progress=False)
+            b24nb.unbind(portal, pairs, journal=journal, progress=False, in_flight=1)
             assert owners(sb) == before
 
 
@@ -155,22 +156,23 @@ def test_an_undo_that_lands_after_its_read_back_counts_as_done(journal):
     with sandbox() as sb:
         with Portal(sb.url, progress=False) as portal:
             pairs = pairs_for(lambda o: 11)
-            b24nb.bind(portal, pairs, journal=journal, progress=False, allow_rebind=True)
+            b24nb.bind(portal, pairs, journal=journal, progress=False, 
+                       in_flight=1, allow_rebind=True)
         sb.faults.add(method="crm.orderentity.add", kind="slow", delay=2.0, times=1)
         with Portal(sb.url, progress=False, timeout=0.5) as portal:
             kill_after_read_back(portal)
             with pytest.raises(KeyboardInterrupt):
-                b24nb.unbind(portal, pairs, journal=journal, progress=False)
+                b24nb.unbind(portal, pairs, journal=journal, progress=False, in_flight=1)
         time.sleep(2.5)  # the restores land now
         assert owners(sb) == dict.fromkeys(ORDERS, 11) | dict.fromkeys(range(1, 51), 51)
         with Portal(sb.url, progress=False) as portal:
             adds = sb.stats.method_calls["crm.orderentity.add"]
-            summary = b24nb.unbind(portal, pairs, journal=journal, progress=False)
+            summary = b24nb.unbind(portal, pairs, journal=journal, progress=False, in_flight=1)
             assert summary["unbound"] == len(ORDERS)
             assert sb.stats.method_calls["crm.orderentity.add"] == adds + 10  # 51..60 only
             assert "landed late" in pairs["bind_message"].iloc[0]
             assert owners(sb) == dict.fromkeys(ORDERS, 51)
             # and the chain is closed: binding again is a fresh rebind from 51
-            again = b24nb.bind(portal, pairs, journal=journal, progress=False,
+            again = b24nb.bind(portal, pairs, journal=journal, progress=False, in_flight=1,
                                allow_rebind=True)
             assert again["rebound"] == len(ORDERS)
