@@ -50,7 +50,7 @@ def test_orders_a_colleague_binds_mid_run_are_held_back_not_moved(journal_path):
         # after the first batch of 50, the colleague binds two orders of later batches
         grab = after_batch(2, lambda: [colleague_binds(sb, 120, 900),
                                        colleague_binds(sb, 180, 901)])
-        summary = b24nb.bind(portal, pairs, journal=journal, progress=False, 
+        summary = b24nb.bind(portal, pairs, journal=journal, progress=False,
                              in_flight=1, on_update=grab)
         owners = {b["orderId"]: b["ownerId"] for b in sb.bindings()}
         assert owners[120] == 900

@@ -129,7 +129,7 @@ def test_a_write_that_lands_after_the_read_back_is_b24nbs_and_undone(journal):
             pairs = pairs_for(lambda o: o)
             kill_after_read_back(portal)
             with pytest.raises(KeyboardInterrupt):
-                b24nb.bind(portal, pairs, journal=journal, progress=False, 
+                b24nb.bind(portal, pairs, journal=journal, progress=False,
                            in_flight=1, allow_rebind=True)
             assert set(pairs["bind_status"]) == {"skipped"}  # read back absent, not resent
             time.sleep(2.5)  # the add lands on the server now
@@ -156,7 +156,7 @@ def test_an_undo_that_lands_after_its_read_back_counts_as_done(journal):
     with sandbox() as sb:
         with Portal(sb.url, progress=False) as portal:
             pairs = pairs_for(lambda o: 11)
-            b24nb.bind(portal, pairs, journal=journal, progress=False, 
+            b24nb.bind(portal, pairs, journal=journal, progress=False,
                        in_flight=1, allow_rebind=True)
         sb.faults.add(method="crm.orderentity.add", kind="slow", delay=2.0, times=1)
         with Portal(sb.url, progress=False, timeout=0.5) as portal:
