@@ -2,8 +2,9 @@
 
 Each ``crm.orderentity.add`` costs the seed's 0.3278 s of server time, counted against the
 per-method operating budget (480 s per 10 minutes), so a large run is bound by that budget
-and not by the request bucket. Prints the HTTP requests (target: at most 201 plus retries —
-one read of the current owners and 200 batches of 50), the wall time, the time spent waiting
+and not by the request bucket. Prints the HTTP requests (target: at most 401 plus retries —
+one read of the current owners, 200 batches of 50, and the guard's re-read of each batch's
+owners just before it is sent, issue 11), the wall time, the time spent waiting
 and why, and the lower bound the portal's limits imply (an ideal client with every batch it
 may send in flight, filling the budget to the limit); the run must stay within 1.15 × that
 bound and provoke no 503 and no 429.
@@ -83,7 +84,8 @@ def main() -> None:
         print(f"bindings            {summary['bound']:,} bound ({bound:,} on the portal)")
         print(
             f"HTTP requests       {stats.http_requests} (server saw {sb.stats.http_requests}; "
-            f"target <= {n // 50 + 1} plus retries; one call per pair would be {n:,})"
+            f"target <= {2 * (n // 50) + 1} plus retries: {n // 50} batches, as many guard "
+            f"re-reads, 1 owner read; one call per pair would be {n:,})"
         )
         print(f"retries             {stats.retries}")
         print(f"refused by portal   503: {sb.stats.refused_503}, 429: {sb.stats.refused_429}")
