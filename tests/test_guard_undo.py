@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import b24nb
+from b24nb.binding.identity import portal_identity
 from b24nb.journal import Journal
 from b24nb.portal import Portal
 from b24nb.sandbox import Sandbox
@@ -176,3 +177,42 @@ def test_an_undo_that_lands_after_its_read_back_counts_as_done(journal):
             again = b24nb.bind(portal, pairs, journal=journal, progress=False, in_flight=1,
                                allow_rebind=True)
             assert again["rebound"] == len(ORDERS)
+
+
+def test_a_late_write_the_guard_finds_at_its_target_is_b24nbs_and_undone(journal):
+    """The first run's add lands after the rerun read the owners but before the guard's
+    re-read of the batch: the guard holds the write back as ``already_bound`` (nothing is
+    sent), and the journal still counts the binding as b24nb's — so unbind() undoes it and
+    gives each order back its old owner (seen once as a race in the kill-and-rerun soak)."""
+    with sandbox(bound_to=None) as sb:
+        for o in range(1, 31):  # half the orders had another owner before
+            call(sb.url, "crm.orderentity.add",
+                 {"fields": {"orderId": o, "ownerId": 70, "ownerTypeId": 2}})
+        before = owners(sb)
+        sb.faults.add(method="crm.orderentity.add", kind="slow", delay=2.0, times=1)
+        with Portal(sb.url, progress=False, timeout=0.5) as portal:
+            pairs = pairs_for(lambda o: o)
+            kill_after_read_back(portal)
+            with pytest.raises(KeyboardInterrupt):
+                b24nb.bind(portal, pairs, journal=journal, progress=False,
+                           in_flight=1, allow_rebind=True)
+        with Portal(sb.url, progress=False) as portal:
+            real, reads = portal.batch, []
+
+            def batch(cmds, *, halt=False):
+                if all(m == "crm.orderentity.list" for m, _ in dict(cmds).values()):
+                    reads.append(1)
+                    if len(reads) == 2:  # the guard's re-read of the first batch
+                        time.sleep(2.5)  # the first run's add lands now
+                return real(cmds, halt=halt)
+
+            portal.batch = batch  # type: ignore[method-assign]
+            summary = b24nb.bind(portal, pairs, journal=journal, progress=False, in_flight=1,
+                                 allow_rebind=True)
+            assert summary["already_bound"] == 50  # held back by the guard, not resent
+            assert owners(sb) == {o: o for o in range(1, 61)}
+            ledgers = journal.ledgers(portal_identity(portal), list(range(1, 51)))
+            assert all(ledgers[o].ours == (o, 2) for o in range(1, 51))
+            portal.batch = real  # type: ignore[method-assign]
+            b24nb.unbind(portal, pairs, journal=journal, progress=False, in_flight=1)
+            assert owners(sb) == before

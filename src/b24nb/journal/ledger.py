@@ -137,7 +137,9 @@ def fold(events: Iterable[Mapping[str, Any]]) -> OrderLedger:
     refusal; or a read-back that found it not applied, which makes a bind *doubtful*: it may
     land later) and only clears ``pending``. A bind answered or settled ``bound``/``rebound``
     adds a link to the chain. ``already_bound`` adds one only for a resend (an earlier try
-    of the same write may have landed late). An undo answered ``unbound`` takes links off.
+    of the same write may have landed late), or when it is a finding with no send of its own
+    that matches a doubtful send of ours (that send landed late). An undo answered
+    ``unbound`` takes links off.
     """
     chain: list[Link] = []
     broken: list[Link] = []
@@ -166,6 +168,12 @@ def fold(events: Iterable[Mapping[str, Any]]) -> OrderLedger:
         if status is None:
             continue
         last_status, last_run = status, ev["run_id"]
+        if send is None and status == "already_bound":
+            # found at its target without sending (the plan's read or the guard's re-read):
+            # when a doubtful send of ours set exactly that owner, that send landed late
+            send = next((d for d in reversed(doubtful)
+                         if d["action"] == "bind" and _owner(d) == _owner(ev)), None)
+            made = send is not None
         if send is None:
             continue
         if made:
