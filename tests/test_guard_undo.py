@@ -53,6 +53,24 @@ def kill_after_read_back(portal) -> None:
     portal.batch = batch  # type: ignore[method-assign]
 
 
+def stopped_after_read_back(sb, journal):
+    """Orders 1..30 bound to deal 70 by someone else, then a bind of 1..60 whose first batch's
+    answer is lost (the add lands 2 s later) and that stops after reading it back absent.
+    Returns (pairs, owners before the run)."""
+    for o in range(1, 31):  # half the orders had another owner before
+        call(sb.url, "crm.orderentity.add",
+             {"fields": {"orderId": o, "ownerId": 70, "ownerTypeId": 2}})
+    before = owners(sb)
+    sb.faults.add(method="crm.orderentity.add", kind="slow", delay=2.0, times=1)
+    with Portal(sb.url, progress=False, timeout=0.5) as portal:
+        pairs = pairs_for(lambda o: o)
+        kill_after_read_back(portal)
+        with pytest.raises(KeyboardInterrupt):
+            b24nb.bind(portal, pairs, journal=journal, progress=False,
+                       in_flight=1, allow_rebind=True)
+    return pairs, before
+
+
 @pytest.fixture
 def journal(journal_path):
     with Journal(journal_path) as j:
@@ -121,21 +139,11 @@ def test_a_write_that_lands_after_the_read_back_is_b24nbs_and_undone(journal):
     the run stops before resending. The rerun counts the late write as b24nb's, not as
     someone else's ``already_bound``, and unbind() gives each order back its old owner."""
     with sandbox(bound_to=None) as sb:
-        for o in range(1, 31):  # half the orders had another owner before
-            call(sb.url, "crm.orderentity.add",
-                 {"fields": {"orderId": o, "ownerId": 70, "ownerTypeId": 2}})
-        before = owners(sb)
-        sb.faults.add(method="crm.orderentity.add", kind="slow", delay=2.0, times=1)
-        with Portal(sb.url, progress=False, timeout=0.5) as portal:
-            pairs = pairs_for(lambda o: o)
-            kill_after_read_back(portal)
-            with pytest.raises(KeyboardInterrupt):
-                b24nb.bind(portal, pairs, journal=journal, progress=False,
-                           in_flight=1, allow_rebind=True)
-            assert set(pairs["bind_status"]) == {"skipped"}  # read back absent, not resent
-            time.sleep(2.5)  # the add lands on the server now
-            # the first batch (orders 1..50) landed; 51..60 were never sent
-            assert owners(sb) == {o: o for o in range(1, 51)}
+        pairs, before = stopped_after_read_back(sb, journal)
+        assert set(pairs["bind_status"]) == {"skipped"}  # read back absent, not resent
+        time.sleep(2.5)  # the add lands on the server now
+        # the first batch (orders 1..50) landed; 51..60 were never sent
+        assert owners(sb) == {o: o for o in range(1, 51)}
         with Portal(sb.url, progress=False) as portal:
             adds = sb.stats.method_calls["crm.orderentity.add"]
             summary = b24nb.bind(portal, pairs, journal=journal, progress=False, in_flight=1,
@@ -185,17 +193,7 @@ def test_a_late_write_the_guard_finds_at_its_target_is_b24nbs_and_undone(journal
     sent), and the journal still counts the binding as b24nb's — so unbind() undoes it and
     gives each order back its old owner (seen once as a race in the kill-and-rerun soak)."""
     with sandbox(bound_to=None) as sb:
-        for o in range(1, 31):  # half the orders had another owner before
-            call(sb.url, "crm.orderentity.add",
-                 {"fields": {"orderId": o, "ownerId": 70, "ownerTypeId": 2}})
-        before = owners(sb)
-        sb.faults.add(method="crm.orderentity.add", kind="slow", delay=2.0, times=1)
-        with Portal(sb.url, progress=False, timeout=0.5) as portal:
-            pairs = pairs_for(lambda o: o)
-            kill_after_read_back(portal)
-            with pytest.raises(KeyboardInterrupt):
-                b24nb.bind(portal, pairs, journal=journal, progress=False,
-                           in_flight=1, allow_rebind=True)
+        pairs, before = stopped_after_read_back(sb, journal)
         with Portal(sb.url, progress=False) as portal:
             real, reads = portal.batch, []
 
