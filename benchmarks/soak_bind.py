@@ -10,7 +10,8 @@ everything. Printed counts:
   replaced (read from the sandbox's own log of every binding change) — must be 0;
 - **lost owners after undo**: orders whose owner after ``unbind()`` is not the one they would
   have without b24nb (the colleague's last write, else the starting owner) — must be 0;
-- **held back**: orders the guard's re-read found changed since planning (``needs_rebind``);
+- **held back**: orders the guard's re-read found changed since planning (``needs_rebind``
+  after the first run; a rerun re-plans them and, with ``allow_rebind``, moves them knowingly);
 - **disagreements**: rows where frame, journal and portal differ (orders the colleague left
   alone) — must be 0;
 - **the window**: seconds from the guard's re-read answer to the answer of the batch it
@@ -57,6 +58,7 @@ class Colleague(threading.Thread):
         self.url, self.rng = url, rng
         self.plan = sorted((rng.uniform(0, n), v) for v in victims)
         self.done = 0
+        self.handled = 0  # plan entries written (or given up)
         self.progress = 0  # pairs the run has finished (fed by on_update)
         self.stop = threading.Event()
         self.last: dict[int, tuple[int, int] | None] = {}
@@ -69,6 +71,20 @@ class Colleague(threading.Thread):
                 return
             time.sleep(self.rng.uniform(0, 0.05))
             self._write(v)
+            self.handled += 1
+
+    def keep_up(self, timeout: float = 10.0) -> None:
+        """Wait (called from the run's progress callback) until every write due is written.
+
+        Without it the colleague's pace decides what the run meets: on a loaded machine its
+        plain-HTTP writes (with the same faults and limits) fall behind a fast run and every
+        change lands after the order's batch, so the guard never has anything to catch. The
+        run's other batches stay in flight meanwhile, so writes still meet batches mid-way.
+        """
+        due = sum(1 for at, _ in self.plan if at <= self.progress)
+        deadline = time.monotonic() + timeout
+        while self.handled < due and self.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.002)
 
     def _write(self, v: int) -> None:
         """One change: remove the binding (3 in 10) or bind to the colleague's deal.
@@ -197,12 +213,18 @@ def run_soak(n: int = 5000, share: float = 0.05, *, seed: int = 0, scale: float 
         colleague = Colleague(sb.url, victims, n, seed)
 
         def on_update(ids: list[Any]) -> None:
-            colleague.progress += len(ids)
+            # pairs with a final answer (the run's first update marks every row "pending",
+            # which is not progress); called under the run's frame lock, so the frame is whole
+            colleague.progress = int((pairs["bind_status"] != "pending").sum())
+            colleague.keep_up()
 
         t0 = time.perf_counter()
         colleague.start()
         summary = b24nb.bind(portal, pairs, journal=journal, progress=False, allow_rebind=True,
                              on_update=on_update)
+        # counted now: a rerun below plans from owners read afresh, so with allow_rebind it
+        # rebinds the orders held back here, on purpose and journaled (no longer held)
+        held = int((pairs["bind_status"] == "needs_rebind").sum())
         for _ in range(3):  # a rerun finishes what the faults stopped (nothing twice)
             if not (pairs["bind_status"] == "failed").any():
                 break
@@ -215,7 +237,6 @@ def run_soak(n: int = 5000, share: float = 0.05, *, seed: int = 0, scale: float 
         quiet = pairs.index[~pairs["order_id"].isin(touched)]
         disagreements = binding_disagreements(sb, pairs, journal, rows=quiet)
         in_window, missed = silent_moves(sb, journal, n, reads)
-        held = int((pairs["bind_status"] == "needs_rebind").sum())
         counts = dict(summary.counts)
         sb.faults.clear()  # the undo runs on a calm portal; its own faults are tested elsewhere
         undo = b24nb.unbind(portal, pairs, journal=journal, progress=False)
