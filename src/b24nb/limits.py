@@ -107,6 +107,11 @@ class ScaledClock:
         return seconds / self.scale
 
 
+#: real seconds between our booking of a request and the portal counting it (send, network,
+#: a busy machine's scheduling), absorbed by the bucket's margin
+JITTER = 0.02
+
+
 class TokenBucket:
     """A leaky bucket mirroring the portal's, counted before each request is sent.
 
@@ -114,6 +119,11 @@ class TokenBucket:
     before sending it; the slot stays booked while it waits, so threads queue up fairly instead
     of all waking at once. A small margin below the portal's own figures absorbs the jitter
     between our send time and its receive time.
+
+    The default margin is one request plus :data:`JITTER` real seconds of arrival jitter at the
+    drain rate, on the clock's own time: at the real 2/s that is barely over one request (a
+    drained walk gives up half a second, not a second, to it), while a sandbox clock running
+    50× faster turns the same few milliseconds into several requests of its bucket.
     """
 
     def __init__(
@@ -122,9 +132,11 @@ class TokenBucket:
         rate: float,
         clock: Clock,
         *,
-        margin: float = 2.0,
+        margin: float | None = None,
         rate_factor: float = 0.99,  # clocks differ by ppm; the jitter is the margin's job
     ) -> None:
+        if margin is None:
+            margin = 1.0 + JITTER * float(getattr(clock, "scale", 1.0)) * float(rate)
         self.capacity = max(1.0, float(capacity) - margin)
         self.rate = float(rate) * rate_factor
         self._clock = clock
