@@ -146,7 +146,7 @@ def _multi(frame: pd.DataFrame, many: str, one: str, norm: str) -> pd.DataFrame:
     """
     cols = [c for c in (many, one) if c in frame.columns]
     if not cols or not len(frame):
-        return pd.DataFrame({"row": np.zeros(0, np.int64), "key": np.zeros(0, object)})
+        return pd.DataFrame({"row": np.zeros(0, np.int64), "key": pd.array([], dtype="string")})
     s = frame[cols[0]].astype("string").reset_index(drop=True)
     if len(cols) == 2:  # the joined list when present, else the single value
         s = s.fillna(frame[cols[1]].astype("string").reset_index(drop=True))
@@ -156,7 +156,8 @@ def _multi(frame: pd.DataFrame, many: str, one: str, norm: str) -> pd.DataFrame:
     split = s[several].str.split(";").explode().astype("string")
     parts = [one_value, _normalise(split, norm)] if len(split) else [one_value]
     both = pd.concat(parts)
-    out = pd.DataFrame({"row": both.index.to_numpy(np.int64), "key": both.to_numpy(object)})
+    # keys stay Arrow strings: turning them into Python objects costs more than the rest
+    out = pd.DataFrame({"row": both.index.to_numpy(np.int64), "key": both.array})
     return out.drop_duplicates(ignore_index=True) if several.any() else out
 
 
@@ -252,7 +253,9 @@ def prepare(deals: pd.DataFrame, orders: pd.DataFrame) -> tuple[Side, Side]:
     check(orders, "orders", ORDER_REQUIRED, ORDER_OPTIONAL)
     currencies = pd.concat([deals["CURRENCY_ID"].astype("string"),
                             orders["currency"].astype("string")]).str.strip().str.upper()
-    cur_codes = {c: i for i, c in enumerate(sorted(set(currencies.dropna()) - {""}))}
+    # the distinct values first: a set() of the column walks every Arrow string one by one
+    distinct = set(currencies.dropna().unique().tolist()) - {""}
+    cur_codes = {c: i for i, c in enumerate(sorted(distinct))}
     d, o = _side(deals, DEAL_COLS, cur_codes), _side(orders, ORDER_COLS, cur_codes)
     # A deal without a contact name often names the customer in its title ("… — Петров").
     names = _texts(deals, "contact_name")

@@ -36,7 +36,7 @@ def _keys(refs: pd.Series) -> pd.DataFrame:
     both = pd.concat([full, tail]).dropna()
     both = both[both != ""]
     return pd.DataFrame({"row": both.index.to_numpy(np.int64),
-                         "key": both.to_numpy(object)}).drop_duplicates(ignore_index=True)
+                         "key": both.array}).drop_duplicates(ignore_index=True)
 
 
 def _per_distinct(values: pd.Series, keys_of: Callable[[pd.Series], pd.DataFrame]
@@ -47,7 +47,7 @@ def _per_distinct(values: pd.Series, keys_of: Callable[[pd.Series], pd.DataFrame
     rows = pd.DataFrame({"u": codes, "row_": np.arange(len(codes))})
     m = rows.merge(keys.rename(columns={"row": "u"}), on="u")
     return pd.DataFrame({"row": m["row_"].to_numpy(np.int64),
-                         "key": m["key"].to_numpy(object)})
+                         "key": m["key"].array})
 
 
 def title_refs(titles: pd.Series) -> pd.DataFrame:
@@ -68,7 +68,7 @@ def order_keys(numbers: pd.Series) -> pd.DataFrame:
     # plain numbers (the store's default): the number without leading zeros is both keys
     plain = num[digits].str.lstrip("0")
     plain = plain[plain != ""]
-    fast = pd.DataFrame({"row": plain.index.to_numpy(np.int64), "key": plain.to_numpy(object)})
+    fast = pd.DataFrame({"row": plain.index.to_numpy(np.int64), "key": plain.array})
     rest = num[ok & ~digits]
     slow = _keys(rest) if len(rest) else fast.iloc[:0]
     return pd.concat([fast, slow], ignore_index=True)
