@@ -503,3 +503,18 @@ def test_a_chain_longer_than_the_round_limit_still_resolves_greedily() -> None:
     res = assign(di, oi, score, np.ones(len(di), bool), np.zeros(len(di), bool), ids,
                  np.zeros(0, np.int64))
     assert {(int(di[k]), int(oi[k])) for k in res.chosen} == {(i, i) for i in range(n)}
+
+
+def test_levels_worked_out_in_chunks_give_the_pairs_of_one_pass(monkeypatch) -> None:
+    """``levels`` compares ``CHUNK`` pairs at a time on big inputs; the answer must not show it."""
+    import b24nb.match._levels as levels_module
+    from b24nb.testing import demo_frames
+
+    deals, orders, bindings, _ = demo_frames(seed=5, n_deals=600, n_orders=720)
+    whole = suggest(deals, orders, bindings)
+    monkeypatch.setattr(levels_module, "CHUNK", 97)  # many chunks, the last one short
+    chunked = suggest(deals, orders, bindings)
+    assert len(whole) > 100
+    pd.testing.assert_frame_equal(whole.drop(columns=["reasons"]),
+                                  chunked.drop(columns=["reasons"]))
+    assert (whole["reasons"] == chunked["reasons"]).all()

@@ -180,7 +180,7 @@ def suggest(deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | 
     known, rejected = known_pairs(decisions, d_key[di], o.ids[oi])
     model, tf = fit(d, o, di, oi, lv, tf_keys(d, o, oi, lv), np.flatnonzero(~auto),
                     known=known, seed=seed)
-    ev, score = weigh(model, lv, tf, di, oi, n_d, n_o)
+    evidence, score = weigh(model, lv, tf, di, oi, n_d, n_o)
     logger.debug("blocked %d candidate pairs for %d owners × %d orders", len(di), n_d, n_o)
 
     # Orders whose real current owner holds: unless beaten by more than `margin`, they stay.
@@ -192,7 +192,7 @@ def suggest(deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | 
     settled = (current != NONE) & ((alt_best <= cur_score + margin) | (alt_best < low))
     keep = np.flatnonzero((score >= low) & ~is_cur & ~settled[oi] & ~rejected)
     di, oi, bits, score, lag = di[keep], oi[keep], bits[keep], score[keep], lag[keep]
-    ev = {k: v[keep] for k, v in ev.items()}
+    ev = evidence.at(keep)
     lv = {k: v[keep] for k, v in lv.items()}
     eligible = np.ones(len(keep), dtype=bool)
     # a deal already taken may take one more order when the same customer or a split of its

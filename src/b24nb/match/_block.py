@@ -139,12 +139,16 @@ def _amount_block(deals: Side, orders: Side, tol: float, window: tuple[float, fl
     order_sort = np.argsort(ko, kind="stable")
     ko = ko[order_sort]
     so = vo[order_sort]
+    bd = bucket(deals.amount[vd])
+    # the deals in the orders' sort order too: every binary search below then walks the
+    # orders' keys front to back (cache-friendly, several times faster than random needles)
+    deal_sort = np.argsort(head(deals.cur[vd], bd) + (deals.t[vd] - t0), kind="stable")
+    vd, bd = vd[deal_sort], bd[deal_sort]
     td = deals.t[vd] - t0
     top = (1 << 32) - 1
     lo_t = np.clip(td + int(window[0] * DAY), 0, top)
     mid_t = np.clip(td, 0, top)
     hi_t = np.clip(td + int(window[1] * DAY), 0, top)
-    bd = bucket(deals.amount[vd])
     d_out, o_out = [], []
     for shift in shifts:
         base = head(deals.cur[vd], bd + shift)
@@ -210,6 +214,9 @@ def _exact_block(deals: Side, orders: Side, window: tuple[float, float],
     di_all, code, cap = np.concatenate(rows), np.concatenate(codes), np.concatenate(caps)
     top = (1 << 32) - 1
     td = deals.t[di_all] - t0
+    # needles in the orders' sort order: the binary searches walk the keys front to back
+    by_key = np.argsort((code << 32) + np.clip(td, 0, top), kind="stable")
+    di_all, code, cap, td = di_all[by_key], code[by_key], cap[by_key], td[by_key]
     base = code << 32
     lo = np.searchsorted(ko, base + np.clip(td + int(window[0] * DAY), 0, top), side="left")
     mid = np.searchsorted(ko, base + np.clip(td, 0, top), side="left")

@@ -129,9 +129,36 @@ def _ladder(n: int, *steps: np.ndarray) -> np.ndarray:
     return out
 
 
+#: pairs compared at a time: each step's temporaries (a dozen arrays of this many values) stay
+#: small enough for the allocator to reuse, instead of fresh memory for all pairs at once
+CHUNK = 1 << 17
+
+
 def levels(d: Side, o: Side, di: np.ndarray, oi: np.ndarray
            ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Level per comparison (int8 arrays) and the lag in days (NaN when unknown)."""
+    """Level per comparison (int8 arrays) and the lag in days (NaN when unknown).
+
+    Worked out :data:`CHUNK` pairs at a time into arrays for all of them: the same answer as
+    one pass, with a fraction of the memory touched (a first call in a fresh process pays
+    for every new page it touches).
+    """
+    n = len(di)
+    if n <= CHUNK:
+        return _levels(d, o, di, oi)
+    out: dict[str, np.ndarray] = {}
+    lag = np.empty(n, dtype=np.float64)
+    for start in range(0, n, CHUNK):
+        part, part_lag = _levels(d, o, di[start:start + CHUNK], oi[start:start + CHUNK])
+        for name, values in part.items():
+            if name not in out:
+                out[name] = np.empty(n, dtype=values.dtype)
+            out[name][start:start + len(values)] = values
+        lag[start:start + len(part_lag)] = part_lag
+    return out, lag
+
+
+def _levels(d: Side, o: Side, di: np.ndarray, oi: np.ndarray
+            ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     n = len(di)
     cur_d, cur_o = d.cur[di], o.cur[oi]
     known_cur = (cur_d != NONE) & (cur_o != NONE)

@@ -154,15 +154,40 @@ def tf_bits(model: Model, c: str, keys: np.ndarray) -> np.ndarray:
 
 
 def _field_bits(model: Model, lv: dict[str, np.ndarray],
-                tf: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+                tf: dict[str, tuple[np.ndarray, np.ndarray]], rows: np.ndarray
+                ) -> dict[str, np.ndarray]:
+    """Each comparison's bits at candidate positions ``rows`` (sorted), TF included."""
     out = {}
     for c in COMPARISONS:
-        w = model.table(c)[lv[c]]
-        if c in tf:
-            pos, bits = tf[c]
-            w[pos] += bits
+        w = model.table(c)[lv[c][rows]]
+        if c in tf and len(rows):
+            pos, bits = tf[c]  # pos: sorted candidate positions that agree on a TF value
+            at = np.clip(np.searchsorted(pos, rows), 0, max(len(pos) - 1, 0))
+            hit = (pos[at] == rows) if len(pos) else np.zeros(len(rows), bool)
+            w[hit] += bits[at[hit]]
         out[c] = w
     return out
+
+
+@dataclass
+class Evidence:
+    """The per-field bits behind each candidate's score, worked out only for the rows asked.
+
+    Why lazy: ``weigh`` scores every blocked candidate (millions on a big portal), but only the
+    few that pass ``low`` are shown; eight float columns for all of them would be most of the
+    matcher's memory, built to be thrown away.
+    """
+
+    model: Model
+    lv: dict[str, np.ndarray]
+    tf: dict[str, tuple[np.ndarray, np.ndarray]]
+    rivals: np.ndarray
+
+    def at(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """``ev_*`` columns for candidate positions ``rows`` (ascending)."""
+        bits = _field_bits(self.model, self.lv, self.tf, rows)
+        return {"ev_prior": np.full(len(rows), self.model.prior_bits),
+                **{f"ev_{c}": bits[c] for c in COMPARISONS}, "ev_rivals": self.rivals[rows]}
 
 
 def _posterior(total: np.ndarray, oi: np.ndarray, n_o: int, rho: float, n_d: int
@@ -231,16 +256,18 @@ def fit(d: Side, o: Side, di: np.ndarray, oi: np.ndarray, lv: dict[str, np.ndarr
 
 
 def weigh(model: Model, lv: dict[str, np.ndarray], tf: dict[str, tuple[np.ndarray, np.ndarray]],
-          di: np.ndarray, oi: np.ndarray, n_d: int, n_o: int
-          ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """``ev_*`` bits per candidate (prior, fields, rivals) and the match probability.
+          di: np.ndarray, oi: np.ndarray, n_d: int, n_o: int) -> tuple[Evidence, np.ndarray]:
+    """The match probability of every candidate, and its evidence (``ev_*`` bits on demand).
 
     The rivals term: the order's other candidates share its one true deal (exact under the
     model), and the deal's other candidate orders compete for it (an approximation: a deal
     may have two true orders, a split delivery, which then are never sure).
     """
-    bits = _field_bits(model, lv, tf)
-    w_fields = sum(bits.values()) if bits else np.zeros(len(di))
+    w_fields = np.zeros(len(di))
+    for c in COMPARISONS:
+        w_fields += model.table(c)[lv[c]]
+    for pos, bits in tf.values():
+        w_fields[pos] += bits
     prior = model.prior_bits
     lam = model.rho / max(model.n_deals, MIN_DEALS)
     e = np.exp2(np.clip(w_fields, -60, 60))
@@ -251,7 +278,5 @@ def weigh(model: Model, lv: dict[str, np.ndarray], tf: dict[str, tuple[np.ndarra
     s_d = np.bincount(di, weights=v, minlength=n_d)
     rivals = -np.log2(1 + np.maximum(s_o[oi] - w, 0) / (1 - model.rho)) \
         - np.log2(1 + np.maximum(s_d[di] - v, 0) / (1 - model.sigma))
-    ev = {"ev_prior": np.full(len(di), prior), **{f"ev_{c}": bits[c] for c in COMPARISONS},
-          "ev_rivals": rivals}
     total = prior + w_fields + rivals
-    return ev, 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
+    return Evidence(model, lv, tf, rivals), 1.0 / (1.0 + np.exp2(-np.clip(total, -60, 60)))
