@@ -11,6 +11,7 @@ import pytest
 import b24nb
 from b24nb.errors import ValidationError
 from b24nb.journal.stages import stage_history
+from b24nb.linkage.findings import FINDINGS
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +134,26 @@ def test_compare_and_charts(report):
     same = report.compare(report)
     assert (same["change"] == 0).all()
     html = report._repr_html_()
-    assert "data:image/png;base64," in html
     assert "unowned" in html
+    _check_svg(report.svg(), report)
+    assert report.svg() in html
+    # with a "before": a grey bar beside each blue one, and the legend
+    both = report.svg(before=report)
+    assert both.count('fill="#bbbbbb"') >= len(FINDINGS)
+    assert "before" in both
+    assert report.chart(before=report)._repr_svg_().startswith("<svg")
+    assert report.figure() is not None  # matplotlib's version stays available
+
+
+def _check_svg(svg: str, report) -> None:
+    """Well-formed SVG whose bar tips carry each finding's count."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(svg)
+    assert root.tag.endswith("svg")
+    tips = [t.text for t in root.iter() if t.tag.endswith("title")]
+    for name in FINDINGS:
+        assert f"{name} now: {len(report[name]):,}" in tips
 
 
 def test_frames_source_gives_the_same_report(portal, report):

@@ -3,9 +3,9 @@ the bind changed."""
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
+from xml.etree import ElementTree
 
 import nbformat
 import pytest
@@ -31,8 +31,10 @@ def _cell(nb, cid):
     return next(c for c in nb.cells if c.get("id") == cid)
 
 
-def _png(data: str) -> bool:
-    return base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
+def _svg(data: str) -> bool:
+    """A well-formed SVG with bars in it."""
+    root = ElementTree.fromstring(data)
+    return root.tag.endswith("svg") and any(e.tag.endswith("rect") for e in root.iter())
 
 
 def test_notebook_health_sections_render_and_show_the_change(tmp_path, monkeypatch):
@@ -52,12 +54,12 @@ def test_notebook_health_sections_render_and_show_the_change(tmp_path, monkeypat
     html = "".join(o.get("data", {}).get("text/html", "")
                    for o in _cell(nb, "health-before").outputs)
     assert "Linkage health" in html
-    img = html.split("data:image/png;base64,", 1)[1].split('"', 1)[0]
-    assert _png(img)
-    pngs = [o["data"]["image/png"] for o in _cell(nb, "health-after").outputs
-            if "image/png" in o.get("data", {})]
-    assert len(pngs) == 1
-    assert _png(pngs[0])
+    assert _svg(html[html.index("<svg"):html.index("</svg>") + 6])
+    svgs = [o["data"]["image/svg+xml"] for o in _cell(nb, "health-after").outputs
+            if "image/svg+xml" in o.get("data", {})]
+    assert len(svgs) == 1
+    assert _svg(svgs[0])
+    assert 'fill="#bbbbbb"' in svgs[0]  # the grey "before" bars
     assert "empty auto-created deals" in outputs_text(_cell(nb, "health-shells"))
 
     report = json.loads(outputs_text(nb.cells[-1]).split("HEALTH=", 1)[1].splitlines()[0])

@@ -160,9 +160,17 @@ def test_ticks_survive_paging_because_the_frame_holds_them(pairs):
 
 def test_page_size_50_shows_50_rows(pairs):
     picker = review(pairs)
+    assert len(picker.rows) == 25  # the first page's rows only: fewer widgets to draw first
     picker.page_size.value = 50
     assert len(visible(picker)) == 50
     assert picker.page_label.value.startswith("page 1/6")
+    # the rows added for the bigger page are wired like the first ones
+    row = picker.rows[40]
+    row.checkbox.value = not row.checkbox.value
+    assert bool(pairs.loc[row.pair_id, "selected"]) is row.checkbox.value
+    picker.page_size.value = 25
+    assert len(visible(picker)) == 25
+    assert len(picker.rows) == 50  # hidden, not destroyed
 
 
 def test_last_page_hides_spare_rows(pairs):

@@ -8,10 +8,8 @@ and, after binding, what changed. The report only reads: it never writes to the 
 
 from __future__ import annotations
 
-import base64
 import html
 import inspect
-import io
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from b24nb.linkage.frames import (
     gather,
     owners_table,
 )
+from b24nb.linkage.svg import health_svg
 
 __all__ = ["HealthReport", "health"]
 
@@ -140,22 +139,27 @@ class HealthReport:
         return fig
 
     def chart(self, before: HealthReport | None = None) -> Any:
-        """The charts as an image a notebook displays (``before`` adds grey bars)."""
-        from IPython.display import Image
+        """The charts as an SVG image a notebook displays (``before`` adds grey bars)."""
+        from IPython.display import SVG
 
-        return Image(data=self._png(before), format="png")
+        return SVG(data=self.svg(before))
 
-    def _png(self, before: HealthReport | None = None) -> bytes:
-        buf = io.BytesIO()
-        self.figure(before).savefig(buf, format="png", dpi=80)
-        return buf.getvalue()
+    def svg(self, before: HealthReport | None = None) -> str:
+        """The three panels of :meth:`figure` as inline SVG (:mod:`b24nb.linkage.svg`)."""
+        names = list(FINDINGS)
+        gaps = self["amount_mismatch"]["rel_diff"].dropna().to_numpy(dtype=float) * 100
+        per_owner = self.links.dropna(subset=["owner_id"]).groupby(
+            ["owner_type_id", "owner_id"]).size()
+        counts = per_owner.value_counts().sort_index() if len(per_owner) else pd.Series([])
+        return health_svg(names, [len(self[n]) for n in names],
+                          None if before is None else [len(before[n]) for n in names],
+                          gaps, {int(k): int(v) for k, v in counts.items()})
 
     def _repr_html_(self) -> str:
         table = self.summary.to_html(index=False, escape=True)
-        img = base64.b64encode(self._png()).decode("ascii")
         note = html.escape(", ".join(f"{k}={v}" for k, v in self.options.items()))
         return (f"<div><b>Linkage health</b> <small>({note})</small>{table}"
-                f'<img alt="health charts" src="data:image/png;base64,{img}"/></div>')
+                f"{self.svg()}</div>")
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}={v}" for k, v in self.counts().items())

@@ -15,7 +15,7 @@ import ipywidgets as w
 
 __all__ = ["DECISION_OPTIONS", "DEFAULT_THRESHOLD", "POOL_SIZE", "Row", "guarded"]
 
-POOL_SIZE = 50  # the largest page; smaller pages hide the spare rows instead of destroying them
+POOL_SIZE = 50  # the largest page; rows are made as pages need them, then hidden, never destroyed
 
 #: where the "tick all ≥" slider starts: ``suggest(high=0.99)``'s default, so the button ticks
 #: what the matcher would pre-tick (a test keeps the two equal)

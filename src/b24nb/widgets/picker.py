@@ -155,7 +155,10 @@ class MatchPicker(ReviewHandlers, w.VBox):
         self.tick_page_button = w.Button(description="Tick page", icon="check", layout=auto)
         self.untick_page_button = w.Button(description="Untick page", icon="square-o",
                                            layout=auto)
-        self.rows = [Row() for _ in range(POOL_SIZE)]
+        # rows for the first page only; a bigger page adds the rest when chosen (each row is
+        # about a dozen widget models the browser must create before the grid shows)
+        self.rows = [Row() for _ in range(min(self.page_size.value, POOL_SIZE))]
+        self.pool = w.VBox([r.box for r in self.rows])
         self.prev_button = w.Button(description="Prev", icon="chevron-left",
                                     layout=w.Layout(width="80px"))
         self.next_button = w.Button(description="Next", icon="chevron-right",
@@ -201,7 +204,7 @@ class MatchPicker(ReviewHandlers, w.VBox):
             w.HBox([w.HTML(layout=w.Layout(width="28px", flex="0 0 28px")), self.review.header,
                     w.HTML("<b style='color:#444;font-size:12.5px'>decision</b>",
                            layout=w.Layout(width="105px", flex="0 0 105px"))]),
-            w.VBox([r.box for r in self.rows]),
+            self.pool,
             w.HBox([self.prev_button, self.page_label, self.next_button],
                    layout=w.Layout(align_items="center")),
             w.HBox([self.bind_button, self.dry_run, self.allow_rebind, self.retry_button,
@@ -225,8 +228,7 @@ class MatchPicker(ReviewHandlers, w.VBox):
         self.untick_page_button.on_click(self._on_untick_page)
         self.tick_above_button.on_click(self._on_tick_above)
         for slot, row in enumerate(self.rows):
-            row.checkbox.observe(functools.partial(self._on_tick, slot), names="value")
-            row.decision.observe(functools.partial(self._on_decision, slot), names="value")
+            self._wire_row(slot, row)
         self.review.untick_all_button.on_click(self._on_untick_all)
         self.review.untick_shown_button.on_click(self._on_untick_shown)
         self.review.export_button.on_click(self._on_export)
@@ -236,6 +238,19 @@ class MatchPicker(ReviewHandlers, w.VBox):
         self.confirm_button.on_click(self._on_confirm)
         self.cancel_button.on_click(self._on_cancel)
         self.stop_button.on_click(self._on_stop)
+
+    def _wire_row(self, slot: int, row: Row) -> None:
+        row.checkbox.observe(functools.partial(self._on_tick, slot), names="value")
+        row.decision.observe(functools.partial(self._on_decision, slot), names="value")
+
+    def _grow_pool(self, size: int) -> None:
+        """Rows up to ``size`` (a bigger page was chosen); rows are never taken away."""
+        new = [Row() for _ in range(len(self.rows), min(size, POOL_SIZE))]
+        for slot, row in enumerate(new, start=len(self.rows)):
+            self._wire_row(slot, row)
+        if new:
+            self.rows.extend(new)
+            self.pool.children = [r.box for r in self.rows]
 
     # ---------------------------------------------------------------- state helpers
     @property
@@ -404,6 +419,7 @@ class MatchPicker(ReviewHandlers, w.VBox):
     def _on_page_size(self, change: dict) -> None:
         first = self._page * change["old"]
         self._page = first // change["new"]
+        self._grow_pool(change["new"])
         self._render_page()
 
     @guarded
