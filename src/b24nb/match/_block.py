@@ -169,6 +169,9 @@ def _amount_block(deals: Side, orders: Side, tol: float, window: tuple[float, fl
         oi = so[np.arange(total) + starts]
         a, p = deals.amount[di], orders.amount[oi]
         ok = np.abs(a - p) <= tol * np.maximum(np.abs(a), np.abs(p)) + 0.005
+        # equal to the cent: the exact rule's (its cap per side is wider and counts only
+        # equal amounts, so it holds every such pair this one would)
+        ok &= np.round(a * 100) != np.round(p * 100)
         d_out.append(di[ok])
         o_out.append(oi[ok])
     if not d_out:

@@ -7,6 +7,7 @@ at 100,000 × 120,000.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -256,17 +257,29 @@ def prepare(deals: pd.DataFrame, orders: pd.DataFrame) -> tuple[Side, Side]:
     # the distinct values first: a set() of the column walks every Arrow string one by one
     distinct = set(currencies.dropna().unique().tolist()) - {""}
     cur_codes = {c: i for i, c in enumerate(sorted(distinct))}
-    d, o = _side(deals, DEAL_COLS, cur_codes), _side(orders, ORDER_COLS, cur_codes)
-    # A deal without a contact name often names the customer in its title ("… — Петров").
-    names = _texts(deals, "contact_name")
-    names = names.where(names != "", _texts(deals, "TITLE"))
-    td, to = _name_tokens(names), _name_tokens(_texts(orders, "customer_name"))
+    # The deals' side on a second thread while this one does the orders': most of the work
+    # is Arrow string kernels and NumPy, which let go of the interpreter lock.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="b24nb-prepare") as pool:
+        deal_side = pool.submit(_deal_side, deals, cur_codes)
+        o = _side(orders, ORDER_COLS, cur_codes)
+        to = _name_tokens(_texts(orders, "customer_name"))
+        order_refs = order_keys(o.text)
+        d, td, deal_refs = deal_side.result()
     codes, _ = pd.factorize(pd.concat([td, to], ignore_index=True))
     d.name_tok = _token_matrix(td, codes[:len(td)], len(d.ids))
     o.name_tok = _token_matrix(to, codes[len(td):], len(o.ids))
     n_d, n_o = len(d.ids), len(o.ids)
     d.email_code, o.email_code, d.email_tab, o.email_tab = _codes(d.emails, o.emails, n_d, n_o)
     d.phone_code, o.phone_code, d.phone_tab, o.phone_tab = _codes(d.phones, o.phones, n_d, n_o)
-    d.ref_code, o.ref_code, d.ref_tab, o.ref_tab = _codes(title_refs(d.text), order_keys(o.text),
-                                                          n_d, n_o)
+    d.ref_code, o.ref_code, d.ref_tab, o.ref_tab = _codes(deal_refs, order_refs, n_d, n_o)
     return d, o
+
+
+def _deal_side(deals: pd.DataFrame, cur_codes: dict[str, int]
+               ) -> tuple[Side, pd.Series, pd.DataFrame]:
+    """The deals' :class:`Side`, name tokens and title references (see :func:`prepare`)."""
+    d = _side(deals, DEAL_COLS, cur_codes)
+    # A deal without a contact name often names the customer in its title ("… — Петров").
+    names = _texts(deals, "contact_name")
+    names = names.where(names != "", _texts(deals, "TITLE"))
+    return d, _name_tokens(names), title_refs(d.text)
