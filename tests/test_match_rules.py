@@ -518,3 +518,34 @@ def test_levels_worked_out_in_chunks_give_the_pairs_of_one_pass(monkeypatch) -> 
     pd.testing.assert_frame_equal(whole.drop(columns=["reasons"]),
                                   chunked.drop(columns=["reasons"]))
     assert (whole["reasons"] == chunked["reasons"]).all()
+
+
+def _candidates(d: pd.DataFrame, o: pd.DataFrame) -> set[int]:
+    """The order ids blocking offers deal row 0, before any scoring (``low`` plays no part)."""
+    from b24nb.match._block import block
+    from b24nb.match._prep import NONE, prepare
+
+    ds, os_ = prepare(d, o)
+    di, oi, _ = block(ds, os_, candidate=np.ones(len(d), bool),
+                      current=np.full(len(o), NONE, np.int64), amount_tol=0.25,
+                      date_window=(-30, 60), id_window=(-90, 365))
+    return {int(os_.ids[i]) for i in oi[di == 0]}
+
+
+def test_an_equal_amount_in_the_window_is_always_a_candidate_below_the_cap() -> None:
+    # nothing else in common: 5 orders before the deal, 10 after, one outside the window
+    d = deals({1: {"OPPORTUNITY": 777.0, "CONTACT_ID": None}})
+    rows = {100 + k: {"price": 777.0, "day": -1 - k} for k in range(5)}
+    rows |= {200 + k: {"price": 777.0, "day": 1 + k} for k in range(10)}
+    rows[300] = {"price": 777.0, "day": 75}
+    got = _candidates(d, orders(rows))
+    assert got == set(rows) - {300}
+
+
+def test_a_catalogue_price_keeps_the_12_orders_before_and_24_after_nearest_in_time() -> None:
+    # more orders share the amount in the window than the cap: the nearest each way stay
+    d = deals({1: {"OPPORTUNITY": 990.0}})
+    rows = {100 + k: {"price": 990.0, "day": -0.5 - k} for k in range(20)}
+    rows |= {200 + k: {"price": 990.0, "day": 0.5 + k} for k in range(40)}
+    got = _candidates(d, orders(rows))
+    assert got == {100 + k for k in range(12)} | {200 + k for k in range(24)}
