@@ -32,6 +32,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ class Colleague(threading.Thread):
             self.handled += 1
 
     def keep_up(self, timeout: float = 10.0) -> None:
-        """Wait (called from the run's progress callback) until every write due is written.
+        """Wait (called before each guard re-read) until every write due is written.
 
         Without it the colleague's pace decides what the run meets: on a loaded machine its
         plain-HTTP writes (with the same faults and limits) fall behind a fast run and every
@@ -126,38 +127,60 @@ class Colleague(threading.Thread):
         raise RuntimeError(f"the colleague could not read order {v}")
 
 
-def _windows(portal: Portal, reads: dict[int, float], sent: list[float]) -> list[float]:
+def _windows(portal: Portal, reads: dict[int, float], sent: list[float],
+             before_read: Callable[[], None] = lambda: None) -> list[float]:
     """Spy on the portal's batches: seconds from each guard re-read to its batch's answer.
 
     ``sent`` gets the seconds from each re-read's answer to its write batch leaving the
     client (the sandbox runs a batch's commands when it arrives, so this is the window it
     leaves open); ``reads`` gets, per order, the server's time of its last guard re-read.
+    Batches run several at a time, so a write batch is paired with the re-read of *its*
+    orders (the latest re-read answered for any of them), not with whichever came last.
+    ``before_read`` runs before each guard re-read is sent (the colleague catching up).
     """
-    real, gaps, checked = portal.batch, [], [None]
+    real, gaps = portal.batch, []
+    answered: dict[int, float] = {}  # order -> monotonic time its guard re-read was answered
+    lock = threading.Lock()
 
     def batch(cmds, *, halt=False):
         items = dict(cmds)
         methods = {m for m, _ in items.values()}
         writes = methods & {"crm.orderentity.add", "crm.orderentity.deleteByFilter"}
-        if writes and checked[0] is not None:
-            sent.append(time.monotonic() - checked[0])  # the window as the sandbox has it
+        orders = [_order_of(p) for _, p in items.values()]
+        guard_read = all(m == "crm.orderentity.list" and "orderId" in p.get("filter", {})
+                         for m, p in items.values())
+        if guard_read:
+            before_read()
+        with lock:
+            seen = [answered[o] for o in orders if o in answered] if writes else []
+        if seen:
+            sent.append(time.monotonic() - max(seen))  # the window as the sandbox has it
         out = real(cmds, halt=halt)
-        if all(m == "crm.orderentity.list" and "orderId" in p.get("filter", {})
-               for m, p in items.values()):
-            checked[0] = time.monotonic()
+        if guard_read:
+            now = time.monotonic()
             # the sandbox runs a batch's commands at once when it arrives (their "time"
             # objects add up costs after it): the first command's start is when all ran
             starts = [float(r.time["start"]) for r in out.values() if "start" in (r.time or {})]
-            for _, p in items.values():
-                if starts:
-                    reads[int(p["filter"]["orderId"])] = min(starts)
-        elif writes and checked[0] is not None:
-            gaps.append(time.monotonic() - checked[0])
-            checked[0] = None
+            with lock:
+                for o in orders:
+                    answered[o] = now
+                    if starts:
+                        reads[o] = min(starts)
+        elif seen:
+            gaps.append(time.monotonic() - max(seen))
         return out
 
     portal.batch = batch  # type: ignore[method-assign]
     return gaps
+
+
+def _order_of(params: dict[str, Any]) -> int:
+    """The order a guard read or a write is about (-1 when it names none)."""
+    flt = params.get("filter") or params.get("fields") or {}
+    try:
+        return int(flt.get("orderId", -1))
+    except (TypeError, ValueError):
+        return -1
 
 
 def silent_moves(sb: Sandbox, journal: Journal, n: int, reads: dict[int, float]
@@ -208,15 +231,16 @@ def run_soak(n: int = 5000, share: float = 0.05, *, seed: int = 0, scale: float 
         portal = Portal(sb.url, progress=False, clock=ScaledClock(scale, now=sb.clock))
         reads: dict[int, float] = {}
         sent: list[float] = []
-        gaps = _windows(portal, reads, sent)
-        pairs = bind_pairs(range(1, n + 1))
         colleague = Colleague(sb.url, victims, n, seed)
+        # the colleague catches up before each guard re-read, outside the run's frame lock,
+        # so its wait never sits between a re-read and the batch it guards
+        gaps = _windows(portal, reads, sent, before_read=colleague.keep_up)
+        pairs = bind_pairs(range(1, n + 1))
 
         def on_update(ids: list[Any]) -> None:
             # pairs with a final answer (the run's first update marks every row "pending",
             # which is not progress); called under the run's frame lock, so the frame is whole
             colleague.progress = int((pairs["bind_status"] != "pending").sum())
-            colleague.keep_up()
 
         t0 = time.perf_counter()
         colleague.start()

@@ -37,7 +37,6 @@ need a live portal to trust.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from b24nb.binding.frame import Outcome
@@ -56,8 +55,6 @@ def guard_batch(sender: Any, batch: list[Any]) -> list[Any]:
     Held-back writes get their outcome in the frame and a journal note right away, and the
     frame's current-owner columns take the owner read now. ``sender`` is the running
     :class:`~b24nb.binding.sender.Sender` (its portal, journal, frame log, bar, callback).
-    Sets ``sender.checked_at`` (``time.monotonic()`` of the re-read's answer) so the window
-    to the batch's answer can be measured.
     """
     if not batch:
         return batch
@@ -75,7 +72,6 @@ def guard_batch(sender: Any, batch: list[Any]) -> list[Any]:
         sender.write_held(out)
         batch.clear()
         raise
-    sender.checked_at = time.monotonic()
     keep, held, notes = hold_back(batch, now)
     if held:
         logger.info("guard: %d of %d writes held back (owner changed since planning)",
