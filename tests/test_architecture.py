@@ -190,6 +190,23 @@ def test_the_library_does_not_import_its_test_helpers():
     assert bad == []
 
 
+def test_the_pairs_contract_imports_nothing_of_b24nb():
+    assert "b24nb.pairs" in MODULES
+    assert {t for t in imports("b24nb.pairs", typing=True) if t.startswith("b24nb")} == set()
+
+
+def test_no_module_restates_the_statuses_or_owner_names():
+    """The contract's words are spelled in ``pairs`` only (a tuple of three statuses or an
+    owner-name table elsewhere is the contract restated, and drifts)."""
+    import re
+
+    restated = re.compile(r"""\(\s*"failed",\s*"needs_rebind",\s*"skipped"\s*\)|"""
+                          r"""\{\s*2:\s*"deal",|frozenset\(\{\s*"bound",""")
+    bad = [name for name, path in MODULES.items() if name != "b24nb.pairs"
+           and restated.search(path.read_text(encoding="utf-8"))]
+    assert bad == []
+
+
 @pytest.mark.parametrize("part", ["b24nb.journal"])
 def test_lower_parts_do_not_import_binding_or_widgets(part):
     if part not in MODULES:

@@ -14,28 +14,11 @@ from typing import Any
 
 import pandas as pd
 
+from b24nb.pairs import LOG_COLUMNS, STATUSES, owner_name
+
 __all__ = ["STATUSES", "FrameLog", "Outcome", "fmt"]
 
-#: every value ``bind_status`` can take
-STATUSES = (
-    "pending",
-    "bound",
-    "already_bound",
-    "rebound",
-    "needs_rebind",
-    "failed",
-    "skipped",
-    "dry_run",
-    "unbound",
-)
-
-_DTYPES: dict[str, Any] = {
-    "bind_status": "string",
-    "bind_error": "string",
-    "bind_message": "string",
-    "bind_response": object,
-    "bind_at": "datetime64[ns, UTC]",
-}
+_DTYPES: dict[str, Any] = {c: object if t == "object" else t for c, t in LOG_COLUMNS.items()}
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -58,8 +41,7 @@ def fmt(owner: tuple[int, int] | None) -> str:
     """``deal 12`` / ``smart invoice 7`` / ``unbound`` for messages."""
     if owner is None:
         return "unbound"
-    kind = {2: "deal", 5: "invoice", 31: "smart invoice"}.get(owner[1], f"type {owner[1]}")
-    return f"{kind} {owner[0]}"
+    return f"{owner_name(owner[1])} {owner[0]}"
 
 
 @dataclass(frozen=True)

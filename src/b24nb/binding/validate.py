@@ -16,11 +16,10 @@ import numpy as np
 import pandas as pd
 
 from b24nb.errors import ValidationError
+from b24nb.pairs import OWNER_TYPES
 
 __all__ = ["OWNER_TYPES", "Item", "selected_items"]
 
-#: deal, legacy invoice, smart invoice: the only owners an order may be bound to
-OWNER_TYPES = frozenset({2, 5, 31})
 _REQUIRED = ("deal_id", "order_id", "owner_type_id", "selected")
 
 

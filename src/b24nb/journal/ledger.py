@@ -19,10 +19,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from b24nb.pairs import MADE
+
 __all__ = ["MADE", "Link", "OrderLedger", "fold"]
 
-#: statuses that mean "this write made the binding it asked for"
-MADE = frozenset({"bound", "rebound"})
 
 Owner = tuple[int, int]
 

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 
 from b24nb.errors import ValidationError
+from b24nb.pairs import DONE
 
 __all__ = ["known_pairs"]
 
 _NEED = ("order_id", "deal_id", "decision")
-#: bind() results that count as the analyst's acceptance
-ACCEPTED_STATUSES = ("bound", "rebound", "already_bound")
+#: bind() results that count as the analyst's acceptance: the order has that owner now
+ACCEPTED_STATUSES = tuple(sorted(DONE))
 
 
 def _table(decisions: pd.DataFrame) -> pd.DataFrame:

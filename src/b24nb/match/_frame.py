@@ -1,4 +1,4 @@
-"""The ``pairs`` frame of docs/contracts.md §Frames: columns, dtypes, the empty schema.
+"""Building the ``pairs`` frame of :mod:`b24nb.pairs` (its columns and dtypes): typed, empty.
 
 The decision columns ``decision``/``decided_at`` belong to the review (issue 15); they are
 added here empty so every pairs frame has them.
@@ -9,47 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from b24nb.match._levels import COMPARISONS, LEVELS
+from b24nb.pairs import COLUMNS, EV_COLUMNS, LVL_COLUMNS
 
 __all__ = ["COLUMNS", "EV_COLUMNS", "LVL_COLUMNS", "build", "empty_pairs"]
 
-#: log2-odds terms: they add up to ``weight``, whose probability is ``score``
-EV_COLUMNS = ("ev_prior", *(f"ev_{c}" for c in COMPARISONS), "ev_rivals")
-#: agreement levels (small ints; labels in ``b24nb.match.LEVELS``)
-LVL_COLUMNS = tuple(f"lvl_{c}" for c in LEVELS)
 _UTC = "datetime64[ns, UTC]"
-COLUMNS: dict[str, str] = {
-    "deal_id": "Int64",
-    "order_id": "Int64",
-    "owner_type_id": "Int64",
-    "score": "float64",
-    "weight": "float64",
-    "reasons": "string",
-    "found_by": "string",
-    **dict.fromkeys(EV_COLUMNS, "float64"),
-    **dict.fromkeys(LVL_COLUMNS, "int8"),
-    "deal_title": "string",
-    "deal_amount": "float64",
-    "deal_date": _UTC,
-    "order_number": "string",
-    "order_amount": "float64",
-    "order_date": _UTC,
-    "currency": "string",
-    "customer": "string",
-    "current_owner_id": "Int64",
-    "current_owner_type_id": "Int64",
-    "current_owner_auto": "boolean",
-    "rebind": "boolean",
-    "ambiguous": "boolean",
-    "selected": "boolean",
-    "decision": "string",
-    "decided_at": _UTC,
-    "bind_status": "string",
-    "bind_error": "string",
-    "bind_message": "string",
-    "bind_response": "object",
-    "bind_at": _UTC,
-}
 
 
 def _index(n: int) -> pd.Index:

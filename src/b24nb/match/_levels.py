@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from b24nb.match._prep import NO_TIME, NONE, Side
+from b24nb.pairs import COMPARED, WEIGHED
 
 __all__ = ["COMPARISONS", "LAG_EDGES", "LEVELS", "TF_LEVELS", "levels", "order_values", "tf_keys"]
 
@@ -44,8 +45,10 @@ LEVELS: dict[str, tuple[str, ...]] = {
                  "client id and name", "client id only", "name only", "name partly",
                  "different customer"),
 }
-#: the comparisons the model weighs (the others are shown, and feed "customer")
-COMPARISONS = ("amount", "currency", "customer", "number", "date", "responsible")
+#: the comparisons the model weighs (the others are shown, and feed "customer"): the contract's
+COMPARISONS = WEIGHED
+if tuple(LEVELS) != COMPARED or not set(WEIGHED) <= set(LEVELS):
+    raise ImportError("match levels and the pairs contract (b24nb.pairs) name other comparisons")
 #: lag bin edges in days (order date minus deal date), between levels 1 … 12 of "date"
 LAG_EDGES = np.array([-30, -10, -3, -1, -1 / 24, 1 / 24, 1, 3, 10, 30, 90], dtype=np.float64)
 #: levels whose weight is adjusted for how common the shared value is (term frequency)

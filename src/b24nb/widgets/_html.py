@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from b24nb.pairs import LEGACY_INVOICE, OPEN, OWNER_NAMES, SMART_INVOICE
 from b24nb.redact import redact
 from b24nb.widgets._explain import (
     breakdown_html,
@@ -123,8 +124,9 @@ def row_html(row: Mapping[str, Any], *, pair_id: Any, blocked_by: Any = None,
     score_txt = "—" if score is None or pd.isna(score) else f"{float(score):.2f}"
     colour = "#6c757d" if score_txt == "—" else _score_colour(float(score))
     kind = row.get("owner_type_id")
-    noun = {31: "invoice", 5: "invoice"}.get(
-        2 if kind is None or kind is pd.NA else int(kind), "deal")
+    # an invoice of either kind is "invoice" in the row's link text, like the portal says it
+    noun = "deal" if kind is None or kind is pd.NA or int(kind) not in (
+        LEGACY_INVOICE, SMART_INVOICE) else "invoice"
     deal_link = link(owner_url(base, row.get("deal_id"), kind),
                      f"{noun} {_e(row.get('deal_id'))}", "b24nb-deal-link")
     order_link = link(order_url(base, row.get("order_id")),
@@ -148,7 +150,7 @@ def row_html(row: Mapping[str, Any], *, pair_id: Any, blocked_by: Any = None,
         notes.append(f'<span class="b24nb-blocked">order taken by pair {_e(blocked_by)}</span>')
     error = row.get("bind_error")
     message = row.get("bind_message")
-    if row.get("bind_status") in ("failed", "needs_rebind", "skipped") and not (
+    if row.get("bind_status") in OPEN and not (
             message is None or message is pd.NA):
         code = "" if error is None or error is pd.NA else f"{error}: "
         notes.append(f'<span style="color:#c82333">'
@@ -175,8 +177,7 @@ def row_html(row: Mapping[str, Any], *, pair_id: Any, blocked_by: Any = None,
 def _owner_text(row: Mapping[str, Any]) -> str:
     owner = row.get("current_owner_id")
     kind = row.get("current_owner_type_id")
-    name = {2: "deal", 31: "smart invoice", 5: "invoice"}.get(
-        None if kind is None or kind is pd.NA else int(kind), "owner")
+    name = "owner" if kind is None or kind is pd.NA else OWNER_NAMES.get(int(kind), "owner")
     auto = " (auto-created)" if row.get("current_owner_auto") is True else ""
     return f"{name} {owner}{auto}"
 

@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 
 from b24nb.journal.verdicts import review_progress  # the one rule of "reviewed"
+from b24nb.pairs import DONE
 
 __all__ = ["DECISION_FILTERS", "DONE_STATUSES", "SORTS", "STATUS_FILTERS", "Filters",
            "OrderIndex", "TextSearch", "compute_view",
            "histogram", "selected_mask", "status_counts"]
 
 #: statuses meaning "the order is bound to this pair's deal now"
-DONE_STATUSES: frozenset[str] = frozenset({"bound", "already_bound", "rebound"})
+DONE_STATUSES: frozenset[str] = DONE
 
 #: sort label -> (column, ascending)
 SORTS: dict[str, tuple[str, bool]] = {
