@@ -22,6 +22,7 @@ from urllib3.exceptions import SSLError as Urllib3SSLError
 from b24nb.errors import (
     BatchLengthError,
     NetworkError,
+    NotRunError,
     OperationTimeLimitError,
     OutcomeUnknownError,
     ServerError,
@@ -203,6 +204,7 @@ def test_a_halted_batch_over_50_commands_reports_every_later_command_as_not_run(
     assert not res["0"].ok
     assert all(not r.ok for r in res.values())
     assert isinstance(res["79"].error, BatchLengthError)
+    assert isinstance(res["79"].error, NotRunError)  # callers match the class, not the code
     assert res["79"].error.code == "NOT_RUN"
 
 

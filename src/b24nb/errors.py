@@ -28,6 +28,7 @@ __all__ = [
     "ListIncompleteError",
     "MethodNotFoundError",
     "NetworkError",
+    "NotRunError",
     "OperationTimeLimitError",
     "OrderNotFoundError",
     "OutcomeUnknownError",
@@ -215,6 +216,14 @@ class OperationTimeLimitError(LimitError):
 
 class BatchLengthError(PortalError):
     """``ERROR_BATCH_LENGTH_EXCEEDED``: a command past the 50th of a batch was not run."""
+
+
+class NotRunError(BatchLengthError):
+    """``NOT_RUN`` (b24nb's own code): a batch command came back with no result.
+
+    The batch halted at an earlier error, or the portal dropped the command. For a write this
+    does not prove it never ran: callers read back before sending it again.
+    """
 
 
 class RequiredFieldsError(PortalError):

@@ -29,10 +29,10 @@ from typing import Any
 
 from b24nb.auth import OAuth, Webhook, as_credentials, credentials_from_env
 from b24nb.errors import (
-    BatchLengthError,
     ExpiredTokenError,
     LimitError,
     NetworkError,
+    NotRunError,
     OperationTimeLimitError,
     OutcomeUnknownError,
     PortalError,
@@ -280,7 +280,7 @@ class Portal:
                 # halted in an earlier chunk: these never ran, and say so (a missing key
                 # would read as a KeyError, or worse, go unnoticed)
                 for key, (m, _) in chunk:
-                    out[str(key)] = CommandResult(str(key), m, False, None, BatchLengthError(
+                    out[str(key)] = CommandResult(str(key), m, False, None, NotRunError(
                         "NOT_RUN", "not run: the batch halted at an earlier error", method=m))
                 continue
             out.update(self._batch_chunk(chunk, halt))
@@ -314,8 +314,8 @@ class Portal:
                     _int_or_none(totals.get(key)), _int_or_none(nexts.get(key)),
                 )
             else:  # halted before it ran, or dropped by the portal
-                err = (BatchLengthError("NOT_RUN", "the command did not run", method=m)
-                       if halt else PortalError("NOT_RUN", "no result for command", method=m))
+                err = NotRunError("NOT_RUN", "the command did not run" if halt
+                                  else "no result for command", method=m)
                 out[key] = CommandResult(key, m, False, None, err)
         return out
 

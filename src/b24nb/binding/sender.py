@@ -30,11 +30,14 @@ from b24nb.binding.write import Write
 from b24nb.errors import (
     AccessDeniedError,
     AuthError,
+    DuplicateBindingError,
     LimitError,
     NetworkError,
+    NotRunError,
     OutcomeUnknownError,
     OverloadError,
     PortalError,
+    RelationNotFoundError,
     ServerError,
 )
 from b24nb.journal import Journal
@@ -45,8 +48,7 @@ logger = logging.getLogger(__name__)
 
 #: tries of one write before it is given up for this run (a rerun goes on from the journal)
 MAX_TRIES = 8
-DUPLICATE = "201650000001"
-NO_RELATION = "201640400004"
+
 def _code(err: Any) -> str:
     return str(getattr(err, "code", "") or type(err).__name__)
 
@@ -246,18 +248,18 @@ class Sender(InFlight):
                 continue
             err, code = res.error, _code(res.error)
             desc = getattr(err, "description", "") or str(err)
-            if w.action == "bind" and code == DUPLICATE:
+            if w.action == "bind" and isinstance(err, DuplicateBindingError):
                 final.append(Answer(w, Outcome(pid, "already_bound", code, desc)))
-            elif w.action == "restore" and code == DUPLICATE:
+            elif w.action == "restore" and isinstance(err, DuplicateBindingError):
                 # the old owner is back already (an earlier try landed): the undo is done
                 final.append(Answer(w, Outcome(pid, "unbound", code, "the owner was back")))
-            elif w.action == "unbind" and code == NO_RELATION:
+            elif w.action == "unbind" and isinstance(err, RelationNotFoundError):
                 final.append(Answer(w, Outcome(pid, "unbound", code, "the binding was gone")))
             elif isinstance(err, LimitError) and err.transient:
                 final.append(Answer(w, None, error=code, message=f"not run: {desc}"))
                 again.append(w)
                 limit = err
-            elif isinstance(err, ServerError | NetworkError) or code == "NOT_RUN":
+            elif isinstance(err, ServerError | NetworkError | NotRunError):
                 unknown.append(w)
             else:
                 if isinstance(err, AccessDeniedError | AuthError):
