@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from b24nb.testing import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "reconcile.ipynb"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -33,12 +34,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-d
 ACTIVE = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
@@ -57,7 +52,7 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
 @contextlib.contextmanager
 def lab_server(workdir: Path, env: dict[str, str]) -> Iterator[str]:
     """Start JupyterLab on 127.0.0.1 (token off, temp root and workspace); yield its URL."""
-    port = _free_port()
+    port = free_port()
     (workdir / "ws").mkdir(exist_ok=True)
     (workdir / "config").mkdir(exist_ok=True)
     # no "get notified about news?" toast floating over the grid

@@ -7,21 +7,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from b24nb.limits import ScaledClock
-from b24nb.portal import Portal
 from b24nb.sandbox import Sandbox
 from b24nb.sandbox.api import Latency
-
-
-def portal_for(sb: Sandbox, **kw) -> Portal:
-    return Portal(sb.url, progress=False, clock=ScaledClock(sb.time_scale, now=sb.clock), **kw)
+from b24nb.testing import scaled_portal
 
 
 def test_bucket_paces_threads_so_the_portal_never_refuses():
     scale = 20.0  # 2 tokens of margin = 50 ms of real-time jitter (at 50x, 20 ms: flaky)
     with Sandbox(seed=1, n_deals=100, n_orders=10, limits=True, latency=False,
                  time_scale=scale) as sb:
-        portal = portal_for(sb)
+        portal = scaled_portal(sb)
         t0 = time.perf_counter()
         with ThreadPoolExecutor(8) as pool:
             results = list(pool.map(lambda _: portal.call("profile"), range(120)))
@@ -40,7 +35,7 @@ def test_list_waits_out_429_and_completes_when_the_operating_budget_runs_out(cap
     # at time_scale=100 the window is 6 real seconds
     with Sandbox(seed=2, n_deals=6000, n_orders=10, limits=True, latency=Latency(page=0.15),
                  operating_limit=10.0, time_scale=100.0) as sb:
-        portal = portal_for(sb, max_workers=2)  # the client is not told the portal's limit
+        portal = scaled_portal(sb, max_workers=2)  # the client is not told the portal's limit
         got = [int(r["ID"]) for r in portal.list("crm.deal.list", {"select": ["ID"]},
                                                  progress=True)]
         assert got == list(range(1, 6001))
@@ -55,7 +50,7 @@ def test_operating_gauge_is_read_from_nested_batch_commands():
     # pages of 0.15 s: the portal records only calls over 0.1 s
     with Sandbox(seed=2, n_deals=3000, n_orders=10, limits=True, latency=Latency(page=0.15),
                  time_scale=100.0) as sb:
-        portal = portal_for(sb)
+        portal = scaled_portal(sb)
         rows = list(portal.list("crm.deal.list", {"select": ["ID"]}))
         assert len(rows) == 3000
         # crm.deal.list ran only inside batches; its gauge still moved

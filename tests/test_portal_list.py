@@ -9,9 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from b24nb.errors import ListIncompleteError, OperationTimeLimitError
-from b24nb.limits import ScaledClock
-from b24nb.portal import Portal
 from b24nb.sandbox import Sandbox
+from b24nb.testing import scaled_portal
 
 N = 20_000
 SCALE = 50.0  # sandbox clocks (bucket, latency, operating window) run 50x faster
@@ -32,10 +31,6 @@ def sb(big: Sandbox) -> Iterator[Sandbox]:
     big.faults.clear()
 
 
-def portal_for(sb: Sandbox, **kw) -> Portal:
-    return Portal(sb.url, progress=False, clock=ScaledClock(sb.time_scale, now=sb.clock), **kw)
-
-
 def ids(rows: list[dict]) -> list[int]:
     return [int(r["ID"]) for r in rows]
 
@@ -45,7 +40,7 @@ def test_list_returns_every_deal_exactly_once_despite_503_500_and_resets(sb):
     sb.faults.add(method="*", kind="503", p=0.2, seed=11)
     sb.faults.add(method="*", kind="500", p=0.05, seed=12)
     sb.faults.add(method="*", kind="reset", p=0.05, seed=13)
-    portal = portal_for(sb)
+    portal = scaled_portal(sb)
     got = ids(list(portal.list("crm.deal.list", {"select": ["ID", "TITLE"]})))
     assert len(got) == N
     assert sorted(got) == list(range(1, N + 1))  # no duplicates, none missing
@@ -55,7 +50,7 @@ def test_list_returns_every_deal_exactly_once_despite_503_500_and_resets(sb):
 
 
 def test_list_uses_at_most_one_request_per_2500_rows_plus_three(sb):
-    portal = portal_for(sb)
+    portal = scaled_portal(sb)
     rows = list(portal.list("crm.deal.list", {"select": ["ID", "TITLE", "OPPORTUNITY"]}))
     assert len(rows) == N
     assert sb.stats.http_requests <= math.ceil(N / 2500) + 3
@@ -63,14 +58,14 @@ def test_list_uses_at_most_one_request_per_2500_rows_plus_three(sb):
 
 
 def test_list_keeps_select_and_drops_the_id_it_had_to_add(sb):
-    portal = portal_for(sb)
+    portal = scaled_portal(sb)
     rows = list(portal.list("crm.deal.list", {"select": ["TITLE"]}))
     assert len(rows) == N
     assert all(set(r) == {"TITLE"} for r in rows)
 
 
 def test_list_keeps_the_user_filter_on_sparse_ids(sb):
-    portal = portal_for(sb)
+    portal = scaled_portal(sb)
     flt = {">OPPORTUNITY": 50000, "CURRENCY_ID": "RUB"}
     expected = portal.call_full("crm.deal.list", {"filter": flt, "select": ["ID"]}).total
     got = ids(list(portal.list("crm.deal.list", {"filter": flt, "select": ["ID", "OPPORTUNITY"]})))
@@ -82,14 +77,14 @@ def test_list_keeps_the_user_filter_on_sparse_ids(sb):
 
 
 def test_list_respects_user_id_bounds(sb):
-    portal = portal_for(sb)
+    portal = scaled_portal(sb)
     got = ids(list(portal.list("crm.deal.list", {"filter": {">ID": 100, "<ID": 5001},
                                                  "select": ["ID"]})))
     assert got == list(range(101, 5001))
 
 
 def test_list_with_user_order_descending_uses_offset_pages_in_that_order(sb):
-    portal = portal_for(sb)
+    portal = scaled_portal(sb)
     got = ids(list(portal.list("crm.deal.list", {"filter": {"<ID": 3001},
                                                  "order": {"ID": "DESC"}, "select": ["ID"]})))
     assert got == list(range(3000, 0, -1))
@@ -99,7 +94,7 @@ def test_list_raises_with_rows_when_a_batch_command_fails(sb, monkeypatch):
     # a refused command is retried for a whole 10-minute window (70 refusals); three are
     # enough to show that the last one raises, and keep this test at a few seconds
     monkeypatch.setattr("b24nb.limits._OPERATING_ATTEMPTS", 3)
-    portal = portal_for(sb, max_workers=1)
+    portal = scaled_portal(sb, max_workers=1)
     gen = portal.list("crm.deal.list", {"select": ["ID"]})
     first = [next(gen) for _ in range(10)]  # the probe page is in
     # from now on every crm.deal.list command inside a batch is refused per command
@@ -116,21 +111,21 @@ def test_list_raises_with_rows_when_a_batch_command_fails(sb, monkeypatch):
 
 
 def test_list_retries_a_command_refused_once_and_completes(sb):
-    portal = portal_for(sb)
+    portal = scaled_portal(sb)
     sb.faults.add(method="crm.deal.list", kind="429", p=0.5, seed=4, times=3)
     got = ids(list(portal.list("crm.deal.list", {"select": ["ID"]})))
     assert sorted(got) == list(range(1, N + 1))
 
 
 def test_list_of_orders_unwraps_orders_and_walks_lowercase_id(sb):
-    portal = portal_for(sb)
+    portal = scaled_portal(sb)
     rows = list(portal.list("sale.order.list", {"select": ["id", "price"]}))
     assert len(rows) == 300
     assert [r["id"] for r in rows] == list(range(1, 301))
 
 
 def test_list_of_bindings_is_walked_as_a_keyset_on_order_id(sb):
-    portal = portal_for(sb)
+    portal = scaled_portal(sb)
     rows = list(portal.list("crm.orderentity.list"))
     assert rows
     assert [r["orderId"] for r in rows] == sorted(r["orderId"] for r in rows)
@@ -139,7 +134,7 @@ def test_list_of_bindings_is_walked_as_a_keyset_on_order_id(sb):
 
 
 def test_closing_the_generator_early_stops_the_workers(sb):
-    portal = portal_for(sb)
+    portal = scaled_portal(sb)
     gen = portal.list("crm.deal.list", {"select": ["ID"]})
     assert len([next(gen) for _ in range(60)]) == 60
     gen.close()
@@ -151,7 +146,7 @@ def test_closing_the_generator_early_stops_the_workers(sb):
 
 
 def test_progress_bar_shows_rows_and_never_the_secret(sb, capsys):
-    portal = portal_for(sb)
+    portal = scaled_portal(sb)
     rows = list(portal.list("crm.deal.list", {"select": ["ID"]}, progress=True))
     assert len(rows) == N
     err = capsys.readouterr().err
@@ -161,7 +156,7 @@ def test_progress_bar_shows_rows_and_never_the_secret(sb, capsys):
 
 
 def test_progress_false_prints_nothing(sb, capsys):
-    portal = portal_for(sb)
+    portal = scaled_portal(sb)
     assert len(list(portal.list("crm.deal.list", {"select": ["ID"]}, progress=False))) == N
     captured = capsys.readouterr()
     assert captured.err == ""

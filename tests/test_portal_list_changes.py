@@ -11,13 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from b24nb.errors import ListIncompleteError, ValidationError
-from b24nb.limits import ScaledClock
 from b24nb.portal import CommandResult, Portal
 from b24nb.sandbox import Sandbox
-
-
-def portal_for(sb: Sandbox, **kw) -> Portal:
-    return Portal(sb.url, progress=False, clock=ScaledClock(sb.time_scale, now=sb.clock), **kw)
+from b24nb.testing import scaled_portal
 
 
 def ids(rows) -> list[int]:
@@ -54,7 +50,7 @@ def evens() -> Iterator[Sandbox]:
 
 
 def test_a_row_joining_a_sparse_range_does_not_push_a_matching_row_out(evens):
-    portal = portal_for(evens, max_workers=1)
+    portal = scaled_portal(evens, max_workers=1)
     flt = {"CURRENCY_ID": "EUR"}
     # probe (1), count (2), then the walk: ID 101 starts to match before the walk's request
     before_batch(portal, 3, lambda: sql(evens, 'UPDATE deals SET "CURRENCY_ID" = ? '
@@ -68,7 +64,7 @@ def test_a_row_joining_a_sparse_range_does_not_push_a_matching_row_out(evens):
 
 def test_rows_deleted_during_a_dense_walk_leave_no_gap_and_no_duplicate(small_sandbox):
     with Sandbox(seed=4, n_deals=9000, n_orders=10, limits=False, latency=False) as sb:
-        portal = portal_for(sb, max_workers=1)
+        portal = scaled_portal(sb, max_workers=1)
         gone = {60, 2600, 2601, 5150, 8999, 9000}
         before_batch(portal, 2, lambda: [sql(sb, 'DELETE FROM deals WHERE "ID" = ?', i)
                                          for i in gone])
@@ -77,7 +73,7 @@ def test_rows_deleted_during_a_dense_walk_leave_no_gap_and_no_duplicate(small_sa
 
 
 def test_rows_deleted_during_a_sparse_walk_leave_no_gap_and_no_duplicate(evens):
-    portal = portal_for(evens, max_workers=1)
+    portal = scaled_portal(evens, max_workers=1)
     gone = {104, 2000, 5100}
     before_batch(portal, 3, lambda: [sql(evens, 'DELETE FROM deals WHERE "ID" = ?', i)
                                      for i in gone])
@@ -87,7 +83,7 @@ def test_rows_deleted_during_a_sparse_walk_leave_no_gap_and_no_duplicate(evens):
 
 
 def test_rows_added_during_the_walk_are_left_out_without_duplicates(small_sandbox):
-    portal = portal_for(small_sandbox, max_workers=1)
+    portal = scaled_portal(small_sandbox, max_workers=1)
     add = lambda: small_sandbox._backend.store.add_deals(  # noqa: E731
         [{"TITLE": "late", "CURRENCY_ID": "RUB", "OPPORTUNITY": 1.0}] * 3)
     before_batch(portal, 2, add)
@@ -96,7 +92,7 @@ def test_rows_added_during_the_walk_are_left_out_without_duplicates(small_sandbo
 
 
 def test_when_the_highest_row_vanishes_from_the_probe_the_walk_goes_to_the_end(small_sandbox):
-    portal = portal_for(small_sandbox, max_workers=1)
+    portal = scaled_portal(small_sandbox, max_workers=1)
     real = portal.batch
 
     def batch(cmds, *, halt=False):
@@ -119,7 +115,7 @@ def test_when_the_highest_row_vanishes_from_the_probe_the_walk_goes_to_the_end(s
     ],
 )
 def test_user_id_bounds_in_any_form_narrow_the_walk(small_sandbox, flt, expected):
-    portal = portal_for(small_sandbox)
+    portal = scaled_portal(small_sandbox)
     sent = before_batch(portal, 0, lambda: None)
     assert ids(portal.list("crm.deal.list", {"filter": flt, "select": ["ID"]})) == list(expected)
     for cmds in sent:  # the user's bounds never sit beside the walk's own (one key wins)
@@ -129,7 +125,7 @@ def test_user_id_bounds_in_any_form_narrow_the_walk(small_sandbox, flt, expected
 
 
 def test_a_non_numeric_id_bound_is_refused_before_any_request(small_sandbox):
-    portal = portal_for(small_sandbox)
+    portal = scaled_portal(small_sandbox)
     small_sandbox.stats.reset()
     with pytest.raises(ValidationError, match="whole number"):
         list(portal.list("crm.deal.list", {"filter": {">ID": "abc"}}))
@@ -142,7 +138,7 @@ _BY_OWNER = {"order": {"ownerId": "ASC"}}
 
 
 def test_offset_pages_raise_when_a_row_is_deleted_while_they_are_read(small_sandbox):
-    portal = portal_for(small_sandbox, max_workers=1)
+    portal = scaled_portal(small_sandbox, max_workers=1)
     bindings = small_sandbox.bindings()
     assert len(bindings) > 50  # more than one page
     first = min(b["orderId"] for b in bindings)
@@ -162,7 +158,7 @@ def test_offset_pages_raise_when_a_row_is_deleted_while_they_are_read(small_sand
 
 
 def test_a_user_order_on_a_non_unique_field_gets_the_id_as_tie_breaker(small_sandbox):
-    portal = portal_for(small_sandbox)
+    portal = scaled_portal(small_sandbox)
     seen: list[dict] = []
     real_call, real_batch = portal.call_full, portal.batch
 
@@ -182,7 +178,7 @@ def test_a_user_order_on_a_non_unique_field_gets_the_id_as_tie_breaker(small_san
 
 
 def test_offset_pages_read_every_page_when_the_portal_omits_next(small_sandbox):
-    portal = portal_for(small_sandbox)
+    portal = scaled_portal(small_sandbox)
     real = portal.call_full
 
     def call_full(method, params=None):
@@ -195,7 +191,7 @@ def test_offset_pages_read_every_page_when_the_portal_omits_next(small_sandbox):
 
 
 def test_offset_pages_follow_next_when_the_portal_does_not_count(small_sandbox):
-    portal = portal_for(small_sandbox)
+    portal = scaled_portal(small_sandbox)
     real = portal.call_full
 
     def call_full(method, params=None):
@@ -209,7 +205,7 @@ def test_offset_pages_follow_next_when_the_portal_does_not_count(small_sandbox):
 
 
 def test_order_properties_are_walked_by_id(small_sandbox):
-    portal = portal_for(small_sandbox)
+    portal = scaled_portal(small_sandbox)
     sent = before_batch(portal, 0, lambda: None)
     rows = list(portal.list("sale.propertyvalue.list", {"select": ["orderId", "code"]}))
     n = small_sandbox._backend.store.count("order_props")

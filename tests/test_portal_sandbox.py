@@ -16,10 +16,7 @@ from b24nb.errors import (
 )
 from b24nb.limits import ScaledClock
 from b24nb.portal import CommandResult, Portal, connect
-
-
-def portal_for(sb, **kw) -> Portal:
-    return Portal(sb.url, progress=False, clock=ScaledClock(sb.time_scale, now=sb.clock), **kw)
+from b24nb.testing import scaled_portal
 
 
 def secret_of(url: str) -> str:
@@ -27,7 +24,7 @@ def secret_of(url: str) -> str:
 
 
 def test_call_returns_result_and_call_full_the_envelope(small_sandbox):
-    portal = portal_for(small_sandbox)
+    portal = scaled_portal(small_sandbox)
     deal = portal.call("crm.deal.get", {"id": 1})
     assert deal["ID"] == "1"
     full = portal.call_full("crm.deal.list", {"select": ["ID"], "start": 0})
@@ -38,7 +35,7 @@ def test_call_returns_result_and_call_full_the_envelope(small_sandbox):
 
 
 def test_call_raises_the_specific_error_with_code_and_method(small_sandbox):
-    portal = portal_for(small_sandbox)
+    portal = scaled_portal(small_sandbox)
     with pytest.raises(MethodNotFoundError) as exc:
         portal.call("crm.nothing.here")
     assert exc.value.status == 404
@@ -50,7 +47,7 @@ def test_call_raises_the_specific_error_with_code_and_method(small_sandbox):
 
 
 def test_batch_returns_per_command_results_errors_and_times_in_order(small_sandbox):
-    portal = portal_for(small_sandbox)
+    portal = scaled_portal(small_sandbox)
     order_id, bound = next((b["orderId"], b) for b in small_sandbox.bindings())
     res = portal.batch({
         "deal": ("crm.deal.get", {"id": 2}),
@@ -71,7 +68,7 @@ def test_batch_returns_per_command_results_errors_and_times_in_order(small_sandb
 
 
 def test_batch_accepts_a_sequence_and_splits_over_50_commands(small_sandbox):
-    portal = portal_for(small_sandbox)
+    portal = scaled_portal(small_sandbox)
     small_sandbox.stats.reset()
     res = portal.batch([("crm.deal.get", {"id": i}) for i in range(1, 121)])
     assert list(res) == [str(i) for i in range(120)]
@@ -80,7 +77,7 @@ def test_batch_accepts_a_sequence_and_splits_over_50_commands(small_sandbox):
 
 
 def test_batch_result_references_chain_within_a_request(small_sandbox):
-    portal = portal_for(small_sandbox)
+    portal = scaled_portal(small_sandbox)
     res = portal.batch({
         "a": ("crm.deal.list", {"order": {"ID": "ASC"}, "select": ["ID"], "start": -1}),
         "b": ("crm.deal.list", {"order": {"ID": "ASC"}, "select": ["ID"], "start": -1,
@@ -126,7 +123,7 @@ def test_write_is_resent_after_503_because_it_surely_did_not_run(small_sandbox):
 
 
 def test_write_whose_answer_was_lost_raises_outcome_unknown_and_is_not_resent(small_sandbox):
-    portal = portal_for(small_sandbox)
+    portal = scaled_portal(small_sandbox)
     b = small_sandbox.bindings()[1]
     other = 3 if b["ownerId"] != 3 else 4
     small_sandbox.faults.add(method="crm.orderentity.add", kind="500", p=1.0, seed=1, times=1)
@@ -140,7 +137,7 @@ def test_write_whose_answer_was_lost_raises_outcome_unknown_and_is_not_resent(sm
 
 
 def test_read_is_retried_after_500_and_reset(small_sandbox):
-    portal = portal_for(small_sandbox)
+    portal = scaled_portal(small_sandbox)
     small_sandbox.faults.add(method="crm.deal.get", kind="500", p=1.0, seed=1, times=1)
     assert portal.call("crm.deal.get", {"id": 5})["ID"] == "5"
     small_sandbox.faults.add(method="crm.deal.get", kind="reset", p=1.0, seed=1, times=1)
@@ -149,7 +146,7 @@ def test_read_is_retried_after_500_and_reset(small_sandbox):
 
 
 def test_sync_api_works_inside_a_running_event_loop(small_sandbox):
-    portal = portal_for(small_sandbox)
+    portal = scaled_portal(small_sandbox)
 
     async def notebook_cell():
         rows = list(portal.list("crm.deal.list", {"select": ["ID"]}))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-import socket
 import warnings
 
 import pytest
@@ -28,6 +27,7 @@ from b24nb.errors import (
 from b24nb.limits import ScaledClock
 from b24nb.portal import Portal
 from b24nb.redact import MASK, RedactingFilter
+from b24nb.testing import free_port
 
 FAST = ScaledClock(10_000.0)  # back-off waits of a retried read pass in microseconds
 
@@ -44,12 +44,6 @@ def everything(err: BaseException) -> str:
             parts.append(everything(link))
     parts.append(repr(pickle.loads(pickle.dumps(err))))
     return " ".join(parts)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

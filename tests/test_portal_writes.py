@@ -30,6 +30,7 @@ from b24nb.errors import (
 )
 from b24nb.limits import ScaledClock, retry_delay
 from b24nb.portal import Portal
+from b24nb.testing import free_port
 from b24nb.transport import network_error
 
 FAST = ScaledClock(10_000.0)
@@ -81,12 +82,6 @@ def test_a_certificate_failure_is_not_retried_but_a_dropped_connection_is():
     assert retry_delay(cert, 0) is None
     reset = network_error(CASES[6][0], method="m", timeout=30)
     assert retry_delay(reset, 0) is not None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_a_write_to_a_refused_connection_is_resent_because_it_never_left():

@@ -64,6 +64,25 @@ def call(url: str, method: str, params: dict[str, Any] | None = None, *,
     return poster.post(url + method, json=params or {}, timeout=timeout)
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for "connection refused")."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def scaled_portal(sb: Any, **options: Any) -> Any:
+    """A :class:`~b24nb.portal.Portal` on sandbox ``sb`` whose clock runs at the sandbox's
+    ``time_scale`` (waits take scaled real time, resets are on the sandbox's clock); no bars."""
+    from b24nb.limits import ScaledClock
+    from b24nb.portal import Portal
+
+    return Portal(sb.url, progress=False, clock=ScaledClock(sb.time_scale, now=sb.clock),
+                  **options)
+
+
 def tiny_sandbox(**options: Any) -> Any:
     """A (not yet started) sandbox holding :func:`tiny_records`; limits and latency off.
 
