@@ -48,14 +48,26 @@ DECISION_OPTIONS: tuple[tuple[str, str], ...] = (
 
 
 class Row:
-    """One pooled row: a checkbox, an HTML cell, a decision menu, and the pair it shows now."""
+    """One pooled row: a checkbox, an HTML cell, a decision menu, and the pair it shows now.
 
-    def __init__(self) -> None:
-        self.checkbox = w.Checkbox(value=False, indent=False, description="",
-                                   layout=w.Layout(width="28px", flex="0 0 28px"))
-        self.html = w.HTML(layout=w.Layout(flex="1 1 auto", width="100%"))
-        self.decision = w.Dropdown(options=DECISION_OPTIONS, value="",
-                                   layout=w.Layout(width="105px", flex="0 0 105px"))
+    Rows after the first share the first row's layouts and styles (``like=``): they never
+    change, and each would otherwise be one more widget model the browser must create before
+    the grid shows (six of a row's ten). Only the row's own box layout is its own, since
+    hiding a row sets its ``display``.
+    """
+
+    def __init__(self, like: Row | None = None) -> None:
+        if like is None:
+            tick = {"layout": w.Layout(width="28px", flex="0 0 28px")}
+            cell = {"layout": w.Layout(flex="1 1 auto", width="100%")}
+            menu = {"layout": w.Layout(width="105px", flex="0 0 105px")}
+        else:
+            tick = {"layout": like.checkbox.layout, "style": like.checkbox.style}
+            cell = {"layout": like.html.layout, "style": like.html.style}
+            menu = {"layout": like.decision.layout, "style": like.decision.style}
+        self.checkbox = w.Checkbox(value=False, indent=False, description="", **tick)
+        self.html = w.HTML(**cell)
+        self.decision = w.Dropdown(options=DECISION_OPTIONS, value="", **menu)
         self.decision.add_class("b24nb-decide")
         self.box = w.HBox([self.checkbox, self.html, self.decision],
                           layout=w.Layout(border_bottom="1px solid #eee", align_items="center"))

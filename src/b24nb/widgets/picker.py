@@ -157,7 +157,9 @@ class MatchPicker(ReviewHandlers, w.VBox):
                                            layout=auto)
         # rows for the first page only; a bigger page adds the rest when chosen (each row is
         # about a dozen widget models the browser must create before the grid shows)
-        self.rows = [Row() for _ in range(min(self.page_size.value, POOL_SIZE))]
+        first = Row()
+        self.rows = [first] + [Row(like=first)
+                               for _ in range(min(self.page_size.value, POOL_SIZE) - 1)]
         self.pool = w.VBox([r.box for r in self.rows])
         self.prev_button = w.Button(description="Prev", icon="chevron-left",
                                     layout=w.Layout(width="80px"))
@@ -245,7 +247,7 @@ class MatchPicker(ReviewHandlers, w.VBox):
 
     def _grow_pool(self, size: int) -> None:
         """Rows up to ``size`` (a bigger page was chosen); rows are never taken away."""
-        new = [Row() for _ in range(len(self.rows), min(size, POOL_SIZE))]
+        new = [Row(like=self.rows[0]) for _ in range(len(self.rows), min(size, POOL_SIZE))]
         for slot, row in enumerate(new, start=len(self.rows)):
             self._wire_row(slot, row)
         if new:
