@@ -104,6 +104,16 @@ class HealthReport:
         return out
 
     # ------------------------------------------------------------------ display
+    def _gaps_pct(self) -> pd.Series:
+        """The amount mismatches' gaps, % of the owner's amount (both charts draw them)."""
+        return self["amount_mismatch"]["rel_diff"].dropna() * 100
+
+    def _orders_per_owner(self) -> pd.Series:
+        """How many owners hold 1, 2, 3 … orders (index: orders on one owner)."""
+        per_owner = self.links.dropna(subset=["owner_id"]).groupby(
+            ["owner_type_id", "owner_id"]).size()
+        return per_owner.value_counts().sort_index()
+
     def figure(self, before: HealthReport | None = None) -> Any:
         """A matplotlib Figure: counts per finding (and before, if given), amount gaps,
         orders per owner. Built without pyplot, so it touches no global figure state."""
@@ -125,14 +135,11 @@ class HealthReport:
         ax1.set_title("findings (rows)", fontsize=10)
         for i, v in zip(y, now, strict=True):
             ax1.text(v, i, f" {v}", va="center", fontsize=8)
-        gaps = self["amount_mismatch"]["rel_diff"].dropna() * 100
-        ax2.hist(gaps.clip(-100, 100), bins=30, color="#d9823b")
+        ax2.hist(self._gaps_pct().clip(-100, 100), bins=30, color="#d9823b")
         ax2.set_title("amount gap, % of owner amount", fontsize=10)
         ax2.set_xlabel("orders' total − owner amount (%)", fontsize=8)
-        per_owner = self.links.dropna(subset=["owner_id"]).groupby(
-            ["owner_type_id", "owner_id"]).size()
-        if len(per_owner):
-            counts = per_owner.value_counts().sort_index()
+        counts = self._orders_per_owner()
+        if len(counts):
             ax3.bar(counts.index.astype(str), counts.to_numpy(), color="#5a9e5a")
             ax3.set_yscale("log")
         ax3.set_title("orders per owner (owners)", fontsize=10)
@@ -147,13 +154,10 @@ class HealthReport:
     def svg(self, before: HealthReport | None = None) -> str:
         """The three panels of :meth:`figure` as inline SVG (:mod:`b24nb.linkage.svg`)."""
         names = list(FINDINGS)
-        gaps = self["amount_mismatch"]["rel_diff"].dropna().to_numpy(dtype=float) * 100
-        per_owner = self.links.dropna(subset=["owner_id"]).groupby(
-            ["owner_type_id", "owner_id"]).size()
-        counts = per_owner.value_counts().sort_index() if len(per_owner) else pd.Series([])
         return health_svg(names, [len(self[n]) for n in names],
                           None if before is None else [len(before[n]) for n in names],
-                          gaps, {int(k): int(v) for k, v in counts.items()})
+                          self._gaps_pct().to_numpy(dtype=float),
+                          {int(k): int(v) for k, v in self._orders_per_owner().items()})
 
     def _repr_html_(self) -> str:
         table = self.summary.to_html(index=False, escape=True)
