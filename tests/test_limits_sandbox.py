@@ -13,7 +13,7 @@ from b24nb.testing import scaled_portal
 
 
 def test_bucket_paces_threads_so_the_portal_never_refuses():
-    scale = 20.0  # 2 tokens of margin = 50 ms of real-time jitter (at 50x, 20 ms: flaky)
+    scale = 20.0  # the margin at 20x: 1 + 0.05 s x 20 x 2/s = 3 requests = 75 ms of jitter
     with Sandbox(seed=1, n_deals=100, n_orders=10, limits=True, latency=False,
                  time_scale=scale) as sb:
         portal = scaled_portal(sb)
