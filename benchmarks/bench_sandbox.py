@@ -23,7 +23,7 @@ import requests
 
 from b24nb.sandbox import Sandbox
 from b24nb.sandbox.demo import make_demo
-from b24nb.testing import call
+from b24nb.testing import call, scale_records
 
 
 def median_ms(url: str, method: str, params: dict) -> float:
@@ -51,18 +51,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=200_000, help="deals and orders")
     n = ap.parse_args().n
-    deals = [{"ID": i, "TITLE": f"Deal {i}", "OPPORTUNITY": i % 9973, "CURRENCY_ID": "RUB",
-              "CONTACT_ID": i % 5000 + 1, "DATE_CREATE": 1.7e9 + 60 * i} for i in range(1, n + 1)]
-    orders = [{"id": i, "accountNumber": str(i), "price": i % 9973, "currency": "RUB",
-               "dateInsert": 1.7e9 + 60 * i, "clients": [{"entityTypeId": 3, "entityId": 1}],
-               "properties": {"NAME": "Ann Lee", "EMAIL": "a@b.c", "PHONE": "123"}}
-              for i in range(1, n + 1)]
+    records = scale_records(n)
     t0 = time.perf_counter()
-    with Sandbox(demo=False, deals=deals, orders=orders, limits=False, latency=False) as sb:
+    with Sandbox(demo=False, limits=False, latency=False, **records) as sb:
         took = time.perf_counter() - t0
         print(f"explicit records, {n:,} deals + {n:,} orders: started in {took:.1f} s; "
               f"{pages(sb.url, n)}")
-    del deals, orders
+    del records
     t0 = time.process_time()
     make_demo(seed=0, n_deals=n, n_orders=n)
     print(f"make_demo({n:,} + {n:,}): {time.process_time() - t0:.1f} s of CPU")

@@ -160,7 +160,11 @@ def test_unticked_pending_rows_are_still_settled_by_the_next_run(journal):
         assert pairs.loc[pending, "current_owner_id"].tolist() == pairs.loc[pending,
                                                                             "deal_id"].tolist()
         h = b24nb.history(journal)
-        assert set(h.loc[h.event == "settle", "order_id"]) == set(range(1, 51))
+        # exactly the orders left pending: batches go several at a time, so which one lost its
+        # answer (orders 1-50 or 51-100) depends on which thread counted itself first
+        lost = {int(o) for o in pairs.loc[pending, "order_id"]}
+        assert lost in ({*range(1, 51)}, {*range(51, 101)})
+        assert {int(o) for o in h.loc[h.event == "settle", "order_id"]} == lost
 
 
 def test_rerun_with_another_frame_over_the_same_journal_sends_nothing_twice(journal):

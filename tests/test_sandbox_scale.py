@@ -9,20 +9,14 @@ from __future__ import annotations
 import pytest
 
 from b24nb.sandbox import Sandbox
-from b24nb.testing import call
+from b24nb.testing import call, scale_records
 
 N = 200_000
 
 
 @pytest.fixture(scope="module")
 def huge():
-    deals = [{"ID": i, "TITLE": f"Deal {i}", "OPPORTUNITY": i % 9973, "CURRENCY_ID": "RUB",
-              "CONTACT_ID": i % 5000 + 1, "DATE_CREATE": 1.7e9 + 60 * i} for i in range(1, N + 1)]
-    orders = [{"id": i, "accountNumber": str(i), "price": i % 9973, "currency": "RUB",
-               "dateInsert": 1.7e9 + 60 * i, "clients": [{"entityTypeId": 3, "entityId": 1}],
-               "properties": {"NAME": "Ann Lee", "EMAIL": "a@b.c", "PHONE": "123"}}
-              for i in range(1, N + 1)]
-    with Sandbox(demo=False, deals=deals, orders=orders, limits=False, latency=False) as sb:
+    with Sandbox(demo=False, limits=False, latency=False, **scale_records(N)) as sb:
         yield sb
 
 

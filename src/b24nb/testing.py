@@ -57,6 +57,18 @@ def tiny_records(n_deals: int = 120, n_orders: int = 60) -> dict[str, list[dict[
             "bindings": bindings}
 
 
+def scale_records(n: int) -> dict[str, list[dict[str, Any]]]:
+    """``n`` deals and ``n`` orders in API field names, cheap to make at portal scale (dense
+    ids, one customer, a minute apart) — for the sandbox's scale test and benchmark."""
+    deals = [{"ID": i, "TITLE": f"Deal {i}", "OPPORTUNITY": i % 9973, "CURRENCY_ID": "RUB",
+              "CONTACT_ID": i % 5000 + 1, "DATE_CREATE": 1.7e9 + 60 * i} for i in range(1, n + 1)]
+    orders = [{"id": i, "accountNumber": str(i), "price": i % 9973, "currency": "RUB",
+               "dateInsert": 1.7e9 + 60 * i, "clients": [{"entityTypeId": 3, "entityId": 1}],
+               "properties": {"NAME": "Ann Lee", "EMAIL": "a@b.c", "PHONE": "123"}}
+              for i in range(1, n + 1)]
+    return {"deals": deals, "orders": orders}
+
+
 def call(url: str, method: str, params: dict[str, Any] | None = None, *,
          session: requests.Session | None = None, timeout: float = 10.0) -> requests.Response:
     """POST ``params`` as JSON to ``url + method`` and return the raw response."""

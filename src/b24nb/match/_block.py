@@ -71,12 +71,18 @@ def _pairs(a: pd.DataFrame, b: pd.DataFrame, rule: str = "") -> tuple[np.ndarray
         logger.info("rule %s: %d key(s) shared by more than %d pairs skipped", rule,
                     len(np.unique(ka[big])), MAX_GROUP)
         counts = np.where(big, 0, counts)
+    return _spans(ra, lo, counts, rb)
+
+
+def _spans(rows: np.ndarray, lo: np.ndarray, counts: np.ndarray, sorted_rows: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (``rows[i]``, each of ``sorted_rows[lo[i]:lo[i] + counts[i]]``), without a loop:
+    every rule ends in such contiguous runs of the other side, found by binary search."""
     total = int(counts.sum())
     if not total:
-        return empty
-    di = np.repeat(ra, counts)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-    return di, rb[np.arange(total) + starts]
+    return np.repeat(rows, counts), sorted_rows[np.arange(total) + starts]
 
 
 def _id_table(values: np.ndarray) -> pd.DataFrame:
@@ -160,13 +166,9 @@ def _amount_block(deals: Side, orders: Side, tol: float, window: tuple[float, fl
         # scoring (the rest could never be told apart on amount and date alone).
         lo = np.maximum(lo, mid - cap[0])
         hi = np.minimum(hi, mid + cap[1])
-        counts = np.maximum(hi - lo, 0)
-        total = int(counts.sum())
-        if not total:
+        di, oi = _spans(vd, lo, np.maximum(hi - lo, 0), so)
+        if not len(di):
             continue
-        di = np.repeat(vd, counts)
-        starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-        oi = so[np.arange(total) + starts]
         a, p = deals.amount[di], orders.amount[oi]
         ok = np.abs(a - p) <= tol * np.maximum(np.abs(a), np.abs(p)) + 0.005
         # equal to the cent: the exact rule's (its cap per side is wider and counts only
@@ -226,13 +228,7 @@ def _exact_block(deals: Side, orders: Side, window: tuple[float, float],
     hi = np.searchsorted(ko, base + np.clip(td + int(window[1] * DAY), 0, top), side="right")
     lo = np.maximum(lo, mid - cap[:, 0])
     hi = np.minimum(hi, mid + cap[:, 1])
-    counts = np.maximum(hi - lo, 0)
-    total = int(counts.sum())
-    if not total:
-        return empty
-    di = np.repeat(di_all, counts)
-    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-    return di, so[np.arange(total) + starts]
+    return _spans(di_all, lo, np.maximum(hi - lo, 0), so)
 
 
 def block(deals: Side, orders: Side, *, candidate: np.ndarray, current: np.ndarray,
