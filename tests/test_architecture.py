@@ -21,7 +21,7 @@ PKG = SRC / "b24nb"
 #: the client: HTTP, auth, limits, batching, listing. It knows nothing of frames.
 CLIENT = (
     "b24nb.portal", "b24nb.auth", "b24nb.transport", "b24nb.wire", "b24nb.limits",
-    "b24nb.batching", "b24nb.listing", "b24nb.errors", "b24nb.redact",
+    "b24nb.batching", "b24nb.listing", "b24nb.stats", "b24nb.errors", "b24nb.redact",
 )
 #: who may start the emulator: connect() (in portal), the CLI's `b24nb sandbox`, test helpers
 SANDBOX_USERS = ("b24nb.portal", "b24nb.cli", "b24nb.testing")

@@ -98,14 +98,14 @@ def test_load_orders_reads_clients_by_list_not_by_order(seeded):
 
 @pytest.mark.parametrize("code", ["ERROR_METHOD_NOT_FOUND", "ACCESS_DENIED"])
 def test_load_orders_falls_back_to_order_gets_and_says_so_once(code, caplog):
-    from b24nb.load import orders as orders_module
+    from b24nb.load import _children
     from b24nb.sandbox import Sandbox
 
     with Sandbox(orders=ORDERS, demo=False, limits=False, latency=False) as sb:
         portal = b24nb.connect(sb.url, progress=False)
         listed = b24nb.load_orders(portal, progress=False)
         sb.refuse("crm.ordercontactcompany.list", code)
-        orders_module._FELL_BACK.discard(portal.host)
+        _children.FELL_BACK.discard(portal.host)
         sb.stats.reset()
         with pytest.warns(UserWarning, match=code):
             fallback = b24nb.load_orders(portal, progress=False)
@@ -129,10 +129,10 @@ def test_load_orders_falls_back_to_order_gets_and_says_so_once(code, caplog):
 def test_load_orders_with_clients_from_gets_lists_no_properties(seeded):
     # without the links method, clients come from sale.order.get, whose answers carry the
     # properties too: a filtered load must not list them again
-    from b24nb.load.orders import _clients
+    from b24nb.load._children import clients_from_gets
 
     _, portal = seeded
-    found, props = _clients(portal, [100, 102], progress=False)
+    found, props = clients_from_gets(portal, [100, 102], progress=False)
     assert found.loc[100, "contact_id"] == 10
     assert {(p["orderId"], p["code"]) for p in props} >= {(100, "EMAIL"), (102, "NAME")}
 

@@ -24,10 +24,12 @@ __all__ = [
     "DuplicateBindingError",
     "ExpiredTokenError",
     "FieldError",
+    "HostNotFoundError",
     "LimitError",
     "ListIncompleteError",
     "MethodNotFoundError",
     "NetworkError",
+    "NotFoundError",
     "NotRunError",
     "OperationTimeLimitError",
     "OrderNotFoundError",
@@ -156,6 +158,10 @@ class NetworkError(PortalError):
         self.sent = sent
 
 
+class HostNotFoundError(NetworkError):
+    """The portal's host name does not resolve: usually a typo in the URL, sometimes DNS."""
+
+
 class OutcomeUnknownError(NetworkError):
     """A write was sent but its answer was lost; it may or may not have been applied.
 
@@ -186,6 +192,10 @@ class AccessDeniedError(PortalError):
 
 class MethodNotFoundError(PortalError):
     """``ERROR_METHOD_NOT_FOUND``: the method does not exist (or is not published)."""
+
+
+class NotFoundError(PortalError):
+    """``NOT_FOUND``: the thing asked for is not there (e.g. no smart invoices on a portal)."""
 
 
 class LimitError(PortalError):
@@ -282,6 +292,7 @@ _BY_CODE: dict[str, type[PortalError]] = {
     "200040300010": AccessDeniedError,
     "200040300020": AccessDeniedError,
     "ERROR_METHOD_NOT_FOUND": MethodNotFoundError,
+    "NOT_FOUND": NotFoundError,
     "ERROR_BATCH_LENGTH_EXCEEDED": BatchLengthError,
     "INTERNAL_SERVER_ERROR": ServerError,
     "ERROR_UNEXPECTED_ANSWER": ServerError,

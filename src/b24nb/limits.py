@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from b24nb.errors import (
     ExpiredTokenError,
+    HostNotFoundError,
     LimitError,
     NetworkError,
     OperationTimeLimitError,
@@ -45,6 +46,7 @@ __all__ = [
     "Ticket",
     "TokenBucket",
     "retry_delay",
+    "surely_not_run",
 ]
 
 log = logging.getLogger(__name__)
@@ -199,7 +201,7 @@ def retry_delay(error: PortalError, attempt: int, *, jitter: float = 0.5) -> flo
         return min(30.0, 0.5 * 2**attempt) * (0.5 + jitter)
     if isinstance(error, NetworkError) and not error.transient:
         return None  # e.g. a certificate that did not verify: asking again changes nothing
-    if isinstance(error, NetworkError) and error.code == "HOST_NOT_FOUND":
+    if isinstance(error, HostNotFoundError):
         # usually a typo in the URL; two quick retries cover a DNS hiccup, no more
         return None if attempt >= 2 else 0.5 * 2**attempt * (0.5 + jitter)
     if isinstance(error, (ServerError, NetworkError)) or (error.status or 0) >= 500:
@@ -349,3 +351,15 @@ class Limiter:
         self._sleep(delay, f"retrying after {error.code or 'error'}")
         return True
 
+
+def surely_not_run(err: PortalError) -> bool:
+    """True when the portal refused a request before running it (safe to resend a write).
+
+    Only the portal's own refusals count — ``QUERY_LIMIT_EXCEEDED``/``OVERLOAD_LIMIT`` (503,
+    answered by the front before PHP runs) and ``OPERATION_TIME_LIMIT`` (429) — plus a
+    connection that was never established. A bare 503 page with no portal error in it may
+    come from a proxy that had already forwarded the request, so it does not count.
+    """
+    if isinstance(err, (LimitError, OperationTimeLimitError)):
+        return True
+    return isinstance(err, NetworkError) and not err.sent

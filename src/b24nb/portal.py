@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -30,7 +29,6 @@ from typing import Any
 from b24nb.auth import OAuth, Webhook, as_credentials, credentials_from_env
 from b24nb.errors import (
     ExpiredTokenError,
-    LimitError,
     NetworkError,
     NotRunError,
     OperationTimeLimitError,
@@ -40,15 +38,17 @@ from b24nb.errors import (
     ValidationError,
     retry_cause,
 )
-from b24nb.limits import Clock, Limiter, ScaledClock
-from b24nb.listing import iter_list
+from b24nb.limits import Clock, Limiter, ScaledClock, surely_not_run
+from b24nb.listing import SharedProbe, iter_list
 from b24nb.redact import canonical_host, redact
+from b24nb.stats import PortalStats
 from b24nb.transport import Transport
 from b24nb.wire import (
     CommandResult,
     Response,
     command_error,
     encode_command,
+    int_or_none,
     is_write,
     normalize_section,
     parse_answer,
@@ -60,36 +60,6 @@ log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 BATCH_MAX = 50  # the portal runs at most 50 commands of a batch; the rest fail per command
-
-
-class PortalStats:
-    """Counters of what this Portal did: HTTP requests, retries, seconds waited on limits."""
-
-    def __init__(self, limiter: Limiter) -> None:
-        self._limiter = limiter
-        self._lock = threading.Lock()
-        self.http_requests = 0
-        self.retries = 0
-        self.refreshes = 0
-
-    @property
-    def waited_seconds(self) -> float:
-        return self._limiter.waited_seconds
-
-    def _add(self, name: str, n: int = 1) -> None:
-        with self._lock:
-            setattr(self, name, getattr(self, name) + n)
-
-    def __repr__(self) -> str:
-        return (f"PortalStats(http_requests={self.http_requests}, retries={self.retries}, "
-                f"refreshes={self.refreshes}, waited_seconds={self.waited_seconds:.1f})")
-
-
-def _int_or_none(v: Any) -> int | None:
-    try:
-        return None if v is None or v == "" else int(v)
-    except (TypeError, ValueError):
-        return None
 
 
 class Portal:
@@ -222,7 +192,7 @@ class Portal:
                 continue
             except PortalError as err:
                 self._limiter.on_error(err, limit_methods)
-                if writes and not _surely_not_run(err):
+                if writes and not surely_not_run(err):
                     if isinstance(err, NetworkError) or (err.status or 0) >= 500:
                         raise OutcomeUnknownError(
                             err.code, "the answer to a write was lost; read back before "
@@ -248,8 +218,8 @@ class Portal:
         body = self._request(method, dict(params or {}), [method], is_write(method))
         return Response(
             result=body.get("result"),
-            total=_int_or_none(body.get("total")),
-            next=_int_or_none(body.get("next")),
+            total=int_or_none(body.get("total")),
+            next=int_or_none(body.get("next")),
             time=dict(body.get("time") or {}),
         )
 
@@ -311,7 +281,7 @@ class Portal:
             elif key in results:
                 out[key] = CommandResult(
                     key, m, True, results[key], None, dict(times.get(key) or {}),
-                    _int_or_none(totals.get(key)), _int_or_none(nexts.get(key)),
+                    int_or_none(totals.get(key)), int_or_none(nexts.get(key)),
                 )
             else:  # halted before it ran, or dropped by the portal
                 err = NotRunError("NOT_RUN", "the command did not run" if halt
@@ -336,7 +306,8 @@ class Portal:
         return body
 
     def list(self, method: str, params: Mapping[str, Any] | None = None, *,
-             progress: bool | None = None, spare: int = 2) -> Iterator[dict[str, Any]]:
+             progress: bool | None = None, spare: int = 2,
+             shared: SharedProbe | None = None) -> Iterator[dict[str, Any]]:
         """Yield every record of a list method, by the fastest correct strategy.
 
         Methods with an ID (``crm.deal.list``, ``crm.contact.list``, ``sale.order.list``,
@@ -350,22 +321,14 @@ class Portal:
         bucket's burst, to cut its batches shorter (a batch's 50 pages run one after another
         on the server, so the walk is as fast as its longest batch); loaders that keep their
         own request budgets pass 0.
+
+        ``shared``, a :class:`~b24nb.listing.SharedProbe` made for several lists that start
+        together, sends their first requests as one (``load_orders`` reads its orders,
+        customer links and properties this way).
         """
         show = self.progress if progress is None else progress
-        return iter_list(self, method, dict(params or {}), progress=bool(show), spare=spare)
-
-
-def _surely_not_run(err: PortalError) -> bool:
-    """True when the portal refused a request before running it (safe to resend a write).
-
-    Only the portal's own refusals count — ``QUERY_LIMIT_EXCEEDED``/``OVERLOAD_LIMIT`` (503,
-    answered by the front before PHP runs) and ``OPERATION_TIME_LIMIT`` (429) — plus a
-    connection that was never established. A bare 503 page with no portal error in it may
-    come from a proxy that had already forwarded the request, so it does not count.
-    """
-    if isinstance(err, (LimitError, OperationTimeLimitError)):
-        return True
-    return isinstance(err, NetworkError) and not err.sent
+        return iter_list(self, method, dict(params or {}), progress=bool(show), spare=spare,
+                         shared=shared)
 
 
 def connect(

@@ -21,6 +21,7 @@ from b24nb.errors import (
     AccessDeniedError,
     AuthError,
     B24nbError,
+    HostNotFoundError,
     NetworkError,
     PortalError,
     ValidationError,
@@ -99,7 +100,7 @@ def check_portal(portal: Any, *, scopes: Iterable[str] = REQUIRED_SCOPES) -> Non
         answers = portal.batch({"profile": ("profile", {}), "scope": ("scope", {})})
     except NetworkError as exc:
         code = str(getattr(exc, "code", "") or "")
-        if code == "HOST_NOT_FOUND":
+        if isinstance(exc, HostNotFoundError):
             raise ConnectError(f"host not found: {host} does not resolve (a typo in the "
                                "portal's address, or no network)", cause="host_not_found"
                                ) from None

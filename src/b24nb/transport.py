@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from b24nb.errors import NetworkError, ValidationError
+from b24nb.errors import HostNotFoundError, NetworkError, ValidationError
 
 try:  # optional: a faster decoder for big batch answers (see decode_json)
     import orjson as _orjson
@@ -208,7 +208,7 @@ def network_error(exc: BaseException, *, method: str, timeout: float) -> Network
                             method=method, sent=False)
     if _named(chain, "NameResolutionError") or any(isinstance(e, socket.gaierror)
                                                    for e in chain):
-        return NetworkError("HOST_NOT_FOUND", "the portal's host name does not resolve (a "
+        return HostNotFoundError("HOST_NOT_FOUND", "the portal's host name does not resolve (a "
                             "typo in the URL, or no network)", method=method, sent=False)
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or _named(
             chain, "CertificateError"):

@@ -19,6 +19,7 @@ __all__ = [
     "CommandResult",
     "Response",
     "encode_command",
+    "int_or_none",
     "is_write",
     "normalize_section",
     "parse_answer",
@@ -149,3 +150,10 @@ def command_error(err: Any, method: str) -> PortalError:
     else:
         code, desc = err, ""
     return error_from_response(code, desc, method=method)
+
+
+def int_or_none(v: Any) -> int | None:
+    try:
+        return None if v is None or v == "" else int(v)
+    except (TypeError, ValueError):
+        return None

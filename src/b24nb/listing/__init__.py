@@ -45,10 +45,11 @@ from typing import Any
 
 from b24nb.errors import ListIncompleteError, PortalError
 from b24nb.listing._offset import offset_pages
+from b24nb.listing._probe import SharedProbe
 from b24nb.listing._run import Failed, ListPortal, Run, get_param
 from b24nb.listing._walk import id_walk
 
-__all__ = ["ID_METHODS", "OFFSET_METHODS", "ListPortal", "iter_list"]
+__all__ = ["ID_METHODS", "OFFSET_METHODS", "ListPortal", "SharedProbe", "iter_list"]
 
 #: method -> (ID field, result wrapper key or None)
 ID_METHODS: dict[str, tuple[str, str | None]] = {
@@ -84,12 +85,14 @@ def _walkable(spec: tuple[str, str | None] | None, params: Mapping[str, Any]) ->
 
 
 def iter_list(portal: ListPortal, method: str, params: dict[str, Any], *,
-              progress: bool, spare: int = 0) -> Iterator[dict[str, Any]]:
+              progress: bool, spare: int = 0, shared: SharedProbe | None = None
+              ) -> Iterator[dict[str, Any]]:
     """The generator behind :meth:`b24nb.portal.Portal.list` (see the module docstring)."""
     key = method.strip().lower()
     spec = ID_METHODS.get(key)
     run = Run(portal, method, progress)
     run.spare = max(0, int(spare))
+    run.shared = shared
     done: list[dict[str, Any]] = []
     if _walkable(spec, params):
         gen = id_walk(run, params, *spec)  # type: ignore[misc]

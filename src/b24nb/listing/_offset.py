@@ -9,7 +9,7 @@ to it, the list changed under us and we raise instead of returning a short or do
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from b24nb.errors import PortalError
@@ -98,19 +98,27 @@ def _offset_chunk(run: Run, base: dict[str, Any], wrapper: str | None, offsets: 
             res = run.batch(cmds)
         except PortalError as err:  # the request loop already retried what it could
             raise Failed(prefix(), err) from None
-        failed = None
-        for o in todo:
-            r = res[f"o{o}"]
-            if r.ok:
-                if r.total is not None and r.total != total:
-                    raise Failed(prefix(), _changed(run, total))
-                pages[o] = unwrap(r.result, wrapper)
-                run.advance(len(pages[o]))
-            elif failed is None:
-                failed = r.error
+        failed = _take_pages(run, res, todo, pages, wrapper, total, prefix)
         if failed is not None:
             if len(pages) > len(offsets) - len(todo):
                 attempt = 0  # progress: count failures in a row only
             run.retry_or_raise(failed, attempt, prefix())
             attempt += 1
     return [r for o in offsets for r in pages[o]]
+
+
+def _take_pages(run: Run, res: Mapping[str, Any], todo: list[int], pages: dict[int, Rows],
+                wrapper: str | None, total: int, prefix: Callable[[], Rows]
+                ) -> PortalError | None:
+    """Keep the pages that came back (raising if the list's count moved); the first error."""
+    failed = None
+    for o in todo:
+        r = res[f"o{o}"]
+        if r.ok:
+            if r.total is not None and r.total != total:
+                raise Failed(prefix(), _changed(run, total))
+            pages[o] = unwrap(r.result, wrapper)
+            run.advance(len(pages[o]))
+        elif failed is None:
+            failed = r.error
+    return failed

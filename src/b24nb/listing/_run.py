@@ -87,6 +87,7 @@ class Run:
         self.stop = threading.Event()
         self.progress = progress
         self.spare = 0  # requests the walk may add to cut its batches shorter
+        self.shared: Any = None  # a SharedProbe its first request goes through, if any
         self.bar: Any = None
         self._lock = threading.Lock()
         self._note = ""

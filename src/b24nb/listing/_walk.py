@@ -63,84 +63,112 @@ def pop_id_bounds(user_filter: dict[str, Any], idf: str) -> tuple[int | None, in
     return after, before
 
 
-def id_walk(run: Run, params: dict[str, Any], idf: str, wrapper: str | None) -> Iterator[Rows]:
-    """Yield every row of an ID-keyed list in ascending ID order (see the package docstring)."""
-    user_filter = dict(get_param(params, "filter") or {})
-    lo_user, hi_user = pop_id_bounds(user_filter, idf)
-    raw_select = get_param(params, "select") or []
-    select = [raw_select] if isinstance(raw_select, str) else list(raw_select)
-    drop_id = bool(select) and "*" not in select and idf.lower() not in {
-        str(s).lower() for s in select}
-    if drop_id:
-        select.append(idf)
-    base = without(params, *_MANAGED)
-    if select:
-        base["select"] = select
+class _Shape:
+    """What one ID walk asks for: the user's filter and select, the ID field, the wrapper.
 
-    def flt(after: int | None, before: int | None) -> dict[str, Any]:
-        f = dict(user_filter)
-        lows = [x for x in (after, lo_user) if x is not None]
-        highs = [x for x in (before, hi_user) if x is not None]
+    ``flt(after, before)`` is the user's filter narrowed to IDs in (after, before), within
+    the user's own ID bounds; ``clean`` takes the ID back out of rows when the user's
+    ``select`` did not ask for it (the walk needs it as its cursor).
+    """
+
+    def __init__(self, params: dict[str, Any], idf: str, wrapper: str | None) -> None:
+        self.idf = idf
+        self.wrapper = wrapper
+        self.user_filter = dict(get_param(params, "filter") or {})
+        self.lo_user, self.hi_user = pop_id_bounds(self.user_filter, idf)
+        raw_select = get_param(params, "select") or []
+        select = [raw_select] if isinstance(raw_select, str) else list(raw_select)
+        self.drop_id = bool(select) and "*" not in select and idf.lower() not in {
+            str(s).lower() for s in select}
+        if self.drop_id:
+            select.append(idf)
+        self.base = without(params, *_MANAGED)
+        if select:
+            self.base["select"] = select
+
+    def flt(self, after: int | None, before: int | None) -> dict[str, Any]:
+        f = dict(self.user_filter)
+        lows = [x for x in (after, self.lo_user) if x is not None]
+        highs = [x for x in (before, self.hi_user) if x is not None]
         if lows:
-            f[f">{idf}"] = max(lows)
+            f[f">{self.idf}"] = max(lows)
         if highs:
-            f[f"<{idf}"] = min(highs)
+            f[f"<{self.idf}"] = min(highs)
         return f
 
-    def clean(rows: Rows) -> Rows:
-        if drop_id:
+    def clean(self, rows: Rows) -> Rows:
+        if self.drop_id:
             for r in rows:
-                r.pop(idf, None)
+                r.pop(self.idf, None)
         return rows
 
-    # probe: the first page with the count, and the highest ID, in one request
+
+def id_walk(run: Run, params: dict[str, Any], idf: str, wrapper: str | None) -> Iterator[Rows]:
+    """Yield every row of an ID-keyed list in ascending ID order (see the package docstring)."""
+    shape = _Shape(params, idf, wrapper)
+    head, tail, total = _probe(run, shape)
+    run.open_bar(total)
+    run.advance(len(head))
+    if len(head) < PAGE:
+        yield shape.clean(head)
+        return
+    cursor = int(head[-1][idf])
+    yield shape.clean(head)
+    ranges = _plan(run, shape, cursor, tail, total)
+
+    def task(a: int, z: int | None, e: int | None) -> Rows:
+        try:
+            return shape.clean(walk_range(run, shape.base, shape.flt, idf, wrapper, a, z, e))
+        except Failed as f:
+            raise Failed(shape.clean(f.rows), f.error) from None
+
+    yield from ordered(run, [(lambda a=a, z=z, e=e: task(a, z, e)) for a, z, e in ranges])
+
+
+def _probe(run: Run, shape: _Shape) -> tuple[Rows, Rows, int | None]:
+    """The first page with the count, and the highest ID, in one request (or one shared).
+
+    Only the first try goes through ``run.shared`` (a :class:`SharedProbe`); a retry, after
+    a refused command, is this walk's own business.
+    """
+    idf, everything = shape.idf, shape.flt(None, None)
     probe = {
-        "head": (run.method, {**base, "filter": flt(None, None), "order": {idf: "ASC"},
+        "head": (run.method, {**shape.base, "filter": everything, "order": {idf: "ASC"},
                               "start": 0}),
-        "tail": (run.method, {**base, "filter": flt(None, None), "select": [idf],
+        "tail": (run.method, {**shape.base, "filter": everything, "select": [idf],
                               "order": {idf: "DESC"}, "start": -1}),
     }
+    shared, run.shared = run.shared, None
     attempt = 0
     while True:
-        res = run.batch(probe)
+        res = shared.batch(probe) if shared is not None else run.batch(probe)
+        shared = None
         bad = next((r for r in res.values() if not r.ok), None)
         if bad is None:
             break
         run.retry_or_raise(bad.error, attempt, [])  # type: ignore[arg-type]
         attempt += 1
-    head = unwrap_rows(res["head"].result, wrapper)
-    tail = unwrap_rows(res["tail"].result, wrapper)
-    total = res["head"].total
-    run.open_bar(total)
-    run.advance(len(head))
-    if len(head) < PAGE:
-        yield clean(head)
-        return
-    cursor = int(head[-1][idf])
-    yield clean(head)
-    ranges: list[tuple[int, int | None, int | None]]  # (after, last ID included, expected)
+    return (unwrap_rows(res["head"].result, shape.wrapper),
+            unwrap_rows(res["tail"].result, shape.wrapper), res["head"].total)
+
+
+def _plan(run: Run, shape: _Shape, cursor: int, tail: Rows, total: int | None
+          ) -> list[tuple[int, int | None, int | None]]:
+    """The ID ranges after the first page: ``(after, last ID included, expected rows)``."""
     if not tail:  # the highest row vanished between the two commands: walk to the end
-        ranges = [(cursor, None, None)]
-    else:
-        top = int(tail[0][idf])
-        if top <= cursor:
-            return
-        remaining = (total or 0) - len(head)
-        if total is not None and remaining == top - cursor:
-            # dense IDs: a range of k IDs holds exactly k rows
-            width = dense_width(run, remaining)
-            ranges = [(a, min(a + width, top), min(a + width, top) - a)
-                      for a in range(cursor, top, width)]
-        else:  # sparse IDs (a filtered list): count equal-width ranges, then walk each
-            ranges = counted_ranges(run, base, flt, idf, wrapper, cursor, top, remaining)
-
-    def task(a: int, z: int | None, e: int | None) -> Rows:
-        try:
-            return clean(walk_range(run, base, flt, idf, wrapper, a, z, e))
-        except Failed as f:
-            raise Failed(clean(f.rows), f.error) from None
-
-    yield from ordered(run, [(lambda a=a, z=z, e=e: task(a, z, e)) for a, z, e in ranges])
+        return [(cursor, None, None)]
+    top = int(tail[0][shape.idf])
+    if top <= cursor:
+        return []
+    remaining = (total or 0) - PAGE
+    if total is not None and remaining == top - cursor:
+        # dense IDs: a range of k IDs holds exactly k rows
+        width = dense_width(run, remaining)
+        return [(a, min(a + width, top), min(a + width, top) - a)
+                for a in range(cursor, top, width)]
+    # sparse IDs (a filtered list): count equal-width ranges, then walk each
+    return counted_ranges(run, shape.base, shape.flt, shape.idf, shape.wrapper, cursor, top,
+                          remaining)
 
 
 def dense_width(run: Run, remaining: int) -> int:

@@ -13,7 +13,7 @@ from b24nb.load._fields import forget_fields
 from b24nb.load.bindings import load_bindings
 from b24nb.load.cache import cache_line
 from b24nb.load.deals import CONTACT_COLUMNS, DEFAULT_DEAL_SELECT, load_deals
-from b24nb.load.invoices import DEFAULT_INVOICE_SELECT, load_invoices
+from b24nb.load.invoices import DEFAULT_INVOICE_SELECT, load_invoices, served_invoices
 from b24nb.load.orders import CLIENT_COLUMNS, CUSTOMER_COLUMNS, PROPERTY_CODES, load_orders
 from b24nb.load.together import load_all
 
@@ -31,4 +31,5 @@ __all__ = [
     "load_deals",
     "load_invoices",
     "load_orders",
+    "served_invoices",
 ]

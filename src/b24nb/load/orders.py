@@ -19,46 +19,29 @@ customer is in two other places, and we read both:
 
 from __future__ import annotations
 
-import logging
-import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
 
-from b24nb.errors import (
-    AccessDeniedError,
-    ListIncompleteError,
-    MethodNotFoundError,
-    OrderNotFoundError,
+from b24nb.errors import AccessDeniedError, ListIncompleteError, MethodNotFoundError
+from b24nb.listing import SharedProbe
+from b24nb.load._children import (
+    CLIENT_COLUMNS,
+    CUSTOMER_COLUMNS,
+    PROPERTY_CODES,
+    clients_from_gets,
+    customers,
+    link_rows,
+    primary_clients,
+    property_rows,
+    say_fallback,
 )
-from b24nb.load._batch import run_batched
-from b24nb.load._convert import STRING, digits, lower_email, typed_frame
+from b24nb.load._convert import STRING, typed_frame
 from b24nb.load._fields import check_fields, field_infos
 
 __all__ = ["CLIENT_COLUMNS", "CUSTOMER_COLUMNS", "PROPERTY_CODES", "load_orders"]
-
-CLIENT_COLUMNS: tuple[str, ...] = ("contact_id", "company_id")
-CUSTOMER_COLUMNS: tuple[str, ...] = ("customer_name", "customer_email", "customer_phone")
-
-#: Order-property codes that carry the customer, best first. Codes are per portal; these are
-#: the ones Bitrix24's stock person types use (individual: FIO/EMAIL/PHONE; legal entity:
-#: CONTACT_PERSON/COMPANY/EMAIL/PHONE) plus common variants. Extend it for a custom portal.
-PROPERTY_CODES: dict[str, tuple[str, ...]] = {
-    "customer_name": ("NAME", "FIO", "CONTACT_PERSON", "CONTACT_NAME", "FULL_NAME",
-                      "PAYER_NAME", "COMPANY"),
-    "customer_email": ("EMAIL", "E_MAIL", "CONTACT_EMAIL"),
-    "customer_phone": ("PHONE", "CONTACT_PHONE", "MOBILE_PHONE", "TEL"),
-}
-
-log = logging.getLogger(__name__)
-
-LINKS_METHOD = "crm.ordercontactcompany.list"
-_FELL_BACK: set[str] = set()  # portal hosts already told about the fallback (say it once)
-_CONTACT_TYPE = 3
-_COMPANY_TYPE = 4
-_SMALL_SET = 200  # up to this many orders, list their properties by id; else by id range
 
 
 def load_orders(
@@ -117,58 +100,97 @@ def load_orders(
     infos = field_infos(portal, "sale.order.getFields", optional=True)
     wanted = [str(f) for f in select] if select else []
     check_fields("sale.order.list", infos, select=wanted, filter=filter)
-
     params: dict[str, Any] = {}
     if wanted and "*" not in wanted:
         params["select"] = list(dict.fromkeys(["id", *wanted]))
     if filter:
         params["filter"] = dict(filter)
-    whole = not filter
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="b24nb-orders") as pool:
-        # The links and the properties of the whole portal do not depend on the orders'
-        # ids, so they are listed while the orders are: three lists at once, one bucket.
-        jobs: dict[str, Future[list[dict[str, Any]]]] = {}
-
-        def start(ids: Sequence[int]) -> None:
-            if clients:
-                jobs["links"] = pool.submit(_link_rows, portal, ids, whole, progress)
-            if properties:
-                jobs["props"] = pool.submit(_property_rows, portal, ids,
-                                            whole_portal=whole, progress=progress)
-
-        if whole:
-            start([])
-        rows = list(portal.list("sale.order.list", params, progress=progress, spare=0))
-        if "select" in params:
-            columns = params["select"]
-        else:
-            seen = dict.fromkeys(infos)
-            for row in rows[:100]:  # fields the portal sends but does not declare
-                seen.update(dict.fromkeys(row))
-            columns = list(seen)
-        orders = typed_frame(rows, columns, infos, id_field="id", index_name="order_id")
+        side = _SideLists(portal, pool, clients=clients, properties=properties,
+                          whole=not filter, progress=progress)
+        if side.whole:
+            side.start([])
+        rows = list(portal.list("sale.order.list", params, progress=progress,
+                                spare=side.spare_orders, shared=side.shared))
+        orders = _order_frame(rows, params, infos)
         del rows
         ids = [int(i) for i in orders.index]
-        if not whole and ids:
-            start(ids)
-
-        props: list[dict[str, Any]] | None = jobs["props"].result() if "props" in jobs else None
+        if not side.whole and ids:
+            side.start(ids)
+        props = side.props()
         if clients:
-            try:
-                found = _primary_clients(jobs["links"].result() if "links" in jobs else [], ids)
-            except ListIncompleteError as err:
-                if not isinstance(err.error, MethodNotFoundError | AccessDeniedError):
-                    raise
-                _say_fallback(portal, err.error)
-                found, got = _clients(portal, ids, progress=progress)
-                props = got if props is None else props
+            found, props = side.clients(ids, props)
             for name in CLIENT_COLUMNS:
                 orders[name] = found[name].reindex(orders.index).astype("Int64")
     if properties:
-        found = _customers(props or [], ids)
+        found = customers(props or [], ids)
         for name in CUSTOMER_COLUMNS:
             orders[name] = found[name].reindex(orders.index).astype(STRING)
     return orders
+
+
+def _order_frame(rows: list[dict[str, Any]], params: Mapping[str, Any],
+                 infos: Mapping[str, Any]) -> pd.DataFrame:
+    """The typed orders frame: the selected columns, or every field the portal sent."""
+    if "select" in params:
+        columns = list(params["select"])
+    else:
+        seen = dict.fromkeys(infos)
+        for row in rows[:100]:  # fields the portal sends but does not declare
+            seen.update(dict.fromkeys(row))
+        columns = list(seen)
+    return typed_frame(rows, columns, infos, id_field="id", index_name="order_id")
+
+
+class _SideLists:
+    """The customer links and the properties, listed beside the orders.
+
+    Why beside: for the whole portal they do not depend on the orders' ids, so the three
+    lists run at once within the one bucket, and their three first requests go out as one
+    (:class:`~b24nb.listing.SharedProbe`). The requests that saves are spent as ``spare``
+    on the longest lists — the properties (about three rows per order), then the orders —
+    so the load stays within its request budget and its longest batch gets shorter.
+    A filtered load starts them once the orders' ids are known.
+    """
+
+    def __init__(self, portal: Any, pool: ThreadPoolExecutor, *, clients: bool,
+                 properties: bool, whole: bool, progress: bool) -> None:
+        self.portal, self.pool, self.progress, self.whole = portal, pool, progress, whole
+        self.want_clients, self.want_props = clients, properties
+        members = 1 + int(clients) + int(properties)
+        together = whole and members > 1
+        self.shared = SharedProbe(portal, members) if together else None
+        saved = members - 1 if together else 0
+        self.spare_props = min(saved, 1) if properties else 0
+        self.spare_orders = saved - self.spare_props
+        self.jobs: dict[str, Future[list[dict[str, Any]]]] = {}
+
+    def start(self, ids: Sequence[int]) -> None:
+        shared = self.shared if self.whole else None
+        if self.want_clients:
+            self.jobs["links"] = self.pool.submit(link_rows, self.portal, ids, self.whole,
+                                                  self.progress, shared=shared)
+        if self.want_props:
+            self.jobs["props"] = self.pool.submit(
+                property_rows, self.portal, ids, whole_portal=self.whole,
+                progress=self.progress, shared=shared, spare=self.spare_props)
+
+    def props(self) -> list[dict[str, Any]] | None:
+        return self.jobs["props"].result() if "props" in self.jobs else None
+
+    def clients(self, ids: Sequence[int], props: list[dict[str, Any]] | None
+                ) -> tuple[pd.DataFrame, list[dict[str, Any]] | None]:
+        """Primary clients per order from the links, or from ``sale.order.get`` where the
+        portal lacks the links method (whose answers carry the properties too)."""
+        try:
+            return primary_clients(self.jobs["links"].result() if "links" in self.jobs
+                                    else [], ids), props
+        except ListIncompleteError as err:
+            if not isinstance(err.error, MethodNotFoundError | AccessDeniedError):
+                raise
+            say_fallback(self.portal, err.error)
+            found, got = clients_from_gets(self.portal, ids, progress=self.progress)
+            return found, (got if props is None else props)
 
 
 def _cached(portal: Any, filter: Mapping[str, Any] | None, select: Sequence[str] | None,
@@ -186,190 +208,3 @@ def _cached(portal: Any, filter: Mapping[str, Any] | None, select: Sequence[str]
     return warm_load(portal, "orders", args, cache, load=load, flt=flt,
                      listing=Listing("sale.order.list", "id", "dateUpdate"))
 
-
-def _say_fallback(portal: Any, error: Exception) -> None:
-    """Warn once per portal that customers come from the slow ``sale.order.get`` path."""
-    host = str(getattr(portal, "host", ""))
-    if host in _FELL_BACK:
-        return
-    _FELL_BACK.add(host)
-    code = getattr(error, "code", "") or type(error).__name__
-    note = (f"{LINKS_METHOD} is not available on this portal ({code}); reading order "
-            "customers with sale.order.get instead, 50 orders per request (slow on big portals)")
-    log.warning(note)
-    warnings.warn(note, stacklevel=3)
-
-
-def _id_filters(ids: Sequence[int], whole_portal: bool, key: str = "orderId"
-                ) -> list[dict[str, Any]]:
-    """Filters narrowing child rows to these orders, each listed on its own.
-
-    None for the whole portal; an id range when the ids are dense in it (one cheap filter,
-    the few foreign orders in it are dropped by the caller); otherwise id sets of 200 — a
-    warm reload's few hundred edited orders are spread over the whole table, and a range
-    around them would list every link and property of the portal.
-    """
-    if whole_portal:
-        return [{}]
-    if not ids:
-        return []
-    lo, hi = min(ids), max(ids)
-    if len(ids) > _SMALL_SET and hi - lo + 1 <= 2 * len(ids):
-        return [{f">={key}": lo, f"<={key}": hi}]
-    ordered = sorted(ids)
-    return [{f"@{key}": list(ordered[i:i + _SMALL_SET])}
-            for i in range(0, len(ordered), _SMALL_SET)]
-
-
-def _each_filter(portal: Any, method: str, params: Mapping[str, Any],
-                 filters: list[dict[str, Any]], progress: bool) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for extra in filters:
-        flt = {**dict(params.get("filter") or {}), **extra}
-        rows.extend(portal.list(method, {**params, "filter": flt}, progress=progress,
-                                spare=0))
-    return rows
-
-
-def _get(row: Mapping[str, Any], camel: str, upper: str) -> Any:
-    value = row.get(camel)
-    return row.get(upper) if value is None else value
-
-
-def _link_rows(portal: Any, ids: Sequence[int], whole_portal: bool, progress: bool
-               ) -> list[dict[str, Any]]:
-    """The order ↔ contact/company links from ``crm.ordercontactcompany.list``."""
-    params: dict[str, Any] = {"select": ["id", "orderId", "entityTypeId", "entityId",
-                                         "isPrimary", "sort"]}
-    return _each_filter(portal, LINKS_METHOD, params, _id_filters(ids, whole_portal), progress)
-
-
-def _primary_clients(rows: list[dict[str, Any]], ids: Sequence[int]) -> pd.DataFrame:
-    """Primary contact and company of each order, from its link rows (either key spelling)."""
-    links = pd.DataFrame({
-        "order": pd.to_numeric(pd.Series([_get(r, "orderId", "ORDER_ID") for r in rows],
-                                         dtype=object), errors="coerce"),
-        "type": pd.to_numeric(pd.Series([_get(r, "entityTypeId", "ENTITY_TYPE_ID")
-                                         for r in rows], dtype=object), errors="coerce"),
-        "entity": pd.to_numeric(pd.Series([_get(r, "entityId", "ENTITY_ID") for r in rows],
-                                          dtype=object), errors="coerce"),
-        "primary": pd.Series([str(_get(r, "isPrimary", "IS_PRIMARY") or "").upper()
-                              in ("Y", "TRUE", "1") for r in rows], dtype=bool),
-        "sort": pd.to_numeric(pd.Series([_get(r, "sort", "SORT") for r in rows],
-                                        dtype=object), errors="coerce").fillna(0),
-    })
-    del rows
-    links = links[(links["entity"] > 0) & links["order"].notna()]
-    # the one of each type marked primary, else the first by sort (then the smallest id),
-    # the same rule as on the sale.order.get path
-    links = links.assign(rank=(~links["primary"]).astype(int)).sort_values(
-        ["order", "type", "rank", "sort", "entity"], kind="stable")
-    best = links.drop_duplicates(["order", "type"])
-    index = pd.Index(pd.array(ids, dtype="Int64"), name="order_id")
-    out = pd.DataFrame(index=index)
-    for name, etype in (("contact_id", _CONTACT_TYPE), ("company_id", _COMPANY_TYPE)):
-        part = best[best["type"] == etype]
-        series = pd.Series(part["entity"].to_numpy(), index=part["order"].astype("int64"))
-        out[name] = pd.array(series.reindex(list(ids)).to_numpy(), dtype="Int64")
-    return out
-
-
-def _clients(portal: Any, ids: Sequence[int], *, progress: bool
-             ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Primary contact and company of each order from ``sale.order.get`` → ``clients[]``.
-
-    Also returns the customer property rows (``orderId``, ``code``, ``value``) found in the
-    same answers' ``propertyValues``, so they need not be listed again.
-    """
-    commands = ((f"o{i}", ("sale.order.get", {"id": i})) for i in ids)
-    order_ids: list[int] = []
-    contact: list[Any] = []
-    company: list[Any] = []
-    props: list[dict[str, Any]] = []
-    wanted = {code for codes in PROPERTY_CODES.values() for code in codes}
-    # An order deleted between the list and the get has no clients; any other failure raises.
-    answers = run_batched(portal, commands, len(ids), desc="sale.order.get", progress=progress,
-                          skip=lambda error: isinstance(error, OrderNotFoundError))
-    for key, result in answers:
-        order = result.get("order", result) if isinstance(result, Mapping) else {}
-        links = order.get("clients") or []
-        oid = int(key[1:])
-        order_ids.append(oid)
-        contact.append(_primary(links, _CONTACT_TYPE))
-        company.append(_primary(links, _COMPANY_TYPE))
-        for pv in order.get("propertyValues") or ():
-            if isinstance(pv, Mapping) and str(pv.get("code") or "").upper() in wanted:
-                props.append({"orderId": oid, "code": pv.get("code"), "value": pv.get("value")})
-    index = pd.Index(pd.array(order_ids, dtype="Int64"), name="order_id")
-    frame = pd.DataFrame(
-        {"contact_id": pd.array(contact, dtype="Int64"),
-         "company_id": pd.array(company, dtype="Int64")},
-        index=index,
-    )
-    return frame, props
-
-
-def _primary(links: Sequence[Mapping[str, Any]], entity_type: int) -> int | None:
-    """The client of one CRM type: the one marked primary, else the first by ``sort``."""
-    best: tuple[int, float, int] | None = None
-    for link in links:
-        try:
-            if int(link.get("entityTypeId") or 0) != entity_type:
-                continue
-            entity = int(link.get("entityId") or 0)
-        except (TypeError, ValueError):
-            continue
-        if entity <= 0:
-            continue
-        rank = (0 if str(link.get("isPrimary", "")).upper() in ("Y", "TRUE", "1") else 1,
-                float(link.get("sort") or 0), entity)
-        if best is None or rank < best:
-            best = rank
-    return None if best is None else best[2]
-
-
-def _code_rank() -> dict[str, tuple[str, int]]:
-    return {code: (target, rank) for target, codes in PROPERTY_CODES.items()
-            for rank, code in enumerate(codes)}
-
-
-def _property_rows(
-    portal: Any, ids: Sequence[int], *, whole_portal: bool, progress: bool
-) -> list[dict[str, Any]]:
-    """The customer property rows of these orders from ``sale.propertyvalue.list``."""
-    if not ids and not whole_portal:
-        return []
-    params = {"select": ["orderId", "code", "value"], "filter": {"@code": list(_code_rank())}}
-    return _each_filter(portal, "sale.propertyvalue.list", params,
-                        _id_filters(ids, whole_portal), progress)
-
-
-def _customers(rows: list[Mapping[str, Any]], ids: Sequence[int]) -> pd.DataFrame:
-    """``customer_*`` per order from its property rows, normalised for matching."""
-    code_rank = _code_rank()
-    if not ids:
-        return pd.DataFrame(columns=list(CUSTOMER_COLUMNS), dtype=STRING)
-
-    props = pd.DataFrame(
-        {
-            "order": pd.array(pd.to_numeric(pd.Series([r.get("orderId") for r in rows],
-                                                      dtype=object)), dtype="Int64"),
-            "code": pd.Series([r.get("code") for r in rows], dtype=object).astype(STRING)
-            .str.upper(),
-            "value": pd.Series([r.get("value") for r in rows], dtype=object).astype(STRING)
-            .str.strip(),
-        }
-    )
-    del rows
-    keep = props["order"].isin(ids) & props["value"].fillna("").ne("")
-    props = props[keep.fillna(False).astype(bool)]
-    props["target"] = props["code"].map({c: t for c, (t, _) in code_rank.items()})
-    props["rank"] = props["code"].map({c: r for c, (_, r) in code_rank.items()})
-    props = props.dropna(subset=["target"]).sort_values(["order", "rank"], kind="stable")
-    best = props.drop_duplicates(["order", "target"]).pivot(
-        index="order", columns="target", values="value"
-    )
-    best = best.reindex(columns=list(CUSTOMER_COLUMNS)).astype(STRING)
-    best["customer_email"] = lower_email(best["customer_email"])
-    best["customer_phone"] = digits(best["customer_phone"])
-    return best
