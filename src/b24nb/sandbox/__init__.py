@@ -7,8 +7,9 @@ would mirror the client's bugs, and tests against it would prove nothing.
 from __future__ import annotations
 
 from .api import Latency
+from .config import SandboxConfig
 from .core import Sandbox
 from .faults import Faults
 from .limits import Stats
 
-__all__ = ["Faults", "Latency", "Sandbox", "Stats"]
+__all__ = ["Faults", "Latency", "Sandbox", "SandboxConfig", "Stats"]

@@ -6,11 +6,12 @@ import gc
 import logging
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from .api import ZERO_LATENCY, Latency
 from .backend import Backend
+from .config import SandboxConfig
 from .faults import Faults
 from .http import Server
 from .limits import PLANS, Clock, Stats
@@ -18,8 +19,6 @@ from .limits import PLANS, Clock, Stats
 __all__ = ["Sandbox"]
 
 log = logging.getLogger(__name__)
-
-Records = Iterable[Mapping[str, Any]] | None
 
 
 class Sandbox:
@@ -31,21 +30,14 @@ class Sandbox:
 
     Parameters
     ----------
-    seed, n_deals, n_orders : demo data size and seed (used when ``demo`` is true).
-    deals, orders, contacts, companies, bindings : your own records in the API's field names;
-        missing fields get defaults. Loaded after the demo data, if any.
-    demo : load the demo data set (``b24nb.sandbox.demo.make_demo``).
-    limits : enforce the leaky bucket (503) and the operating-time limit (429).
-    plan : ``"standard"`` (50 burst, 2/s) or ``"enterprise"`` (250, 5/s).
-    operating_limit : seconds of execution per method per 10 minutes (480 on the cloud).
-    time_scale : virtual clock speed; 100 makes every clock and wait 100 times shorter.
-    latency : modelled server time per call (True: default model; a ``Latency``; False: none).
-    port : TCP port on 127.0.0.1; 0 picks a free one.
-    auto_deals : ``sale.order.add`` also creates and binds a deal, as real portals do.
-    truth : ground truth {order_id: deal_id} for your own records.
-    invoices : add the demo invoices (:mod:`.demo_invoices`) to the demo portal: orders owned
-        by smart and legacy invoices, bindings to deleted invoices, mismatches. The demo's
-        deals, orders and ``truth`` are the same either way; ``truth_owner`` has them all.
+    config : SandboxConfig, optional
+        The portal's options (data, limits, plan, clock, latency, port…); see
+        :class:`~.config.SandboxConfig` for each one. Defaults to ``SandboxConfig()``.
+    **options
+        Any :class:`~.config.SandboxConfig` field by name, overriding ``config``:
+        ``Sandbox(seed=3, limits=False)`` is
+        ``Sandbox(config=SandboxConfig(seed=3, limits=False))``.
+        An unknown name is a ``TypeError`` that suggests the close ones.
 
     Examples
     --------
@@ -53,25 +45,28 @@ class Sandbox:
     >>> with Sandbox(demo=False, deals=[{"ID": 1, "TITLE": "Test"}]) as sb:
     ...     requests.post(sb.url + "crm.deal.get", json={"id": 1}).json()["result"]["TITLE"]
     'Test'
+    >>> quiet = SandboxConfig(demo=False, limits=False, latency=False)
+    >>> with Sandbox(config=quiet, deals=[{"ID": 1}]) as sb:
+    ...     sb.counts()["deals"]
+    1
     """
 
-    def __init__(self, seed: int = 0, n_deals: int = 2000, n_orders: int = 2400, *,
-                 deals: Records = None, orders: Records = None, contacts: Records = None,
-                 companies: Records = None, bindings: Records = None, demo: bool = True,
-                 limits: bool = True, plan: str = "standard", operating_limit: float = 480.0,
-                 time_scale: float = 1.0, latency: bool | Latency = True, port: int = 0,
-                 auto_deals: bool = True, truth: Mapping[int, int] | None = None,
-                 invoices: bool = True) -> None:
-        self.seed = seed
-        self.time_scale = float(time_scale)
-        self._port = port
+    def __init__(self, config: SandboxConfig | None = None, **options: Any) -> None:
+        if config is not None and not isinstance(config, SandboxConfig):
+            raise TypeError(f"Sandbox takes a SandboxConfig, not {type(config).__name__}; "
+                            "pass seed, n_deals, ... by name")
+        # not kept: the config holds the caller's records, which must be freed once loaded
+        cfg = (config or SandboxConfig()).replace(**options)
+        self.seed = cfg.seed
+        self.time_scale = float(cfg.time_scale)
+        self._port = cfg.port
         self._secret = secrets.token_hex(8)
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._clock = Clock(self.time_scale)
-        self._backend = Backend(clock=self._clock, latency=latency, limits=limits, plan=plan,
-                                operating_limit=operating_limit, auto_deals=auto_deals,
-                                base_url=self._base_url)
+        self._backend = Backend(clock=self._clock, latency=cfg.latency, limits=cfg.limits,
+                                plan=cfg.plan, operating_limit=cfg.operating_limit,
+                                auto_deals=cfg.auto_deals, base_url=self._base_url)
         self.truth: dict[int, int] = {}
         # Ground truth beyond deals (demo invoices, see .demo_invoices): the true owner of
         # every order that has one, as (ownerTypeId, ownerId); orders bound to a deleted
@@ -79,46 +74,45 @@ class Sandbox:
         self.truth_owner: dict[int, tuple[int, int]] = {}
         self.truth_dangling: dict[int, tuple[int, int]] = {}
         self.auto_deal_ids: set[int] = set()
-        self._invoices = invoices
         # Loading builds millions of small objects; the cyclic GC would rescan them all.
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._load(seed, n_deals, n_orders, demo, deals, orders, contacts, companies,
-                       bindings)
+            self._load(cfg)
         finally:
             if gc_was_enabled:
                 gc.enable()
-        self.truth.update({int(k): int(v) for k, v in (truth or {}).items()})
+        self.truth.update({int(k): int(v) for k, v in (cfg.truth or {}).items()})
         self.truth_owner = {**{o: (2, d) for o, d in self.truth.items()}, **self.truth_owner}
 
-    def _load(self, seed: int, n_deals: int, n_orders: int, demo: bool, deals: Records,
-              orders: Records, contacts: Records, companies: Records, bindings: Records
-              ) -> None:
+    def _load(self, cfg: SandboxConfig) -> None:
         store = self._backend.store
-        if demo:
-            from .demo import generate  # lazy: demo data is only built when asked for
-
-            # no dict per record: the demo is loaded as the store's own tables, and freed
-            # (half a second at 200,000 deals) while SQLite builds the indexes
-            scratch = list(generate(seed, n_deals, n_orders))
-            self.truth.update(scratch[0].truth)
-            self.auto_deal_ids = set(scratch[0].auto_deal_ids)
-            invoices = None
-            if self._invoices:
-                from .demo_invoices import plan
-
-                invoices = plan(scratch[0], seed)
-            store.load_all(scratch[0].store_tables(), meanwhile=scratch.clear)
-            if invoices is not None:
-                self.truth_owner, self.truth_dangling = invoices.install(
-                    store, self._clock.now())
-        store.add_people(_contact_entity(), contacts or [])
-        store.add_people(_company_entity(), companies or [])
-        store.add_deals(deals or [])
-        store.add_orders(orders or [])
-        store.add_bindings(bindings or [])
+        if cfg.demo:
+            self._load_demo(cfg.seed, cfg.n_deals, cfg.n_orders, invoices=cfg.invoices)
+        store.add_people(_contact_entity(), cfg.contacts or [])
+        store.add_people(_company_entity(), cfg.companies or [])
+        store.add_deals(cfg.deals or [])
+        store.add_orders(cfg.orders or [])
+        store.add_bindings(cfg.bindings or [])
         store.create_indexes()
+
+    def _load_demo(self, seed: int, n_deals: int, n_orders: int, *, invoices: bool) -> None:
+        from .demo import generate  # lazy: demo data is only built when asked for
+
+        store = self._backend.store
+        # no dict per record: the demo is loaded as the store's own tables, and freed
+        # (half a second at 200,000 deals) while SQLite builds the indexes
+        scratch = list(generate(seed, n_deals, n_orders))
+        self.truth.update(scratch[0].truth)
+        self.auto_deal_ids = set(scratch[0].auto_deal_ids)
+        planned = None
+        if invoices:
+            from .demo_invoices import plan
+
+            planned = plan(scratch[0], seed)
+        store.load_all(scratch[0].store_tables(), meanwhile=scratch.clear)
+        if planned is not None:
+            self.truth_owner, self.truth_dangling = planned.install(store, self._clock.now())
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Sandbox:

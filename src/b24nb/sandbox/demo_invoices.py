@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +97,12 @@ def _candidates(tables: dict[str, Any], truth: dict[int, int]) -> list[int]:
             if oid not in truth and oid not in bound and c != "Y"]
 
 
+#: invoices planted with one fault each, and how many of each (see the module docstring)
+_SPECIAL = {"dangling_smart": 3, "dangling_legacy": 2, "currency": 2, "amount": 2, "customer": 2}
+#: a unit of each currency in roubles' terms, for the currency-mismatch invoices
+_RATE = {"RUB": 1.0, "USD": 0.011, "EUR": 0.010, "KZT": 5.0}
+
+
 def plan(demo: Any, seed: int) -> InvoicePlan:
     """Plan the invoices of a demo portal (see the module docstring); reads, writes nothing."""
     tables, truth = demo.tables, demo.truth
@@ -106,122 +113,166 @@ def plan(demo: Any, seed: int) -> InvoicePlan:
     r = random.Random(seed * 7919 + 31)
     cands = _candidates(tables, truth)
     r.shuffle(cands)
-    props = tables["order_props"]["value"]
-    pos = {oid: i for i, oid in enumerate(orders["id"])}
+    n = len(orders["id"])
+    # capped: a 200,000-order portal gets 1,500 + 750 (what matching needs to be measured)
+    # rather than 9,000 invoices written row by row into the sandbox's start-up
+    n_smart, n_legacy = (min(cap, max(low, round(f * n)))
+                         for cap, low, f in ((1_500, 8, 0.03), (750, 4, 0.015)))
+    if len(cands) < n_smart + n_legacy + sum(_SPECIAL.values()) + 3:
+        return out  # a tiny portal: no invoices rather than a mix without every kind
+    planner = _Planner(tables, r, out)
+    take = iter(cands)  # each step takes the next candidates, in the shuffled order
+    planner.stories(take, n_smart, n_legacy)
+    planner.dangling(take)
+    planner.mismatches(take)
+    planner.consolidated(take)
+    _number(out, r)
+    return out
 
-    def order(oid: int) -> dict[str, Any]:
-        i = pos[oid]
-        name, email, phone = props[3 * i: 3 * i + 3]
+
+class _Planner:
+    """One :func:`plan` run: the demo's orders, the seeded RNG, and the plan being written.
+
+    The steps must run in :func:`plan`'s order, each taking the next candidate orders and
+    drawing from the same RNG: that fixed sequence is what makes a seed's invoices the same.
+    """
+
+    def __init__(self, tables: dict[str, Any], r: random.Random, out: InvoicePlan) -> None:
+        self.orders = tables["orders"]
+        self.props = tables["order_props"]["value"]  # NAME, EMAIL, PHONE per order
+        self.pos = {oid: i for i, oid in enumerate(self.orders["id"])}
+        self.r = r
+        self.out = out
+        self.people: dict[str, int] = {}  # customer key -> index in out.contacts
+
+    # -- the steps --------------------------------------------------------------------------
+    def stories(self, take: Iterator[int], n_smart: int, n_legacy: int) -> None:
+        """One invoice per order; the first 40 % of each kind bound, the rest for matching."""
+        for kind, count in ((SMART, n_smart), (LEGACY, n_legacy)):
+            for k in range(count):
+                o = self.order(next(take))
+                bound = k < round(0.4 * count)
+                self.invoice(kind, [o], bound=bound,
+                             price=o["price"] if bound else self.story_price(o))
+
+    def dangling(self, take: Iterator[int]) -> None:
+        """Orders left bound to an invoice that was deleted afterwards."""
+        for kind, count in ((SMART, _SPECIAL["dangling_smart"]),
+                            (LEGACY, _SPECIAL["dangling_legacy"])):
+            for _ in range(count):
+                rec = self.invoice(kind, [self.order(next(take))], bound=True, deleted=True)
+                self.out.seeded["dangling"].add(rec["_orders"][0])
+
+    def mismatches(self, take: Iterator[int]) -> None:
+        """Bound smart invoices in another currency, at 80 %, or made out to a stranger."""
+        seeded = self.out.seeded
+        for _ in range(_SPECIAL["currency"]):
+            o = self.order(next(take))
+            other = "RUB" if o["currency"] != "RUB" else "USD"
+            self.invoice(SMART, [o], bound=True, currency=other,
+                         price=round(o["price"] / _RATE[o["currency"]] * _RATE[other], 2))
+            seeded["currency"].add(o["id"])
+        for _ in range(_SPECIAL["amount"]):
+            o = self.order(next(take))
+            self.invoice(SMART, [o], bound=True, price=round(o["price"] * 0.8, 2))
+            seeded["amount"].add(o["id"])
+        for _ in range(_SPECIAL["customer"]):
+            o = self.order(next(take))
+            self.invoice(SMART, [o], bound=True, who=self.stranger())
+            seeded["customer"].add(o["id"])
+
+    def consolidated(self, take: Iterator[int]) -> None:
+        """One legacy invoice for the remaining candidate customer with the most orders."""
+        by_customer: dict[str, list[int]] = defaultdict(list)
+        for oid in take:
+            email = self.props[3 * self.pos[oid] + 1]
+            if email:
+                by_customer[email.lower()].append(oid)
+        group = max(by_customer.values(), key=len, default=[])
+        if len(group) >= 3:
+            os = [self.order(oid) for oid in sorted(group)[:4]]
+            if len({o["currency"] for o in os}) == 1:
+                self.invoice(LEGACY, os, bound=True)
+                self.out.seeded["many"].update(o["id"] for o in os)
+
+    # -- the pieces ---------------------------------------------------------------------------
+    def order(self, oid: int) -> dict[str, Any]:
+        """What an invoice needs of one order, read from the demo's columns."""
+        orders, i = self.orders, self.pos[oid]
+        name, email, phone = self.props[3 * i: 3 * i + 3]
         return {"id": oid, "price": orders["price"][i], "currency": orders["currency"][i],
                 "t": orders["dateInsert"][i], "resp": orders["responsibleId"][i],
                 "ptype": orders["personTypeId"][i], "name": name, "email": email,
                 "phone": phone}
 
-    people: dict[str, int] = {}
-
-    def contact(o: dict[str, Any]) -> int:
+    def contact(self, o: dict[str, Any]) -> int:
+        """The invoice contact of an order's customer: one per e-mail (else phone, name)."""
         key = (o["email"] or "").lower() or (o["phone"] or "") or (o["name"] or "")
-        if key in people:
-            return people[key]
+        if key in self.people:
+            return self.people[key]
         first, _, last = (o["name"] or "").partition(" ")
         rec: dict[str, Any] = {"NAME": first, "LAST_NAME": last, "ASSIGNED_BY_ID": o["resp"]}
         if o["email"]:
             rec["EMAIL"] = [{"VALUE": o["email"].lower(), "VALUE_TYPE": "WORK"}]
         if o["phone"]:
             rec["PHONE"] = [{"VALUE": o["phone"], "VALUE_TYPE": "MOBILE"}]
-        out.contacts.append(rec)
-        people[key] = len(out.contacts) - 1
-        return people[key]
+        self.out.contacts.append(rec)
+        self.people[key] = len(self.out.contacts) - 1
+        return self.people[key]
 
-    def stranger() -> int:
+    def stranger(self) -> int:
+        """A contact who is nobody's customer (an accountant's mailbox and office phone)."""
+        r, contacts = self.r, self.out.contacts
         first, last = r.choice(vocab.RU_MALE), r.choice(vocab.RU_LAST)
-        out.contacts.append({"NAME": first, "LAST_NAME": last, "EMAIL": [
+        contacts.append({"NAME": first, "LAST_NAME": last, "EMAIL": [
             {"VALUE": f"buh{r.randrange(100, 999)}@{r.choice(vocab.MAIL_RU)}",
              "VALUE_TYPE": "WORK"}], "PHONE": [
             {"VALUE": f"+7 495 {r.randrange(100, 999)}-{r.randrange(10, 99)}-"
                       f"{r.randrange(10, 99)}", "VALUE_TYPE": "WORK"}]})
-        return len(out.contacts) - 1
+        return len(contacts) - 1
 
-    n = len(orders["id"])
-    # capped: a 200,000-order portal gets 1,500 + 750 (what matching needs to be measured)
-    # rather than 9,000 invoices written row by row into the sandbox's start-up
-    n_smart, n_legacy = (min(cap, max(low, round(f * n)))
-                         for cap, low, f in ((1_500, 8, 0.03), (750, 4, 0.015)))
-    special = {"dangling_smart": 3, "dangling_legacy": 2, "currency": 2, "amount": 2,
-               "customer": 2}
-    if len(cands) < n_smart + n_legacy + sum(special.values()) + 3:
-        return out  # a tiny portal: no invoices rather than a mix without every kind
-    take = iter(cands)
+    def story_price(self, o: dict[str, Any]) -> float:
+        """An unbound invoice's amount: the order's (75 %) or 3-10 % below it (a discount)."""
+        if self.r.random() < 0.75:
+            return o["price"]
+        return round(o["price"] * self.r.choice((0.95, 0.9, 0.97)), 2)
 
-    def invoice(kind: int, os: list[dict[str, Any]], *, bound: bool, who: int | None = None,
-                price: float | None = None, currency: str | None = None,
-                deleted: bool = False) -> dict[str, Any]:
-        first = os[0]
+    def invoice(self, kind: int, os: list[dict[str, Any]], *, bound: bool,
+                who: int | None = None, price: float | None = None,
+                currency: str | None = None, deleted: bool = False) -> dict[str, Any]:
+        """Plan one invoice of ``kind`` owning orders ``os``, issued before the first of them."""
+        r, first = self.r, os[0]
         t = min(o["t"] for o in os) - r.randrange(_HOUR, 5 * vocab.DAY)
         amount = price if price is not None else sum(o["price"] for o in os)
         cur = currency or first["currency"]
-        meta = {"_orders": [o["id"] for o in os], "_contact": contact(first) if who is None
+        meta = {"_orders": [o["id"] for o in os], "_contact": self.contact(first) if who is None
                 else who, "_bound": bound, "_deleted": deleted, "_t": t}
-        if kind == SMART:
-            rec = {"opportunity": amount, "currencyId": cur, "createdTime": t,
-                   "updatedTime": t + r.randrange(60, 3 * vocab.DAY), "begindate": t,
-                   "closedate": t + 10 * vocab.DAY, "assignedById": first["resp"],
-                   "stageId": "DT31_1:P" if bound else r.choice(("DT31_1:N", "DT31_1:S")),
-                   "isManualOpportunity": "Y"}
-        else:
-            rec = {"PRICE": amount, "CURRENCY": cur, "DATE_INSERT": t,
-                   "DATE_UPDATE": t + r.randrange(60, 3 * vocab.DAY), "DATE_BILL": t,
-                   "DATE_PAY_BEFORE": t + 10 * vocab.DAY, "RESPONSIBLE_ID": first["resp"],
-                   "STATUS_ID": "P" if bound else r.choice(("N", "S")),
-                   "PAYED": "Y" if bound else "N", "PERSON_TYPE_ID": first["ptype"],
-                   "PAY_SYSTEM_ID": 1}
+        make = _smart_record if kind == SMART else _legacy_record
+        rec = make(r, first, amount, cur, t, bound)
         rec.update(meta)
-        out.invoices[kind].append(rec)
+        self.out.invoices[kind].append(rec)
         return rec
 
-    def story_price(o: dict[str, Any]) -> float:
-        if r.random() < 0.75:
-            return o["price"]
-        return round(o["price"] * r.choice((0.95, 0.9, 0.97)), 2)
 
-    for kind, count in ((SMART, n_smart), (LEGACY, n_legacy)):
-        for k in range(count):
-            o = order(next(take))
-            bound = k < round(0.4 * count)
-            invoice(kind, [o], bound=bound, price=o["price"] if bound else story_price(o))
-    for kind, count in ((SMART, special["dangling_smart"]), (LEGACY, special["dangling_legacy"])):
-        for _ in range(count):
-            out.seeded["dangling"].add(invoice(kind, [order(next(take))], bound=True,
-                                               deleted=True)["_orders"][0])
-    for _ in range(special["currency"]):
-        o = order(next(take))
-        other = "RUB" if o["currency"] != "RUB" else "USD"
-        rate = {"RUB": 1.0, "USD": 0.011, "EUR": 0.010, "KZT": 5.0}
-        invoice(SMART, [o], bound=True, currency=other,
-                price=round(o["price"] / rate[o["currency"]] * rate[other], 2))
-        out.seeded["currency"].add(o["id"])
-    for _ in range(special["amount"]):
-        o = order(next(take))
-        invoice(SMART, [o], bound=True, price=round(o["price"] * 0.8, 2))
-        out.seeded["amount"].add(o["id"])
-    for _ in range(special["customer"]):
-        o = order(next(take))
-        invoice(SMART, [o], bound=True, who=stranger())
-        out.seeded["customer"].add(o["id"])
-    # a consolidated invoice: the remaining candidate customer with the most orders
-    by_customer: dict[str, list[int]] = defaultdict(list)
-    for oid in take:
-        email = props[3 * pos[oid] + 1]  # NAME, EMAIL, PHONE per order
-        if email:
-            by_customer[email.lower()].append(oid)
-    group = max(by_customer.values(), key=len, default=[])
-    if len(group) >= 3:
-        os = [order(oid) for oid in sorted(group)[:4]]
-        if len({o["currency"] for o in os}) == 1:
-            invoice(LEGACY, os, bound=True)
-            out.seeded["many"].update(o["id"] for o in os)
-    _number(out, r)
-    return out
+def _smart_record(r: random.Random, first: dict[str, Any], amount: float, cur: str, t: int,
+                  bound: bool) -> dict[str, Any]:
+    """A smart invoice (type 31) in API names; a bound one is paid (stage P)."""
+    return {"opportunity": amount, "currencyId": cur, "createdTime": t,
+            "updatedTime": t + r.randrange(60, 3 * vocab.DAY), "begindate": t,
+            "closedate": t + 10 * vocab.DAY, "assignedById": first["resp"],
+            "stageId": "DT31_1:P" if bound else r.choice(("DT31_1:N", "DT31_1:S")),
+            "isManualOpportunity": "Y"}
+
+
+def _legacy_record(r: random.Random, first: dict[str, Any], amount: float, cur: str, t: int,
+                   bound: bool) -> dict[str, Any]:
+    """A legacy invoice (type 5) in API names; a bound one is paid."""
+    return {"PRICE": amount, "CURRENCY": cur, "DATE_INSERT": t,
+            "DATE_UPDATE": t + r.randrange(60, 3 * vocab.DAY), "DATE_BILL": t,
+            "DATE_PAY_BEFORE": t + 10 * vocab.DAY, "RESPONSIBLE_ID": first["resp"],
+            "STATUS_ID": "P" if bound else r.choice(("N", "S")),
+            "PAYED": "Y" if bound else "N", "PERSON_TYPE_ID": first["ptype"],
+            "PAY_SYSTEM_ID": 1}
 
 
 def _number(out: InvoicePlan, r: random.Random) -> None:

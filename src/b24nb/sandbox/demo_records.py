@@ -214,11 +214,45 @@ def finish(g: Any, r: vocab.FastRandom) -> DemoData:
     rnd = r.random
     # Big intermediate lists go to g.kept: freed with the generator's state when the caller
     # drops it (see demo.generate), not on the way out of here, where it would add to the wait.
-    contacts, fm, contact_id = _contacts(g, rnd)
+    contacts, fm, contact_id = _contacts(g, rnd)  # draws first: the seed's sequence is fixed
     orders, o_order, order_id = _in_time_order(g.orders)
     deals, d_order, deal_id = _in_time_order(g.deals)
     nums = list(map(g.deal_num.__getitem__, d_order))
+    deal_cols, auto_ids = _deals(g, rnd, (deals, nums), (orders, order_id), contact_id)
+    order_cols = _columns(("t", "price", "currency", "userId", "responsibleId", "statusId",
+                           "payed", "canceled", "personTypeId", "properties", "clients", "deal",
+                           None), orders)
+    ids = list(range(1, len(orders) + 1))
+    when = _epoch(order_cols.pop("t"))
+    order_cols.update(id=ids, accountNumber=list(map(str, ids)), dateInsert=when,
+                      dateUpdate=when, lid="s1", companyId=None, externalOrder="N")
+    clients = _order_clients(order_cols.pop("clients"), contact_id)
+    props = _order_props(ids, order_cols.pop("properties"))
+    truth = {oid: deal_id[k] for oid, k in enumerate(order_cols.pop("deal"), 1) if k is not None}
+    bound = [(oid, deal_id[k]) for oid, k in enumerate(
+        map(g.order_bind.__getitem__, o_order), 1) if k is not None]
+    tables = {
+        "contacts": contacts, "fm": fm, "deals": deal_cols, "orders": order_cols,
+        "companies": _columns(("ID", "TITLE"), list(map(itemgetter("ID", "TITLE"),
+                                                        g.companies))),
+        "order_clients": clients, "order_props": props,
+        "bindings": {**_columns(("orderId", "ownerId"), bound), "ownerTypeId": 2},
+    }
+    g.kept += [orders, deals, order_id, deal_id, contact_id, nums]
+    return DemoData(tables=tables, truth=truth, auto_deal_ids=auto_ids)
 
+
+def _deals(g: Any, rnd: Any, deals_nums: tuple[list[tuple], list[int | None]],
+           orders_ids: tuple[list[tuple], list[int]], contact_id: list[int]
+           ) -> tuple[Table, set[int]]:
+    """The deals table, and the IDs of the auto-created deals.
+
+    An auto deal is titled after its order, in one of four styles; a real deal whose
+    ``deal_num`` names an order gets that order's number worked into its title. Both need
+    the orders' final IDs, so titles are written here rather than in :mod:`.demo`.
+    """
+    deals, nums = deals_nums
+    orders, order_id = orders_ids
     auto_ids: set[int] = set()
     sources = ("CALL", "WEB", "EMAIL", "OTHER")
     titles, contact_ids, source_ids = [], [], []
@@ -249,38 +283,28 @@ def finish(g: Any, r: vocab.FastRandom) -> DemoData:
                      SOURCE_ID=source_ids, DATE_CREATE=_epoch(deal_cols.pop("t")),
                      CATEGORY_ID=0,
                      CLOSED=["Y" if s in ("WON", "LOSE") else "N" for s in deal_cols["STAGE_ID"]])
+    return deal_cols, auto_ids
 
-    order_cols = _columns(("t", "price", "currency", "userId", "responsibleId", "statusId",
-                           "payed", "canceled", "personTypeId", "properties", "clients", "deal",
-                           None), orders)
-    ids = list(range(1, len(orders) + 1))
-    when = _epoch(order_cols.pop("t"))
-    order_cols.update(id=ids, accountNumber=list(map(str, ids)), dateInsert=when,
-                      dateUpdate=when, lid="s1", companyId=None, externalOrder="N")
+
+def _order_clients(per_order: list[list[tuple[int, int]]], contact_id: list[int]) -> Table:
+    """``order_clients`` rows: a contact's position becomes its ID, a company ID stays."""
     owners, types, refs, sorts = [], [], [], []
-    for oid, cl in enumerate(order_cols.pop("clients"), 1):
+    for oid, cl in enumerate(per_order, 1):
         for k, (et, ref) in enumerate(cl, 1):
             owners.append(oid)
             types.append(et)
             refs.append(contact_id[ref] if et == 3 else ref)
             sorts.append(100 * k)
-    clients = {"orderId": owners, "entityTypeId": types, "entityId": refs, "sort": sorts,
-               "isPrimary": "Y", "roleId": None}
+    return {"orderId": owners, "entityTypeId": types, "entityId": refs, "sort": sorts,
+            "isPrimary": "Y", "roleId": None}
+
+
+def _order_props(ids: list[int], values: list[tuple]) -> Table:
+    """``order_props`` rows: NAME, EMAIL and PHONE of every order, in that order."""
     metas = [prop_meta(code) for code in _PROPS]
     props: Table = dict(zip(("orderPropsId", "orderPropsXmlId", "code", "name"),
                             ([meta[j] for meta in metas] * len(ids) for j in range(4)),
                             strict=True))
     props.update(orderId=[i for i in ids for _ in _PROPS], multiple="N", type="STRING",
-                 value=list(chain.from_iterable(order_cols.pop("properties"))))
-    truth = {oid: deal_id[k] for oid, k in enumerate(order_cols.pop("deal"), 1) if k is not None}
-    bound = [(oid, deal_id[k]) for oid, k in enumerate(
-        map(g.order_bind.__getitem__, o_order), 1) if k is not None]
-    tables = {
-        "contacts": contacts, "fm": fm, "deals": deal_cols, "orders": order_cols,
-        "companies": _columns(("ID", "TITLE"), list(map(itemgetter("ID", "TITLE"),
-                                                        g.companies))),
-        "order_clients": clients, "order_props": props,
-        "bindings": {**_columns(("orderId", "ownerId"), bound), "ownerTypeId": 2},
-    }
-    g.kept += [orders, deals, order_id, deal_id, contact_id, nums]
-    return DemoData(tables=tables, truth=truth, auto_deal_ids=auto_ids)
+                 value=list(chain.from_iterable(values)))
+    return props

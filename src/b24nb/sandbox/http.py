@@ -36,6 +36,7 @@ from .php import JSON_DEPTH, parse_str
 
 if TYPE_CHECKING:
     from .backend import Backend
+    from .faults import Fault
 
 __all__ = ["Server"]
 
@@ -90,6 +91,19 @@ class Server(ThreadingHTTPServer):
 
 class _Reset(Exception):
     """Raised to drop the connection with a TCP reset (the "reset" fault)."""
+
+
+class _Answer(Exception):
+    """Raised with an answer decided before or instead of the call (a fault, the bucket, 401)."""
+
+    def __init__(self, status: int, body: Any, *, html: bool = False) -> None:
+        super().__init__(status)
+        self.status, self.body, self.html = status, body, html
+
+
+def _too_many() -> dict[str, str]:
+    """The leaky bucket's 503 body (a fresh dict: the answer is built per request)."""
+    return {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
 
 
 class _Refused(Exception):
@@ -252,40 +266,72 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(500, {"error": "ERROR_CORE", "error_description": "Internal error"})
 
     def _route(self) -> None:
-        backend = self.server.backend
         path, _, query = self.path.partition("?")
         parts = [unquote(p) for p in path.split("/") if p]
         params = self._read_params(query)
-        if parts[:2] == ["oauth", "token"]:
-            backend.stats.add("token_requests")
-            try:
-                self._send(200, backend.oauth.token_endpoint(params))
-            except ApiError as err:
-                self._send(err.status, err.body())
+        try:
+            if parts[:2] == ["oauth", "token"]:
+                status, body = self._token_endpoint(params)
+            elif parts and parts[0] == "rest" and len(parts) in (2, 4):
+                status, body = self._rest(parts, params)
+            else:
+                raise _Answer(404, {"error": "NOT_FOUND", "error_description": "Not found"})
+        except _Answer as answer:
+            self._send(answer.status, answer.body, html=answer.html)
             return
-        if not parts or parts[0] != "rest" or len(parts) not in (2, 4):
-            self._send(404, {"error": "NOT_FOUND", "error_description": "Not found"})
-            return
-        backend.stats.add("http_requests")
-        method = parts[-1].lower()
-        if method.endswith(".json"):
-            method = method[:-5]
-        token = None
-        if len(parts) == 2:
-            token = param(params, "auth") or param(params, "access_token")
-            bearer = self.headers.get("Authorization") or ""
-            if not token and bearer.lower().startswith("bearer "):
-                token = bearer[7:].strip()
-            token = str(token) if token else None
+        self._send(status, body)
 
-        # 1. faults: infrastructure trouble comes before anything else
+    def _token_endpoint(self, params: dict[str, Any]) -> tuple[int, Any]:
+        """``/oauth/token/``: the OAuth server's answer, an error included, as it is."""
+        backend = self.server.backend
+        backend.stats.add("token_requests")
+        try:
+            return 200, backend.oauth.token_endpoint(params)
+        except ApiError as err:
+            return err.status, err.body()
+
+    def _rest(self, parts: list[str], params: dict[str, Any]) -> tuple[int, Any]:
+        """``/rest/[uid/secret/]method``: the checks in the real stack's order, then the call.
+
+        Each step either passes or raises: ``_Answer`` for a refusal with a body (503, 500,
+        401), ``_Reset`` for a dropped connection.
+        """
+        backend = self.server.backend
+        backend.stats.add("http_requests")
+        method = parts[-1].lower().removesuffix(".json")
+        token = self._token(params) if len(parts) == 2 else None
+        late = self._faults_before(method, params, token)  # 1. infrastructure trouble first
+        self._bucket()  # 2. the per-portal leaky bucket (cloud infrastructure, before PHP)
+        identity = self._identity(parts, token)  # 3. authentication
+        for key in ("auth", "access_token"):
+            params.pop(key, None)
+        status, body, wait = backend.run(method, params, identity)  # 4. the REST layer
+        backend.clock.sleep(wait)
+        self._faults_after(late)  # 5. the call ran; its answer is delayed or lost
+        return status, body
+
+    def _token(self, params: dict[str, Any]) -> str | None:
+        """The OAuth access token of a request: ``auth``/``access_token``, else the bearer."""
+        token = param(params, "auth") or param(params, "access_token")
+        bearer = self.headers.get("Authorization") or ""
+        if not token and bearer.lower().startswith("bearer "):
+            token = bearer[7:].strip()
+        return str(token) if token else None
+
+    def _faults_before(self, method: str, params: dict[str, Any], token: str | None
+                       ) -> list[Fault]:
+        """Act on the request's faults that strike before the call; return the later ones.
+
+        A batch draws for itself and for every command in it, so a rule on
+        ``crm.deal.list`` also hits a batch that lists deals.
+        """
+        backend = self.server.backend
         methods = [method]
         if method == "batch":
             cmd = param(params, "cmd")
             items = cmd.values() if isinstance(cmd, dict) else cmd if isinstance(cmd, list) else []
             methods += [parse_command(c)[0] for c in items]
         fired = backend.faults.draw_request(methods)
-        late = [rule for rule in fired if rule.after]
         for rule in fired:
             if rule.after:
                 continue
@@ -295,51 +341,43 @@ class _Handler(BaseHTTPRequestHandler):
             if rule.kind == "slow":
                 backend.clock.sleep(rule.delay)
             elif rule.kind == "500":
-                self._send(500, _HTML_500, html=True)
-                return
+                raise _Answer(500, _HTML_500, html=True)
             elif rule.kind == "503":
                 backend.stats.add("refused_503")
-                self._send(503, {"error": "QUERY_LIMIT_EXCEEDED",
-                                 "error_description": "Too many requests"})
-                return
+                raise _Answer(503, _too_many())
             elif rule.kind == "expired_token" and token:
                 backend.oauth.expire(token)
+        return [rule for rule in fired if rule.after]
 
-        # 2. the per-portal leaky bucket (cloud infrastructure, before PHP)
+    def _bucket(self) -> None:
+        """Refuse with 503 when limits are on and the leaky bucket is full."""
+        backend = self.server.backend
         if backend.limits and not backend.bucket.take():
             backend.stats.add("refused_503")
-            self._send(503, {"error": "QUERY_LIMIT_EXCEEDED",
-                             "error_description": "Too many requests"})
-            return
+            raise _Answer(503, _too_many())
 
-        # 3. authentication
+    def _identity(self, parts: list[str], token: str | None) -> str:
+        """Who calls: ``hook:<uid>`` for a webhook path, the token's user for OAuth; or 401."""
         try:
             if len(parts) == 4:
                 uid, secret = parts[1], parts[2]
                 if uid != self.server.user_id or not secrets.compare_digest(
                         secret.encode(), self.server.secret.encode()):
                     raise ApiError("INVALID_CREDENTIALS", "Invalid request credentials", 401)
-                identity = "hook:" + uid
-            elif token:
-                identity = backend.oauth.check(token)
-            else:
-                raise ApiError("NO_AUTH_FOUND", "Wrong authorization data", 401)
+                return "hook:" + uid
+            if token:
+                return self.server.backend.oauth.check(token)
+            raise ApiError("NO_AUTH_FOUND", "Wrong authorization data", 401)
         except ApiError as err:
-            self._send(err.status, err.body())
-            return
-        for key in ("auth", "access_token"):
-            params.pop(key, None)
+            raise _Answer(err.status, err.body()) from None
 
-        # 4. the REST layer
-        status, body, wait = backend.run(method, params, identity)
-        backend.clock.sleep(wait)
-        # 5. faults after the fact: the call ran, its answer is delayed or lost
+    def _faults_after(self, late: list[Fault]) -> None:
+        """The faults that strike once the call ran: its answer is lost, cut or delayed."""
+        backend = self.server.backend
         for rule in late:
             backend.stats.add("faults_injected")
             if rule.kind == "reset":
                 raise _Reset
             if rule.kind == "500":
-                self._send(500, _HTML_500, html=True)
-                return
+                raise _Answer(500, _HTML_500, html=True)
             backend.clock.sleep(rule.delay)
-        self._send(status, body)

@@ -123,40 +123,63 @@ def compile_filter(
 
 
 def _clause(col: str, op: str, value: Any, empty: bool) -> tuple[str, list[Any]]:
+    """One filter key as SQL: ``value`` is cast already, ``empty`` says it was empty raw."""
     values = value if isinstance(value, list) else None
     if op in ("", "="):
-        if values is not None:
-            if not values:
-                return "0", []
-            return f"{col} IN ({','.join('?' * len(values))})", values
-        if empty:
-            return f"({col} IS NULL OR {col} = '')", []
-        return f"{col} = ?", [value]
+        return _equal(col, value, values, empty)
     if op in ("!", "!="):
-        if values is not None:
-            if not values:
-                return "1", []
-            return f"({col} IS NULL OR {col} NOT IN ({','.join('?' * len(values))}))", values
-        if empty:
-            return f"({col} IS NOT NULL AND {col} != '')", []
-        return f"({col} IS NULL OR {col} != ?)", [value]
-    if op in ("@", "!@"):
-        items = values if values is not None else [value]
-        if not items:
-            return ("0" if op == "@" else "1"), []
-        marks = ",".join("?" * len(items))
-        if op == "@":
-            return f"{col} IN ({marks})", items
-        return f"({col} IS NULL OR {col} NOT IN ({marks}))", items
-    if op in (">", ">=", "<", "<="):
-        items = values if values is not None else [value]
-        if not items:
-            return "0", []
-        # CSQLWhere ORs the comparisons of an array value
-        return "(" + " OR ".join(f"{col} {op} ?" for _ in items) + ")", items
-    # LIKE family: case-insensitive like MySQL's *_ci collations
+        return _not_equal(col, value, values, empty)
     items = values if values is not None else [value]
-    negate = op.startswith("!")
+    if op in ("@", "!@"):
+        return _in_list(col, op, items)
+    if op in (">", ">=", "<", "<="):
+        return _compare(col, op, items)
+    return _like(col, op, items)
+
+
+def _marks(items: list[Any]) -> str:
+    return ",".join("?" * len(items))
+
+
+def _equal(col: str, value: Any, values: list[Any] | None, empty: bool
+           ) -> tuple[str, list[Any]]:
+    if values is not None:
+        if not values:
+            return "0", []
+        return f"{col} IN ({_marks(values)})", values
+    if empty:
+        return f"({col} IS NULL OR {col} = '')", []
+    return f"{col} = ?", [value]
+
+
+def _not_equal(col: str, value: Any, values: list[Any] | None, empty: bool
+               ) -> tuple[str, list[Any]]:
+    if values is not None:
+        if not values:
+            return "1", []
+        return f"({col} IS NULL OR {col} NOT IN ({_marks(values)}))", values
+    if empty:
+        return f"({col} IS NOT NULL AND {col} != '')", []
+    return f"({col} IS NULL OR {col} != ?)", [value]
+
+
+def _in_list(col: str, op: str, items: list[Any]) -> tuple[str, list[Any]]:
+    if not items:
+        return ("0" if op == "@" else "1"), []
+    if op == "@":
+        return f"{col} IN ({_marks(items)})", items
+    return f"({col} IS NULL OR {col} NOT IN ({_marks(items)}))", items
+
+
+def _compare(col: str, op: str, items: list[Any]) -> tuple[str, list[Any]]:
+    if not items:
+        return "0", []
+    # CSQLWhere ORs the comparisons of an array value
+    return "(" + " OR ".join(f"{col} {op} ?" for _ in items) + ")", items
+
+
+def _like(col: str, op: str, items: list[Any]) -> tuple[str, list[Any]]:
+    """The LIKE family: case-insensitive like MySQL's *_ci collations."""
     parts = []
     params = []
     for item in items:
@@ -165,7 +188,7 @@ def _clause(col: str, op: str, value: Any, empty: bool) -> tuple[str, list[Any]]
         parts.append(f"ulower({col}) LIKE ulower(?)")
         params.append(pattern)
     sql = "(" + " OR ".join(parts) + ")" if parts else "0"
-    if negate:
+    if op.startswith("!"):
         sql = f"NOT COALESCE({sql}, 0)"
     return sql, params
 
