@@ -122,39 +122,8 @@ class InFlight:
         if self.limiter is not None:
             self.limiter.add_listener(self._on_wait)
         pool = ThreadPoolExecutor(self.in_flight, thread_name_prefix="b24nb-send")
-        running: dict[Future[BaseException | None], list[Write]] = {}
-        error: BaseException | None = None
         try:
-            try:
-                while True:
-                    for fut in [f for f in running if f.done()]:
-                        self._collect(running.pop(fut), fut)
-                        error = error or fut.result()
-                    if error is not None or self.control.stopping:
-                        break
-                    if self._queue and len(running) < self.in_flight:
-                        batch = self._take()
-                        if batch:
-                            ticket = self._acquire(batch)
-                            if ticket is False:
-                                self._queue.extendleft(reversed(batch))
-                                break
-                            self._launch(pool, running, batch, ticket)
-                            continue
-                    if not running:
-                        break
-                    wait(list(running), return_when=FIRST_COMPLETED)
-            except KeyboardInterrupt:
-                self.control.stop("interrupted")
-                if self.limiter is not None:
-                    self.limiter.wake()
-                self._drain(running, error)
-                raise
-            self._drain(running, error)
-            for fut in running:
-                error = error or fut.result()
-            if error is not None:
-                raise error
+            self._run_all(pool, {})
         except BaseException as exc:
             self._abandon(exc)
             raise
@@ -164,6 +133,64 @@ class InFlight:
                 self.limiter.remove_listener(self._on_wait)
         if self.control.stopping and self._queue:
             self._abandon(None)
+
+    def _run_all(self, pool: ThreadPoolExecutor,
+                 running: dict[Future[BaseException | None], list[Write]]) -> None:
+        """Pump the queue, then wait for what is in flight; raise what stopped the run."""
+        try:
+            error = self._pump(pool, running)
+        except KeyboardInterrupt:
+            self.control.stop("interrupted")
+            if self.limiter is not None:
+                self.limiter.wake()
+            self._drain(running)
+            raise
+        self._drain(running)
+        for fut in running:
+            error = error or fut.result()
+        if error is not None:
+            raise error
+
+    def _pump(self, pool: ThreadPoolExecutor,
+              running: dict[Future[BaseException | None], list[Write]]) -> BaseException | None:
+        """Keep batches leaving until the queue is empty, Stop, or a batch's stopping error.
+
+        Returns that error (None otherwise); the batches still in ``running`` are the caller's
+        to wait for.
+        """
+        error: BaseException | None = None
+        while True:
+            for fut in [f for f in running if f.done()]:
+                self._collect(running.pop(fut), fut)
+                error = error or fut.result()
+            if error is not None or self.control.stopping:
+                return error
+            if self._queue and len(running) < self.in_flight:
+                launched = self._launch_next(pool, running)
+                if launched is None:  # Stop was pressed while the limiter made it wait
+                    return error
+                if launched:
+                    continue
+            if not running:
+                return error
+            wait(list(running), return_when=FIRST_COMPLETED)
+
+    def _launch_next(self, pool: ThreadPoolExecutor,
+                     running: dict[Future[BaseException | None], list[Write]]) -> bool | None:
+        """Take the next batch and launch it once the limiter books it.
+
+        True: launched; False: no batch could be taken (its orders are all in flight); None:
+        Stop came while waiting for the limiter, and the batch is back in the queue.
+        """
+        batch = self._take()
+        if not batch:
+            return False
+        ticket = self._acquire(batch)
+        if ticket is False:
+            self._queue.extendleft(reversed(batch))
+            return None
+        self._launch(pool, running, batch, ticket)
+        return True
 
     def _acquire(self, batch: list[Write]) -> Any:
         """Book the batch's operating seconds, per method, in the limiter (it waits).
@@ -206,7 +233,7 @@ class InFlight:
         with self._lock:
             self._busy_orders.difference_update(w.item.order_id for w in batch)
 
-    def _drain(self, running: dict, error: BaseException | None) -> None:
+    def _drain(self, running: dict) -> None:
         """Wait for the batches in flight (they journal and log their own answers)."""
         if running:
             self._progress()

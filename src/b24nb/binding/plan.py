@@ -208,64 +208,96 @@ def plan_unbind(
     """
     plan = Plan()
     for it in items:
-        now = owners.get(it.order_id)
-        led = ledgers.get(it.order_id, _EMPTY)
-        pend = led.pending
-        links = list(led.links)
-        if _settle_pending(plan, it, led, now):
-            assert pend is not None
-            if pend["action"] != "bind":
-                plan.outcomes.append(plan.settle[-1][1])  # type: ignore[arg-type]
-                continue
-            # an unanswered bind of an earlier run did land: it is ours to undo
-            links = _push(links, Link(_owner(pend), _owner(pend, "prev_"),  # type: ignore[arg-type]
-                                      pend["run_id"]))
-        links = _landed_late(plan, it, led, now, links)
-        if not any(link.owner == it.target for link in links):
-            if any(link.owner == it.target for link in led.broken):
-                msg = (f"b24nb's binding to {fmt(it.target)} was replaced on the portal by "
-                       f"someone else since (now {fmt(now)}); left alone")
-                plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
-            elif led.last_status == "unbound" and now != it.target:
-                msg = f"undone earlier (run {led.last_run}); nothing sent"
-                plan.outcomes.append(Outcome(it.pair_id, "unbound", None, msg))
-            else:
-                msg = "not bound by b24nb; left alone"
-                plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
-            continue
-        if now != links[-1].owner and (undo := led.late_undo(now)) is not None:
-            # an earlier undo whose answer was lost (read back: not applied) landed after all
-            msg = (f"an earlier undo (run {undo['run_id']}) whose answer was lost landed late: "
-                   f"the order shows {fmt(now)}")
-            plan.settle.append((undo, Outcome(it.pair_id, "unbound", None, msg)))
-            plan.outcomes.append(plan.settle[-1][1])  # type: ignore[arg-type]
-            continue
-        if now != links[-1].owner:
-            msg = (f"changed on the portal since b24nb bound it to {fmt(links[-1].owner)} "
-                   f"(now {fmt(now)}); left alone")
-            plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
-            plan.notes.append(note_row(it, "skipped", msg, now))
-            continue
-        k = 0
-        if run_id is not None:
-            mine = [n for n, link in enumerate(links) if link.run == run_id]
-            if not mine:
-                msg = f"bound by run {links[-1].run}, not {run_id}; left alone"
-                plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
-                continue
-            k = mine[0]
-            later = sorted({str(link.run) for link in links[k:] if link.run != run_id})
-            if later:
-                msg = (f"moved again by run {', '.join(later)} after run {run_id}; left "
-                       "alone: undo that run first, or unbind without run_id")
-                plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
-                continue
-        back = links[k].prev
-        if back is not None:
-            plan.writes.append(Write(it, "restore", back, now))
-        else:
-            plan.writes.append(Write(it, "unbind", now, now))  # type: ignore[arg-type]
+        _unbind_one(plan, it, ledgers.get(it.order_id, _EMPTY), owners.get(it.order_id), run_id)
     return plan
+
+
+def _unbind_one(plan: Plan, it: Item, led: OrderLedger, now: Owner | None,
+                run_id: str | None) -> None:
+    """Decide one row of an unbind into ``plan``: a write, or an outcome without one."""
+    links = _chain(plan, it, led, now)
+    if links is None:
+        return
+    links = _landed_late(plan, it, led, now, links)
+    if not any(link.owner == it.target for link in links):
+        plan.outcomes.append(_not_ours(it, led, now))
+        return
+    if now != links[-1].owner:
+        _changed_since(plan, it, led, now, links)
+        return
+    k, refused = _first_undone(links, run_id)
+    if refused is not None:
+        plan.outcomes.append(Outcome(it.pair_id, "skipped", None, refused))
+        return
+    back = links[k].prev
+    if back is not None:
+        plan.writes.append(Write(it, "restore", back, now))
+    else:
+        plan.writes.append(Write(it, "unbind", now, now))  # type: ignore[arg-type]
+
+
+def _chain(plan: Plan, it: Item, led: OrderLedger, now: Owner | None) -> list[Link] | None:
+    """The order's chain of b24nb's links, with an earlier unanswered bind that landed.
+
+    None when an earlier unanswered undo landed: settled, the row's outcome is that.
+    """
+    pend = led.pending
+    links = list(led.links)
+    if _settle_pending(plan, it, led, now):
+        assert pend is not None
+        if pend["action"] != "bind":
+            plan.outcomes.append(plan.settle[-1][1])  # type: ignore[arg-type]
+            return None
+        # an unanswered bind of an earlier run did land: it is ours to undo
+        links = _push(links, Link(_owner(pend), _owner(pend, "prev_"),  # type: ignore[arg-type]
+                                  pend["run_id"]))
+    return links
+
+
+def _not_ours(it: Item, led: OrderLedger, now: Owner | None) -> Outcome:
+    """The outcome of a row whose target b24nb's chain does not hold: nothing to undo."""
+    if any(link.owner == it.target for link in led.broken):
+        msg = (f"b24nb's binding to {fmt(it.target)} was replaced on the portal by "
+               f"someone else since (now {fmt(now)}); left alone")
+        return Outcome(it.pair_id, "skipped", None, msg)
+    if led.last_status == "unbound" and now != it.target:
+        msg = f"undone earlier (run {led.last_run}); nothing sent"
+        return Outcome(it.pair_id, "unbound", None, msg)
+    return Outcome(it.pair_id, "skipped", None, "not bound by b24nb; left alone")
+
+
+def _changed_since(plan: Plan, it: Item, led: OrderLedger, now: Owner | None,
+                   links: list[Link]) -> None:
+    """The order's owner is not b24nb's last: a late-landing undo of ours, or someone else's."""
+    if (undo := led.late_undo(now)) is not None:
+        # an earlier undo whose answer was lost (read back: not applied) landed after all
+        msg = (f"an earlier undo (run {undo['run_id']}) whose answer was lost landed late: "
+               f"the order shows {fmt(now)}")
+        plan.settle.append((undo, Outcome(it.pair_id, "unbound", None, msg)))
+        plan.outcomes.append(plan.settle[-1][1])  # type: ignore[arg-type]
+        return
+    msg = (f"changed on the portal since b24nb bound it to {fmt(links[-1].owner)} "
+           f"(now {fmt(now)}); left alone")
+    plan.outcomes.append(Outcome(it.pair_id, "skipped", None, msg))
+    plan.notes.append(note_row(it, "skipped", msg, now))
+
+
+def _first_undone(links: list[Link], run_id: str | None) -> tuple[int, str | None]:
+    """The first link to undo (0: the whole chain), or why ``run_id``'s links cannot be.
+
+    Returns ``(index, None)``, or ``(0, message)`` when the row is left alone.
+    """
+    if run_id is None:
+        return 0, None
+    mine = [n for n, link in enumerate(links) if link.run == run_id]
+    if not mine:
+        return 0, f"bound by run {links[-1].run}, not {run_id}; left alone"
+    k = mine[0]
+    later = sorted({str(link.run) for link in links[k:] if link.run != run_id})
+    if later:
+        return 0, (f"moved again by run {', '.join(later)} after run {run_id}; left "
+                   "alone: undo that run first, or unbind without run_id")
+    return k, None
 
 
 def hold_back(

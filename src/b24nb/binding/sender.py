@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,7 @@ from b24nb.errors import (
 )
 from b24nb.journal import Journal
 
-__all__ = ["Sender", "Write", "notify"]
+__all__ = ["Sender", "Target", "Write", "notify"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,17 @@ def notify(on_update: Callable[[list[Any]], None] | None, pair_ids: list[Any]) -
             on_update(pair_ids)
         except Exception:
             logger.exception("on_update callback failed; the run goes on")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one run's writes go and where they are journaled: the portal, the journal file,
+    the portal's journal key and the run's id."""
+
+    portal: Any
+    journal: Journal
+    key: str
+    run_id: str
 
 
 @dataclass(frozen=True)
@@ -91,8 +102,9 @@ class Sender(InFlight):
 
     Parameters
     ----------
-    portal, journal, key, run_id
-        Where to send, where to log, the portal identity and the run.
+    target : Target
+        Where to send, where to log, the portal identity and the run (kept as the attributes
+        ``portal``, ``journal``, ``key``, ``run_id``, which the guard reads).
     log : FrameLog
         The frame to write outcomes into (a :class:`~b24nb.binding.control.LockedLog`).
     bar
@@ -107,10 +119,7 @@ class Sender(InFlight):
 
     def __init__(
         self,
-        portal: Any,
-        journal: Journal,
-        key: str,
-        run_id: str,
+        target: Target,
         log: FrameLog,
         bar: Any,
         on_update: Callable[[list[Any]], None] | None = None,
@@ -118,11 +127,12 @@ class Sender(InFlight):
         control: RunControl | None = None,
         in_flight: int = IN_FLIGHT,
     ) -> None:
-        self.portal, self.journal, self.key, self.run_id = portal, journal, key, run_id
+        self.portal, self.journal = target.portal, target.journal
+        self.key, self.run_id = target.key, target.run_id
         self.log, self.bar, self.on_update = log, bar, on_update
         self.control = control or RunControl()
         self.in_flight = max(1, int(in_flight))
-        self.limiter = getattr(portal, "limiter", None)
+        self.limiter = getattr(self.portal, "limiter", None)
         self.total = 0
         self.done = 0
         self.waiting: str | None = None
@@ -197,10 +207,20 @@ class Sender(InFlight):
         self._progress()
 
     def _send(self, batch: list[Write]) -> None:
+        """One batch: guard, journal, send; the answers go into the journal and the frame."""
+        batch = self._journal_sends(batch)
+        if not batch:
+            return
+        answers = self._post(batch)
+        if answers is not None:
+            self._answer(batch, answers)
+
+    def _journal_sends(self, batch: list[Write]) -> list[Write]:
+        """Guard the batch and journal the writes that still go (before they leave)."""
         try:
             batch = self._before_batch(batch)
             if not batch:
-                return None
+                return batch
             ids = self.journal.record_sends(
                 self.key, self.run_id, [w.journal_row() for w in batch]
             )
@@ -215,26 +235,39 @@ class Sender(InFlight):
                 w.send_id = sid
                 w.tries += 1
                 self._inflight[id(w)] = w
+        return batch
+
+    def _post(self, batch: list[Write]) -> Mapping[str, Any] | None:
+        """Send the batch; None when the request as a whole failed and was dealt with here.
+
+        Refused before it ran (auth, access, overload): a final ``failed`` and the run stops.
+        Answer lost (unknown outcome, 5xx, a reset after sending): read back. Surely not run
+        (a refused connection, a transient limit): resent later.
+        """
         commands = {f"w{n}": (w.method, w.params) for n, w in enumerate(batch)}
         try:
-            answers = self.portal.batch(commands)
+            return self.portal.batch(commands)
         except (AuthError, AccessDeniedError, OverloadError) as exc:
-            # refused before it ran: a final answer for these rows, then stop the run
             code = _code(exc)
             self._finish(
                 [Answer(w, Outcome(w.item.pair_id, "failed", code, str(exc))) for w in batch]
             )
             raise
         except (OutcomeUnknownError, ServerError) as exc:
-            return self._settle(batch, exc)
+            self._settle(batch, exc)
         except NetworkError as exc:
             if getattr(exc, "sent", True):
-                return self._settle(batch, exc)
-            return self._retry_later(batch, exc, whole_request=True)
+                self._settle(batch, exc)
+            else:
+                self._retry_later(batch, exc, whole_request=True)
         except LimitError as exc:
             if not exc.transient:
                 raise
-            return self._retry_later(batch, exc, whole_request=True)
+            self._retry_later(batch, exc, whole_request=True)
+        return None
+
+    def _answer(self, batch: list[Write], answers: Mapping[str, Any]) -> None:
+        """Answer each command into journal and frame; read back, resend or stop as it says."""
         final: list[Answer] = []
         again: list[Write] = []
         unknown: list[Write] = []
@@ -242,29 +275,17 @@ class Sender(InFlight):
         denied: PortalError | None = None
         for n, w in enumerate(batch):
             res = answers[f"w{n}"]
-            pid = w.item.pair_id
-            if res.ok:
-                final.append(Answer(w, Outcome(pid, w.success, None, _ok_text(w), res.result)))
-                continue
-            err, code = res.error, _code(res.error)
-            desc = getattr(err, "description", "") or str(err)
-            if w.action == "bind" and isinstance(err, DuplicateBindingError):
-                final.append(Answer(w, Outcome(pid, "already_bound", code, desc)))
-            elif w.action == "restore" and isinstance(err, DuplicateBindingError):
-                # the old owner is back already (an earlier try landed): the undo is done
-                final.append(Answer(w, Outcome(pid, "unbound", code, "the owner was back")))
-            elif w.action == "unbind" and isinstance(err, RelationNotFoundError):
-                final.append(Answer(w, Outcome(pid, "unbound", code, "the binding was gone")))
-            elif isinstance(err, LimitError) and err.transient:
-                final.append(Answer(w, None, error=code, message=f"not run: {desc}"))
-                again.append(w)
-                limit = err
-            elif isinstance(err, ServerError | NetworkError | NotRunError):
+            answer = _judge(w, res)
+            if answer is None:
                 unknown.append(w)
-            else:
-                if isinstance(err, AccessDeniedError | AuthError):
-                    denied = err
-                final.append(Answer(w, Outcome(pid, "failed", code, desc)))
+                continue
+            final.append(answer)
+            if answer.outcome is None:  # a transient limit: surely not run, resent
+                again.append(w)
+                limit = res.error
+            elif answer.outcome.status == "failed" and isinstance(
+                    res.error, AccessDeniedError | AuthError):
+                denied = res.error
         self._finish(final)
         if unknown:
             self._settle(unknown, ServerError("UNKNOWN", "a command failed without an answer"))
@@ -274,7 +295,6 @@ class Sender(InFlight):
             raise denied
         if again:
             self._requeue(again, limit)
-        return None
 
     def _retry_later(self, batch: list[Write], exc: PortalError, *, whole_request: bool) -> None:
         code = _code(exc)
@@ -340,6 +360,31 @@ class Sender(InFlight):
         self._finish(settled)
         with self._lock:
             self._queue.extendleft(reversed(again))
+
+
+def _judge(w: Write, res: Any) -> Answer | None:
+    """The answer of one command of a batch; None when it failed without one (read it back).
+
+    Errors are told apart by their class, never by a code string: a duplicate bind means the
+    order has that owner already, a missing relation that the binding is gone.
+    """
+    pid = w.item.pair_id
+    if res.ok:
+        return Answer(w, Outcome(pid, w.success, None, _ok_text(w), res.result))
+    err, code = res.error, _code(res.error)
+    desc = getattr(err, "description", "") or str(err)
+    if w.action == "bind" and isinstance(err, DuplicateBindingError):
+        return Answer(w, Outcome(pid, "already_bound", code, desc))
+    if w.action == "restore" and isinstance(err, DuplicateBindingError):
+        # the old owner is back already (an earlier try landed): the undo is done
+        return Answer(w, Outcome(pid, "unbound", code, "the owner was back"))
+    if w.action == "unbind" and isinstance(err, RelationNotFoundError):
+        return Answer(w, Outcome(pid, "unbound", code, "the binding was gone"))
+    if isinstance(err, LimitError) and err.transient:
+        return Answer(w, None, error=code, message=f"not run: {desc}")
+    if isinstance(err, ServerError | NetworkError | NotRunError):
+        return None
+    return Answer(w, Outcome(pid, "failed", code, desc))
 
 
 def _ok_text(w: Write) -> str:

@@ -113,35 +113,52 @@ def requests_of(portal: Any) -> tuple[int, float]:
     )
 
 
+@dataclass(frozen=True)
+class RunScope:
+    """What a run's summary is counted over: its rows, its frame, the portal and the journal.
+
+    Why one object: the summary is made at four exits of a run (nothing selected, nothing to
+    send, a stop, the end), always over the same rows and against the same starting meters;
+    only the run id, the stop reason and the estimate differ.
+    """
+
+    verb: str
+    log: FrameLog
+    items: list[Item]
+    portal: Any
+    journal: Journal
+    #: the portal's (HTTP requests, seconds waited on limits) when the run began
+    before: tuple[int, float]
+
+
 def make_summary(
-    verb: str,
+    scope: RunScope,
     run_id: str | None,
-    log: FrameLog,
-    items: list[Item],
-    dry: bool,
-    portal: Any,
-    before: tuple[int, float],
-    extra_wait: float,
-    journal: Journal,
     *,
+    dry: bool = False,
     key: str | None = None,
     stopped: str | None = None,
     eta: Estimate | None = None,
 ) -> RunSummary:
-    counts = log.statuses([i.pair_id for i in items]).value_counts(dropna=False)
-    after = requests_of(portal)
+    """The :class:`RunSummary` of a run, counted from the frame, the portal and the journal.
+
+    ``key`` given (a run that sent writes), the rows settled by reading back are counted
+    from the journal's ``settle`` events of ``run_id``.
+    """
+    counts = scope.log.statuses([i.pair_id for i in scope.items]).value_counts(dropna=False)
+    after = requests_of(scope.portal)
     read_back = 0
     if run_id is not None and key is not None:
-        read_back = len({e["pair_id"] for e in journal.events(key, run_id=run_id)
+        read_back = len({e["pair_id"] for e in scope.journal.events(key, run_id=run_id)
                          if e["event"] == "settle" and e["status"] is not None})
     return RunSummary(
-        verb,
+        scope.verb,
         run_id,
         {str(k): int(v) for k, v in counts.items() if not pd.isna(k)},
         dry,
-        after[0] - before[0],
-        after[1] - before[1] + extra_wait,
-        str(journal.path),
+        after[0] - scope.before[0],
+        after[1] - scope.before[1],
+        str(scope.journal.path),
         stopped,
         read_back,
         eta,
@@ -206,10 +223,33 @@ def last_run_line(portal: Any, journal: Any = None, *,
     The journal knows: a run that ended wrote an ``end`` note; one without it was cut off, and
     its sends, answers and planned rows say what reached the portal and what is left.
     """
+    found = _last_run(portal, journal)
+    if found is None:
+        return None
+    run, events = found
+    if (run.get("response") or "").find('"dry_run": true') >= 0:
+        return None
+    kind = run.get("action") or "bind"
+    finishes = dict(finish or {})
+    finish_text = finishes.get(kind if kind != "unbind" else "undo",
+                               finishes.get("bind", "rerun to finish (nothing is sent twice)"))
+    end = next((ev for ev in events if ev["event"] == "note" and ev.get("action") == "end"),
+               None)
+    if end is not None:
+        return _ended_line(kind, run, end, finish_text)
+    line = summary_line(kind, _cut_off_counts(run, events),
+                        stopped="cut off (kernel restart, crash or kill)", finish=finish_text)
+    return f"the last {kind} run ({run['run_id']}) was {line}"
+
+
+def _last_run(portal: Any, journal: Any) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The portal's last ``run`` event and the events of that run after it; None if none.
+
+    Any failure to open or read the journal reads as "nothing to say": the line is a hint
+    shown when the grid is built, never a reason for the grid not to be.
+    """
     from b24nb.binding.identity import portal_identity
     from b24nb.journal import open_journal
-
-    finishes = dict(finish or {})
 
     try:
         j, opened = open_journal(journal, readonly=True)
@@ -231,22 +271,29 @@ def last_run_line(portal: Any, journal: Any = None, *,
         if opened:
             with contextlib.suppress(Exception):
                 j.close()
-    if run is None or (run.get("response") or "").find('"dry_run": true') >= 0:
-        return None
-    kind = run.get("action") or "bind"
-    finish_text = finishes.get(kind if kind != "unbind" else "undo",
-                               finishes.get("bind", "rerun to finish (nothing is sent twice)"))
-    for ev in events:
-        if ev["event"] == "note" and ev.get("action") == "end":
-            if ev.get("status") in (None, "done"):
-                return None
-            try:
-                counts = {str(k): int(v) for k, v in json.loads(ev["response"]).items()}
-            except (TypeError, ValueError, AttributeError):
-                return f"the last {kind} run ({run['run_id']}) {ev.get('message') or 'stopped'}"
-            line = summary_line(kind, counts, stopped=ev["status"], finish=finish_text)
-            return f"the last {kind} run ({run['run_id']}) {line}"
+    return None if run is None else (run, events)
 
+
+def _ended_line(kind: str, run: Mapping[str, Any], end: Mapping[str, Any],
+                finish_text: str) -> str | None:
+    """The line of a run that wrote its ``end`` note: None when it ran to the end."""
+    if end.get("status") in (None, "done"):
+        return None
+    try:
+        counts = {str(k): int(v) for k, v in json.loads(end["response"]).items()}
+    except (TypeError, ValueError, AttributeError):
+        return f"the last {kind} run ({run['run_id']}) {end.get('message') or 'stopped'}"
+    line = summary_line(kind, counts, stopped=end["status"], finish=finish_text)
+    return f"the last {kind} run ({run['run_id']}) {line}"
+
+
+def _cut_off_counts(run: Mapping[str, Any], events: list[dict[str, Any]]) -> dict[str, int]:
+    """Counts by status of a run cut off without its ``end`` note, rebuilt from its events.
+
+    A send's final status is its last answer or settlement with a status; a send with none
+    is ``pending``; rows the run planned (``selected`` in its start) but neither sent nor
+    noted are ``skipped``.
+    """
     try:
         planned = int(json.loads(run.get("response") or "{}").get("selected") or 0)
     except (TypeError, ValueError):
@@ -271,6 +318,4 @@ def last_run_line(portal: Any, journal: Any = None, *,
         counts["pending"] = len(pending)
     if planned > len(touched):
         counts["skipped"] = planned - len(touched)
-    line = summary_line(kind, counts, stopped="cut off (kernel restart, crash or kill)",
-                        finish=finish_text)
-    return f"the last {kind} run ({run['run_id']}) was {line}"
+    return counts

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,6 +151,54 @@ def selected_items(
     b24nb.errors.ValidationError
         Listing every offending row; nothing has been sent.
     """
+    _check_frame(pairs, verb)
+    known = _Known(
+        _deal_ids(deals) if deals is not None else None,
+        _invoice_ids(invoices) if invoices is not None else None,
+    )
+    problems: list[str] = _log_problems(pairs)
+    items: list[Item] = []
+    for pair_id, row, dup in _ticked_rows(pairs):
+        tick = _is_selected(row["selected"])
+        if tick is None:
+            problems.append(f"pair {pair_id!r}: selected is {row['selected']!r}, not True/False")
+            continue
+        if not tick:
+            continue
+        ids = (_as_id(row["order_id"]), _as_id(row["deal_id"]), _as_id(row["owner_type_id"]))
+        bad = _row_problems(pair_id, row, dup, ids, known)
+        if bad:
+            problems.append(f"pair {pair_id!r}: " + "; ".join(bad))
+            continue
+        order_id, deal_id, type_id = ids
+        items.append(
+            Item(
+                pair_id.item() if hasattr(pair_id, "item") else pair_id,
+                int(order_id),  # type: ignore[arg-type]
+                int(deal_id),  # type: ignore[arg-type]
+                int(type_id),  # type: ignore[arg-type]
+                _frame_owner(row),
+            )
+        )
+    problems += _orders_selected_twice(items)
+    if problems:
+        raise ValidationError(
+            f"{verb}: {len(problems)} problem(s) in the selected rows; nothing was sent",
+            problems,
+        )
+    return items
+
+
+@dataclass(frozen=True)
+class _Known:
+    """The deal ids and the invoice ids per owner type a selected row must be among, if given."""
+
+    deals: set[int] | None
+    invoices: dict[int, set[int]] | None
+
+
+def _check_frame(pairs: Any, verb: str) -> None:
+    """Refuse what is no pairs frame at all: not a DataFrame, or without a required column."""
     if not isinstance(pairs, pd.DataFrame):
         raise ValidationError(f"{verb}: pairs must be a pandas DataFrame, not {type(pairs)!r}")
     missing = [c for c in _REQUIRED if c not in pairs.columns]
@@ -158,10 +207,10 @@ def selected_items(
             f"{verb}: the pairs frame lacks required columns; nothing was sent",
             [f"missing column {c!r}" for c in missing],
         )
-    known_deals = _deal_ids(deals) if deals is not None else None
-    known_invoices = _invoice_ids(invoices) if invoices is not None else None
-    problems: list[str] = _log_problems(pairs)
-    items: list[Item] = []
+
+
+def _ticked_rows(pairs: pd.DataFrame) -> Iterator[tuple[Any, pd.Series, bool]]:
+    """``(pair_id, row, label repeated)`` of the rows that may be ticked, in frame order."""
     rows = pairs[
         list(_REQUIRED)
         + [c for c in ("current_owner_id", "current_owner_type_id") if c in pairs.columns]
@@ -174,55 +223,48 @@ def selected_items(
         keep = sel.fillna(False).to_numpy(dtype=bool)
         rows, dup_labels = rows[keep], dup_labels[keep]
     for (pair_id, row), dup in zip(rows.iterrows(), dup_labels, strict=True):
-        tick = _is_selected(row["selected"])
-        if tick is None:
-            problems.append(f"pair {pair_id!r}: selected is {row['selected']!r}, not True/False")
-            continue
-        if not tick:
-            continue
-        bad: list[str] = []
-        if _is_na(pair_id):
-            bad.append("pair_id (the index) is missing: rows are logged and resumed by it")
-        if dup:
-            bad.append("pair_id appears more than once in the index")
-        order_id, deal_id = _as_id(row["order_id"]), _as_id(row["deal_id"])
-        type_id = _as_id(row["owner_type_id"])
-        if order_id is None:
-            bad.append(f"order_id {_why_not_id(row['order_id'])}")
-        if deal_id is None:
-            bad.append(f"deal_id {_why_not_id(row['deal_id'])}")
-        if type_id not in OWNER_TYPES:
-            bad.append(f"owner_type_id {row['owner_type_id']!r} is not one of 2, 5, 31")
-        elif (
-            known_deals is not None
-            and type_id == 2
-            and deal_id is not None
-            and deal_id not in known_deals
-        ):
-            bad.append(f"deal {deal_id} is not in the deals frame")
-        elif (
-            known_invoices is not None
-            and type_id in (5, 31)
-            and deal_id is not None
-            and deal_id not in known_invoices.get(type_id, ())
-        ):
-            bad.append(f"invoice {deal_id} (owner type {type_id}) is not in the invoices "
-                       "frames")
-        if bad:
-            problems.append(f"pair {pair_id!r}: " + "; ".join(bad))
-            continue
-        items.append(
-            Item(
-                pair_id.item() if hasattr(pair_id, "item") else pair_id,
-                int(order_id),
-                int(deal_id),
-                int(type_id),  # type: ignore[arg-type]
-                _frame_owner(row),
-            )
-        )
+        yield pair_id, row, bool(dup)
+
+
+def _row_problems(pair_id: Any, row: pd.Series, dup: bool,
+                  ids: tuple[int | None, int | None, int | None], known: _Known) -> list[str]:
+    """What is wrong with one ticked row, in the order the message lists it (empty: nothing).
+
+    ``ids`` are the row's order, deal and owner type ids as :func:`_as_id` reads them.
+    """
+    bad: list[str] = []
+    if _is_na(pair_id):
+        bad.append("pair_id (the index) is missing: rows are logged and resumed by it")
+    if dup:
+        bad.append("pair_id appears more than once in the index")
+    order_id, deal_id, type_id = ids
+    if order_id is None:
+        bad.append(f"order_id {_why_not_id(row['order_id'])}")
+    if deal_id is None:
+        bad.append(f"deal_id {_why_not_id(row['deal_id'])}")
+    if type_id not in OWNER_TYPES:
+        bad.append(f"owner_type_id {row['owner_type_id']!r} is not one of 2, 5, 31")
+    elif deal_id is not None:
+        bad += _unknown_owner(deal_id, type_id, known)
+    return bad
+
+
+def _unknown_owner(deal_id: int, type_id: int, known: _Known) -> list[str]:
+    """The owner is not in the deals or invoices frames the caller gave (if they gave them)."""
+    if known.deals is not None and type_id == 2 and deal_id not in known.deals:
+        return [f"deal {deal_id} is not in the deals frame"]
+    if (known.invoices is not None and type_id in (5, 31)
+            and deal_id not in known.invoices.get(type_id, ())):
+        return [f"invoice {deal_id} (owner type {type_id}) is not in the invoices frames"]
+    return []
+
+
+def _orders_selected_twice(items: list[Item]) -> list[str]:
+    """One problem per row whose order another selected row names too (an order has one owner)."""
     by_order: dict[int, list[Any]] = defaultdict(list)
     for it in items:
         by_order[it.order_id].append(it.pair_id)
+    problems = []
     for it in items:
         others = by_order[it.order_id]
         if len(others) > 1:
@@ -230,9 +272,4 @@ def selected_items(
                 f"pair {it.pair_id!r}: order {it.order_id} is selected {len(others)} "
                 f"times (pairs {', '.join(map(repr, others))}); an order has one owner"
             )
-    if problems:
-        raise ValidationError(
-            f"{verb}: {len(problems)} problem(s) in the selected rows; nothing was sent",
-            problems,
-        )
-    return items
+    return problems

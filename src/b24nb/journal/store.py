@@ -38,8 +38,20 @@ import pandas as pd
 from b24nb.errors import B24nbError
 from b24nb.journal.keys import _site_or_none, portal_site
 from b24nb.journal.ledger import OrderLedger, fold
-from b24nb.redact import redact
+from b24nb.journal.schema import (
+    _COLUMNS,
+    _INSERT,
+    _INT_COLUMNS,
+    _SCHEMA,
+    _TEXT_COLUMNS,
+    WRITE_KEYS,
+    _now,
+    check_events,
+    row_values,
+)
 
+# WRITE_KEYS, _COLUMNS and _now live in journal.schema; they stay importable from here, where
+# b24nb.journal, claims and the journal tests have always found them
 __all__ = [
     "WRITE_KEYS",
     "Journal",
@@ -49,74 +61,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
-
-#: what identifies one write: recorded with its send, and repeated on its answer, its read-back
-#: settlement and on a note, so every event about an order reads on its own. The engine builds
-#: these rows (``binding.sender.Write.journal_row``, ``binding.plan``) from this one list.
-WRITE_KEYS: tuple[str, ...] = (
-    "action",  # bind | unbind | restore (note: the outcome decided without a write)
-    "method",  # the REST method of a send
-    "pair_id",
-    "order_id",
-    "owner_id",
-    "owner_type_id",
-    "prev_owner_id",  # the order's owner just before this write
-    "prev_owner_type_id",
-)
-
-#: every column of the ``events`` table after ``id``, with its SQL type: the one list the
-#: schema, the INSERT, and :meth:`Journal.frame`'s dtypes are all derived from
-_FIELDS: tuple[tuple[str, str], ...] = (
-    ("at", "TEXT NOT NULL"),  # UTC, ISO 8601
-    ("portal", "TEXT NOT NULL"),  # host + user id; never a secret
-    ("run_id", "TEXT NOT NULL"),
-    ("event", "TEXT NOT NULL"),  # run | send | answer | settle | note
-    *((k, "INTEGER" if k.endswith("_id") else "TEXT") for k in WRITE_KEYS),
-    ("send_id", "INTEGER"),  # answer/settle: the send it answers
-    ("status", "TEXT"),  # a bind_status value
-    ("error", "TEXT"),  # the portal's code, as a string
-    ("message", "TEXT"),
-    ("response", "TEXT"),  # JSON of the parsed result
-)
-_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _FIELDS)
-_INT_COLUMNS = tuple(name for name, sql in _FIELDS if sql.startswith("INTEGER"))
-_TEXT_COLUMNS = tuple(
-    name for name, sql in _FIELDS if sql.startswith("TEXT") and name not in ("at", "response")
-)
-
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS events (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-    + ",\n".join(f"    {name} {sql}" for name, sql in _FIELDS)
-    + """
-);
-CREATE INDEX IF NOT EXISTS events_run ON events (run_id, id);
-CREATE INDEX IF NOT EXISTS events_send ON events (send_id);
-CREATE INDEX IF NOT EXISTS events_order_id ON events (order_id, id);
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'the b24nb journal is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'the b24nb journal is append-only'); END;
-"""
-)
-
-
-def _check(db: sqlite3.Connection) -> None:
-    """Refuse a damaged journal at open, before anything is sent.
-
-    Why here: a file that is not a b24nb journal (another program's SQLite file with an
-    ``events`` table of its own) or has a corrupt page opens fine and fails only at the first
-    write — after ``bind()`` already read the portal. ``quick_check`` reads every page once
-    (a 100,000-event journal is ~20 MB: a fraction of a second).
-    """
-    cols = {r[1] for r in db.execute("PRAGMA table_info(events)").fetchall()}
-    missing = [c for c in ("id", *_COLUMNS) if c not in cols]
-    if missing:
-        raise sqlite3.DatabaseError(
-            f"not a b24nb journal: table events lacks {', '.join(missing)}")
-    status = db.execute("PRAGMA quick_check(1)").fetchone()
-    if not status or status[0] != "ok":
-        raise sqlite3.DatabaseError(f"the journal is damaged ({status[0] if status else '?'})")
-
 
 class JournalError(B24nbError, OSError):
     """The journal file cannot be opened or written; raised before anything is sent.
@@ -137,30 +81,6 @@ def default_path() -> Path:
     if env:
         return Path(env).expanduser()
     return Path.home() / ".b24nb" / "journal.sqlite"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def _json(value: Any) -> str | None:
-    if value is None:
-        return None
-    try:
-        return redact(json.dumps(value, ensure_ascii=False, default=str))
-    except (TypeError, ValueError):
-        return redact(repr(value))
-
-
-def _int(value: Any) -> int | None:
-    if value is None or value is pd.NA:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return int(value)
 
 
 class Journal:
@@ -213,7 +133,7 @@ class Journal:
             # FULL: a committed "sent" record survives a power cut, not only a killed process
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(_SCHEMA)
-            _check(db)
+            check_events(db)
             # a read-only file opens and even reads fine; only taking the write lock tells
             db.execute("BEGIN IMMEDIATE")
             db.execute("ROLLBACK")
@@ -233,7 +153,7 @@ class Journal:
         for flags in ("mode=ro", "immutable=1"):
             db = sqlite3.connect(f"{uri}?{flags}", uri=True, check_same_thread=False, timeout=30)
             try:
-                _check(db)
+                check_events(db)
                 return db
             except sqlite3.Error:
                 db.close()
@@ -259,13 +179,10 @@ class Journal:
     def _append(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         if self.readonly:
             raise JournalError(f"the journal at {self.path} was opened read-only")
-        sql = (
-            f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-        )
         at = _now()
         ids: list[int] = []
         try:
-            self._insert(sql, rows, at, ids)
+            self._insert(rows, at, ids)
         except sqlite3.Error as exc:
             # never a raw sqlite3 error out of bind(): say which file, and what it means
             raise JournalError(
@@ -274,23 +191,10 @@ class Journal:
             ) from exc
         return ids
 
-    def _insert(self, sql: str, rows: Sequence[Mapping[str, Any]], at: str,
-                ids: list[int]) -> None:
+    def _insert(self, rows: Sequence[Mapping[str, Any]], at: str, ids: list[int]) -> None:
         with self._lock, self._db:
             for row in rows:
-                values = []
-                for col in _COLUMNS:
-                    v = row.get(col)
-                    if col == "at":
-                        v = v or at
-                    elif col == "response":
-                        v = _json(v)
-                    elif col in ("message", "error") and v is not None:
-                        v = redact(v)
-                    elif col.endswith("_id") and col not in ("run_id",):
-                        v = _int(v)
-                    values.append(v)
-                cur = self._db.execute(sql, values)
+                cur = self._db.execute(_INSERT, row_values(row, at))
                 ids.append(int(cur.lastrowid))  # type: ignore[arg-type]
 
     def start_run(self, portal: str, kind: str, params: Mapping[str, Any] | None = None) -> str:
