@@ -10,6 +10,7 @@ functions do run and are counted like any other.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -198,8 +199,6 @@ def test_the_pairs_contract_imports_nothing_of_b24nb():
 def test_no_module_restates_the_statuses_or_owner_names():
     """The contract's words are spelled in ``pairs`` only (a tuple of three statuses or an
     owner-name table elsewhere is the contract restated, and drifts)."""
-    import re
-
     restated = re.compile(r"""\(\s*"failed",\s*"needs_rebind",\s*"skipped"\s*\)|"""
                           r"""\{\s*2:\s*"deal",|frozenset\(\{\s*"bound",""")
     bad = [name for name, path in MODULES.items() if name != "b24nb.pairs"
@@ -215,3 +214,35 @@ def test_lower_parts_do_not_import_binding_or_widgets(part):
         lambda m, t: _in(m, part) and _in(t, ("b24nb.binding", "b24nb.widgets"))
     )
     assert bad == []
+
+
+#: the size limits of issue 12 ("no module over ~400 lines, no function over ~60 lines or 12
+#: branches without a written reason"); branches and arguments are ruff's C901/PLR0912/PLR0913
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def test_no_module_is_over_400_lines():
+    sizes = {name: len(path.read_text(encoding="utf-8").splitlines())
+             for name, path in MODULES.items()}
+    assert {n: s for n, s in sizes.items() if s > MAX_MODULE_LINES} == {}
+
+
+def test_no_function_is_over_60_lines_without_a_written_reason():
+    """A body (docstring aside) over 60 lines needs ``# long: <why>`` on its ``def`` line."""
+    long: list[str] = []
+    for name, path in MODULES.items():
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            body = node.body
+            has_doc = (isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                       and isinstance(body[0].value.value, str))
+            first = body[1] if has_doc and len(body) > 1 else body[0]
+            size = (node.end_lineno or node.lineno) - first.lineno + 1
+            header = "\n".join(lines[node.lineno - 1:first.lineno - 1])
+            if size > MAX_FUNCTION_LINES and not re.search(r"# long: \S", header):
+                long.append(f"{name}.{node.name} ({size} lines)")
+    assert long == []
