@@ -3,7 +3,7 @@
 Why protocols: the review controls (:mod:`._review`) and the run view (:mod:`._runview`) act
 on the grid they sit in, and :class:`~b24nb.widgets.picker.MatchPicker` is built from them;
 typed against these small interfaces they need neither the picker's module (no import circle)
-nor its private state, and a test can hand them any object that has these members.
+nor its private state.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ class Grid(Protocol):
     pairs: pd.DataFrame
     portal: Any
     actions: Actions
-    lock: Any  # the frame lock (threading.RLock) every handler and the run hold
     threshold: w.FloatSlider  # the "tick ≥" slider
 
     @property
@@ -45,10 +44,6 @@ class Grid(Protocol):
         """Show one line (HTML, already escaped) under the grid."""
         ...
 
-    def show_error(self, exc: BaseException) -> None:
-        """Show an error under the grid (redacted) and log it."""
-        ...
-
     def recompute_view(self) -> None:
         """Re-apply the filters (after a change to what they select)."""
         ...
@@ -61,14 +56,11 @@ class Grid(Protocol):
         """Recount the statuses and decisions for the summary line."""
         ...
 
-    def render_page(self) -> None:
-        """Refill the page's rows from the frame: O(page)."""
-        ...
-
 
 class RunGrid(Grid, Protocol):
-    """The grid as the run view sees it: also the widgets of the run path it fills."""
+    """The grid as the run view sees it: also the frame lock and the run path's widgets."""
 
+    lock: Any  # the frame lock (threading.RLock) every handler and the run hold
     dry_run: w.Checkbox
     allow_rebind: w.Checkbox
     bind_button: w.Button
@@ -81,3 +73,11 @@ class RunGrid(Grid, Protocol):
     progress_box: w.HBox
     stop_button: w.Button
     message: w.HTML
+
+    def show_error(self, exc: BaseException) -> None:
+        """Show an error under the grid (redacted) and log it."""
+        ...
+
+    def render_page(self) -> None:
+        """Refill the page's rows from the frame: O(page)."""
+        ...

@@ -26,8 +26,8 @@ from b24nb.widgets._explain import (
     plain_reasons,
 )
 
-__all__ = ["GRID_STYLE", "ROW_COLUMNS", "STATUS_COLOURS", "confirm_html", "histogram_html",
-           "row_html", "status_badge", "summary_html"]
+__all__ = ["GRID_STYLE", "ROW_COLUMNS", "STATUS_COLOURS", "confirm_html", "error_html",
+           "histogram_html", "message_html", "row_html", "status_badge", "summary_html"]
 
 #: bind_status -> (background, text colour); the colour is the status at a glance
 STATUS_COLOURS: dict[str, tuple[str, str]] = {
@@ -236,3 +236,14 @@ def confirm_html(action: str, n: int, *, dry_run: bool, rebinds: int, allow_rebi
         lines.append("<br>".join(_e(p) for p in preview))
     return ('<div class="b24nb-confirm" style="border:1px solid #e0a800;background:#fff8e1;'
             'padding:6px 10px;font-size:12.5px">' + "<br>".join(lines) + "</div>")
+
+
+def message_html(text: str) -> str:
+    """One line under the grid; ``text`` is HTML already escaped."""
+    return f'<div class="b24nb-message">{text}</div>'
+
+
+def error_html(exc: BaseException) -> str:
+    """An error under the grid, in red: its class and message, secrets redacted."""
+    text = html.escape(redact(f"{type(exc).__name__}: {exc}"))
+    return f'<div class="b24nb-error" style="color:#c82333;white-space:pre-wrap">{text}</div>'

@@ -124,7 +124,7 @@ class RunView:
             line = html.escape(result.line)
             if result.error is not None:
                 p.show_error(result.error)
-                p.message.value += f'<div class="b24nb-message">{line}</div>'
+                p.message.value += _html.message_html(line)
             elif result.redraw_error is not None:
                 p.show_error(RuntimeError(
                     f"{result.line}; but the grid failed to redraw during the run (the run "

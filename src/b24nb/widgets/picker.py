@@ -62,8 +62,8 @@ logger.addHandler(logging.NullHandler())
 _BREAKDOWN = ("prior", "match_prior", "match_weight", "weight")
 
 
-def _checked(pairs: pd.DataFrame) -> pd.DataFrame:
-    """The frame, refused if it is not suggest()'s, with ``selected`` and decisions added."""
+def _prepare(pairs: pd.DataFrame) -> None:
+    """Refuse a frame that is not suggest()'s; add ``selected`` and the decision columns."""
     missing = [c for c in ("deal_id", "order_id", "score") if c not in pairs.columns]
     if missing:
         raise ValueError(f"pairs lacks the column(s) {missing}; pass the frame from suggest()")
@@ -72,7 +72,6 @@ def _checked(pairs: pd.DataFrame) -> pd.DataFrame:
     if "selected" not in pairs.columns:
         pairs["selected"] = pd.array(np.zeros(len(pairs), dtype=bool), dtype="boolean")
     ensure_columns(pairs)  # decision, decided_at
-    return pairs
 
 
 class MatchPicker(w.VBox):
@@ -113,8 +112,9 @@ class MatchPicker(w.VBox):
         options = ReviewOptions(deals=deals, journal=journal, page_size=page_size,
                                 threshold=threshold, dry_run=dry_run, allow_rebind=allow_rebind,
                                 export_path=export_path, record_decisions=record_decisions)
-        self.pairs = _checked(pairs)  # refused before any widget exists
+        _prepare(pairs)  # refused before any widget exists
         super().__init__(layout=w.Layout(width="100%"))
+        self.pairs = pairs
         self.portal = portal
         self._busy = False
         self._page = 0
@@ -127,8 +127,10 @@ class MatchPicker(w.VBox):
         self.actions = Actions(lambda: self.pairs,
                                siblings=lambda o: self._index.orders.siblings(o),
                                allow_rebind=lambda: bool(self.allow_rebind.value),
-                               portal=portal, deals=deals, journal=journal, lock=self.lock)
-        self.review = ReviewControls(self, export_path=export_path, record=record_decisions)
+                               portal=portal, deals=options.deals, journal=options.journal,
+                               lock=self.lock)
+        self.review = ReviewControls(self, export_path=options.export_path,
+                                     record=options.record_decisions)
         self._base = portal_base(portal)
         self._build(options)
         self.run_view = RunView(self)
@@ -136,7 +138,7 @@ class MatchPicker(w.VBox):
         self.refresh_counts()
         self.redraw()
         if portal is not None:  # after a kernel restart: what became of the last run
-            line = last_run_line(portal, journal)
+            line = last_run_line(portal, options.journal)
             if line:
                 self.say(html.escape(line))
 
@@ -326,13 +328,11 @@ class MatchPicker(w.VBox):
     def show_error(self, exc: BaseException) -> None:
         """Show an error under the grid (redacted) and log it."""
         logger.error("review widget: %s", redact(f"{type(exc).__name__}: {exc}"), exc_info=exc)
-        text = html.escape(redact(f"{type(exc).__name__}: {exc}"))
-        self.message.value = (f'<div class="b24nb-error" style="color:#c82333;'
-                              f'white-space:pre-wrap">{text}</div>')
+        self.message.value = _html.error_html(exc)
 
     def say(self, text: str) -> None:
         """Show one line (HTML, already escaped) under the grid; ``""`` clears it."""
-        self.message.value = f'<div class="b24nb-message">{text}</div>'
+        self.message.value = _html.message_html(text)
 
     # ---------------------------------------------------------------- handlers
     @guarded
