@@ -130,6 +130,11 @@ class Actions:
         return self._pairs()
 
     @property
+    def finished(self) -> int:
+        """How many of the running (or last) run's pairs have their answer: the bar's value."""
+        return len(self._finished)
+
+    @property
     def running(self) -> bool:
         """A run is under way (its thread alive and not yet reporting its end)."""
         return self._active and self._thread is not None and self._thread.is_alive()
@@ -187,26 +192,6 @@ class Actions:
             if siblings:
                 self.pairs.iloc[np.concatenate(siblings), column] = False
         self.pairs.iloc[positions, column] = value
-
-    def tick_above(self, view: np.ndarray, threshold: float) -> int:
-        """Tick the best pair of each order in ``view`` scoring ≥ ``threshold``.
-
-        Orders that already have a ticked or bound pair are left alone, so the button never
-        overrides a decision the analyst made by hand.
-        """
-        score = self.pairs["score"].to_numpy(dtype=float, na_value=np.nan)[view]
-        candidates = view[score >= threshold]
-        if len(candidates) == 0:
-            return 0
-        order_all = self.pairs["order_id"].to_numpy(dtype="float64", na_value=np.nan)
-        taken = selected_mask(self.pairs) | self._status_is(DONE_STATUSES)
-        candidates = candidates[~np.isin(order_all[candidates], order_all[taken])]
-        cand_score = self.pairs["score"].to_numpy(dtype=float)[candidates]
-        candidates = candidates[np.lexsort((candidates, -cand_score))]  # best first, stable
-        _, first = np.unique(order_all[candidates], return_index=True)
-        chosen = np.sort(candidates[first])
-        self.set_selected(chosen, True)
-        return len(chosen)
 
     # ------------------------------------------------------------------ confirmation
     def propose(self, kind: str, *, dry_run: bool = False) -> Proposal:
@@ -394,8 +379,6 @@ class Actions:
         text = f"{what}{'' if run is None else f' (run {run})'} {line}"
         return RunResult(kind, run, text, error is None, stopped is not None, dry_run, error,
                          redraw_error)
-
-
 
 
 def last_run_line(portal: Any, journal: Any = None) -> str | None:

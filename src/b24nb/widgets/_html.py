@@ -26,8 +26,8 @@ from b24nb.widgets._explain import (
     plain_reasons,
 )
 
-__all__ = ["ROW_COLUMNS", "STATUS_COLOURS", "confirm_html", "histogram_html", "row_html",
-           "status_badge", "summary_html"]
+__all__ = ["GRID_STYLE", "ROW_COLUMNS", "STATUS_COLOURS", "confirm_html", "error_html",
+           "histogram_html", "message_html", "row_html", "status_badge", "summary_html"]
 
 #: bind_status -> (background, text colour); the colour is the status at a glance
 STATUS_COLOURS: dict[str, tuple[str, str]] = {
@@ -56,9 +56,10 @@ DECISION_BADGES: dict[str, tuple[str, str]] = {
     "reject": ("rejected", "#c82333"),
 }
 
-_GRID = ("display:grid;grid-template-columns:3.4em minmax(11em,1.2fr) minmax(11em,1.2fr) "
-         "minmax(10em,1.3fr) 8.5em;gap:0 .8em;align-items:center;font-size:12.5px;"
-         "line-height:1.3;width:100%")
+#: the columns of one row; the header above the rows uses them too, so the two line up
+GRID_STYLE = ("display:grid;grid-template-columns:3.4em minmax(11em,1.2fr) minmax(11em,1.2fr) "
+              "minmax(10em,1.3fr) 8.5em;gap:0 .8em;align-items:center;font-size:12.5px;"
+              "line-height:1.3;width:100%")
 
 
 def _e(value: Any) -> str:
@@ -162,7 +163,7 @@ def row_html(row: Mapping[str, Any], *, pair_id: Any, blocked_by: Any = None,
         badge = (f'<br><span class="b24nb-decision b24nb-decision-{decision}" '
                  f'style="color:{colour};font-weight:bold">{text}</span>')
     dim = blocked_by is not None or decision == "reject"
-    style = _GRID + (";opacity:.42" if dim else "")
+    style = GRID_STYLE + (";opacity:.42" if dim else "")
     return (f'<div class="b24nb-row" data-pair-id="{_e(pair_id)}" '
             f'data-deal-id="{_e(row.get("deal_id"))}" data-order-id="{_e(row.get("order_id"))}" '
             f'style="{style}">'
@@ -235,3 +236,14 @@ def confirm_html(action: str, n: int, *, dry_run: bool, rebinds: int, allow_rebi
         lines.append("<br>".join(_e(p) for p in preview))
     return ('<div class="b24nb-confirm" style="border:1px solid #e0a800;background:#fff8e1;'
             'padding:6px 10px;font-size:12.5px">' + "<br>".join(lines) + "</div>")
+
+
+def message_html(text: str) -> str:
+    """One line under the grid; ``text`` is HTML already escaped."""
+    return f'<div class="b24nb-message">{text}</div>'
+
+
+def error_html(exc: BaseException) -> str:
+    """An error under the grid, in red: its class and message, secrets redacted."""
+    text = html.escape(redact(f"{type(exc).__name__}: {exc}"))
+    return f'<div class="b24nb-error" style="color:#c82333;white-space:pre-wrap">{text}</div>'

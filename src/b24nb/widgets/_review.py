@@ -2,39 +2,27 @@
 
 Why apart from :mod:`.picker`: these are what an analyst uses to *decide* (as opposed to
 run): they read and write only the frame (``selected``, ``decision``, ``decided_at``) and the
-journal's ``decisions`` table, never the portal, so they stay small and testable; the picker
-only lays them out and calls them.
+journal's ``decisions`` table, never the portal, so they stay small and testable. They act on
+the grid through the :class:`~b24nb.widgets._grid.Grid` protocol; the picker lays them out and
+wires their buttons through its one handler guard.
 """
 
 from __future__ import annotations
 
 import html
-from typing import Any, Protocol
+from typing import Any
 
 import ipywidgets as w
 import numpy as np
-import pandas as pd
 
 from b24nb.journal.verdicts import set_decision
 from b24nb.report import export_log
 from b24nb.widgets._bulk import tick_all_plan
 from b24nb.widgets._explain import header_html
-from b24nb.widgets._layout import guarded
+from b24nb.widgets._grid import Grid
+from b24nb.widgets._html import GRID_STYLE
 
-__all__ = ["Grid", "ReviewControls"]
-
-
-class Grid(Protocol):
-    """What the review controls use of the grid they sit in (the picker is one).
-
-    Stated here so these controls depend on an interface, not on the picker's module.
-    """
-
-    pairs: pd.DataFrame
-    portal: Any
-    actions: Any  # set_selected(positions, value), journal
-    threshold: Any  # the score slider: .value
-    _view: np.ndarray  # row positions the filters show now
+__all__ = ["ReviewControls"]
 
 
 class ReviewControls:
@@ -42,7 +30,7 @@ class ReviewControls:
 
     Parameters
     ----------
-    picker
+    grid
         The grid these controls act on.
     export_path
         Where *Export* writes first (``.csv`` or ``.xlsx``; the text box changes it).
@@ -50,9 +38,9 @@ class ReviewControls:
         Write each decision to the journal's ``decisions`` table as well as the frame.
     """
 
-    def __init__(self, picker: Grid, *, export_path: str = "b24nb-log.csv",
+    def __init__(self, grid: Grid, *, export_path: str = "b24nb-log.csv",
                  record: bool = True) -> None:
-        self.picker = picker
+        self.grid = grid
         self.record = record
         auto = w.Layout(width="auto")
         self.include_rebinds = w.Checkbox(value=False, description="include rebinds",
@@ -70,16 +58,16 @@ class ReviewControls:
         self.export_button = w.Button(description="Export", icon="download", layout=auto,
                                       tooltip="write the log (every bind_* and decision "
                                               "column) as CSV or Excel")
-        self.header = w.HTML(header_html(_grid_style()))
+        self.header = w.HTML(header_html(GRID_STYLE))  # the rows' columns: headers line up
 
     # ------------------------------------------------------------------ bulk ticks
     def tick_all(self) -> str:
         """Tick what the pre-tick rule would at the slider's threshold; say what it did."""
-        picker = self.picker
-        threshold = float(picker.threshold.value)
-        plan = tick_all_plan(picker.pairs, picker._view, threshold,
+        grid = self.grid
+        threshold = float(grid.threshold.value)
+        plan = tick_all_plan(grid.pairs, grid.view, threshold,
                              include_rebinds=bool(self.include_rebinds.value))
-        picker.actions.set_selected(plan.positions, True)
+        grid.actions.set_selected(plan.positions, True)
         text = (f"ticked {len(plan.positions):,} pair(s) scoring ≥ {threshold:.2f}: the best "
                 "candidate of each order, not ambiguous")
         text += (f", {plan.rebinds:,} of them rebind(s) of orders bound elsewhere"
@@ -92,79 +80,69 @@ class ReviewControls:
 
     def untick(self, positions: np.ndarray) -> int:
         """Untick the rows at ``positions``; returns how many were ticked."""
-        pairs = self.picker.pairs
+        pairs = self.grid.pairs
         was = int(pairs["selected"].iloc[positions].to_numpy(dtype=bool, na_value=False).sum())
-        self.picker.actions.set_selected(positions, False)
+        self.grid.actions.set_selected(positions, False)
         return was
 
     # ------------------------------------------------------------------ decisions
     def decide(self, pair_id: Any, decision: str | None) -> None:
         """Set a pair's decision in the frame and (``record``) the journal."""
-        picker = self.picker
-        position = picker.pairs.index.get_loc(pair_id)
-        set_decision(picker.pairs, [position], decision, portal=picker.portal,
-                     journal=picker.actions.journal, record=self.record)
+        grid = self.grid
+        position = grid.pairs.index.get_loc(pair_id)
+        set_decision(grid.pairs, [position], decision, portal=grid.portal,
+                     journal=grid.actions.journal, record=self.record)
 
     # ------------------------------------------------------------------ export
     def export(self) -> str:
         """Write the log now (the frame as it is at this click) and say where."""
-        path, n = export_log(self.picker.pairs, self.export_path.value.strip()
+        path, n = export_log(self.grid.pairs, self.export_path.value.strip()
                              or "b24nb-log.csv")
         return (f"exported {n:,} row(s) (every pair sent, dry-run or decided, with all "
                 f"bind_* and decision columns) to {html.escape(str(path.resolve()))}")
 
+    # ------------------------------------------------------------------ handlers
+    # each runs through the grid's guard (``MatchPicker.handle``): once at a time, errors shown
+    def on_tick_page(self) -> None:
+        """*Tick page*: every pair of the page whose order no other pair holds."""
+        grid = self.grid
+        positions = grid.page_positions()
+        free = [p for p, b in zip(positions.tolist(), grid.blocked_by(positions), strict=True)
+                if b is None]
+        grid.actions.set_selected(np.array(free, dtype=np.intp), True)
+        grid.redraw()
 
-class ReviewHandlers:
-    """The picker's handlers for these controls (mixed into :class:`MatchPicker`)."""
+    def on_untick_page(self) -> None:
+        """*Untick page*."""
+        self.grid.actions.set_selected(self.grid.page_positions(), False)
+        self._after_bulk("")
 
-    review: ReviewControls
-    rows: list[Any]
-    _filling: bool
-    _busy: bool
+    def on_tick_all(self) -> None:
+        """*Tick all ≥ threshold* (see :meth:`tick_all`)."""
+        self._after_bulk(html.escape(self.tick_all()))
 
-    @guarded
-    def _on_untick_all(self, _button: w.Button) -> None:
-        n = self.review.untick(np.arange(len(self.pairs), dtype=np.intp))
-        self._say(f"unticked all {n:,} ticked pair(s)")
-        self._recompute_view()
-        self._redraw()
+    def on_untick_all(self) -> None:
+        """*Untick all*: every pair of the frame."""
+        n = self.untick(np.arange(len(self.grid.pairs), dtype=np.intp))
+        self._after_bulk(f"unticked all {n:,} ticked pair(s)")
 
-    @guarded
-    def _on_untick_shown(self, _button: w.Button) -> None:
-        n = self.review.untick(self._view)
-        self._say(f"unticked the {n:,} ticked pair(s) the filters showed")
-        self._recompute_view()
-        self._redraw()
+    def on_untick_shown(self) -> None:
+        """*Untick shown*: every pair the filters show."""
+        n = self.untick(self.grid.view)
+        self._after_bulk(f"unticked the {n:,} ticked pair(s) the filters showed")
 
-    def _on_decision(self, slot: int, change: dict) -> None:
-        if self._filling:
-            return
-        if self._busy:  # like a tick: a decision that cannot be taken now must not look taken
-            self._filling = True
-            try:
-                self.rows[slot].decision.value = change["old"]
-            finally:
-                self._filling = False
-            return
-        self._decide(slot, change["new"] or None)
+    def _after_bulk(self, text: str) -> None:
+        self.grid.say(text)
+        self.grid.recompute_view()  # the "selected"/"not selected" filters now show others
+        self.grid.redraw()
 
-    @guarded
-    def _decide(self, slot: int, decision: str | None) -> None:
-        pid = self.rows[slot].pair_id
-        if pid is None:
-            return
-        self.review.decide(pid, decision)
-        self._say(html.escape(f"pair {pid}: {decision or 'undecided'}"))
-        self._refresh_counts()
-        self._redraw()
+    def on_decision(self, pair_id: Any, decision: str | None) -> None:
+        """A row's decision menu changed."""
+        self.decide(pair_id, decision)
+        self.grid.say(html.escape(f"pair {pair_id}: {decision or 'undecided'}"))
+        self.grid.refresh_counts()
+        self.grid.redraw()
 
-    @guarded
-    def _on_export(self, _button: w.Button) -> None:
-        self._say(self.review.export())
-
-
-
-def _grid_style() -> str:
-    from b24nb.widgets._html import _GRID  # the rows' own layout, so headers line up
-
-    return _GRID
+    def on_export(self) -> None:
+        """*Export*: write the log and say where."""
+        self.grid.say(self.export())

@@ -3,34 +3,52 @@
 Why apart from :mod:`b24nb.widgets.picker`: the grid's layout and review tools are one concern;
 rendering what the run controller (:mod:`b24nb.widgets._actions`) returns — a
 :class:`~b24nb.widgets._actions.Proposal`, :class:`~b24nb.binding.control.Progress` from the
-run's thread, a :class:`~b24nb.widgets._actions.RunResult` at its end — is another. The
-callbacks from the run's thread touch widget values only (ipywidgets sends them from any
-thread) and redraw the page under the grid's frame lock.
+run's thread, a :class:`~b24nb.widgets._actions.RunResult` at its end — is another. It reaches
+the grid only through the :class:`~b24nb.widgets._grid.RunGrid` protocol. The callbacks from
+the run's thread touch widget values only (ipywidgets sends them from any thread) and redraw
+the page under the grid's frame lock.
 """
 
 from __future__ import annotations
 
 import html
-from typing import Any
 
+from b24nb.binding.control import Progress
 from b24nb.widgets import _html
 from b24nb.widgets._actions import Proposal, RunResult
+from b24nb.widgets._grid import RunGrid
 
 __all__ = ["RunView"]
 
 
 class RunView:
-    """Shows one grid's runs; ``picker`` is the :class:`~b24nb.widgets.picker.MatchPicker`."""
+    """Shows one grid's runs; ``grid`` is the :class:`~b24nb.widgets.picker.MatchPicker`.
 
-    def __init__(self, picker: Any) -> None:
-        self.picker = picker
+    The ``propose``/``start``/``cancel``/``stop`` handlers run through the grid's guard
+    (``MatchPicker.handle``); the ``on_*`` callbacks come from the run's thread.
+    """
+
+    def __init__(self, grid: RunGrid) -> None:
+        self.grid = grid
+
+    def propose(self, kind: str) -> None:
+        """Bind, Retry or Undo was clicked: show what Confirm would send (undo: never dry)."""
+        p = self.grid
+        self.show_proposal(p.actions.propose(kind, dry_run=p.dry_run.value))
+
+    def cancel(self) -> None:
+        """Cancel was clicked: forget the proposal."""
+        p = self.grid
+        p.actions.cancel()
+        p.confirm_box.layout.display = "none"
+        p.say("cancelled: nothing was sent")
 
     def show_proposal(self, proposal: Proposal) -> None:
         """Show what Confirm would send, and how long it will take (or why nothing would)."""
-        p = self.picker
+        p = self.grid
         if proposal.empty:
             p.confirm_box.layout.display = "none"
-            p._say(html.escape(proposal.message or "no pairs to send"))
+            p.say(html.escape(proposal.message or "no pairs to send"))
             return
         p.confirm_html.value = _html.confirm_html(
             proposal.label, len(proposal.pair_ids), dry_run=proposal.dry_run,
@@ -40,11 +58,11 @@ class RunView:
             p.confirm_html.value += (f'<div class="b24nb-eta">{html.escape(proposal.eta.text)}'
                                      "</div>")
         p.confirm_box.layout.display = None
-        p._say("")
+        p.say("")
 
     def start(self) -> None:
         """Confirm was clicked: start the proposed run in the background, show its bar."""
-        p = self.picker
+        p = self.grid
         proposal = p.actions.pending
         p.confirm_box.layout.display = "none"
         if proposal is None or p.actions.running:
@@ -58,35 +76,35 @@ class RunView:
         p.stop_button.disabled = False
         for button in (p.bind_button, p.retry_button, p.undo_button):
             button.disabled = True
-        p._say(html.escape(proposal.eta.text) if proposal.eta else "")
+        p.say(html.escape(proposal.eta.text) if proposal.eta else "")
         p.actions.start(on_progress=self.on_progress, on_rows=self.on_rows,
                         on_done=self.on_done)
-        p._render_page()  # ticks are held while the run goes
+        p.render_page()  # ticks are held while the run goes
 
     def stop(self) -> None:
         """Stop was clicked: the batches in flight finish, nothing more is sent."""
-        p = self.picker
+        p = self.grid
         if p.actions.stop():
             p.stop_button.disabled = True
             p.progress_label.value += " · stopping: finishing the batches in flight"
 
-    def on_progress(self, progress: Any) -> None:
+    def on_progress(self, progress: Progress) -> None:
         """From the run's thread: done/total, rate, ETA and any wait."""
-        p = self.picker
-        done = min(len(p.actions._finished), p.progress.max)
+        p = self.grid
+        done = min(p.actions.finished, p.progress.max)
         p.progress.value = done
         p.progress_label.value = progress.text.replace(
             f"{progress.done:,}/{progress.total:,}", f"{done:,}/{p.progress.max:,}", 1)
 
     def on_rows(self, _pair_ids: list) -> None:
         """From the run's thread, frame lock held: redraw the page with the new statuses."""
-        p = self.picker
-        p.progress.value = min(len(p.actions._finished), p.progress.max)
-        p._render_page()
+        p = self.grid
+        p.progress.value = min(p.actions.finished, p.progress.max)
+        p.render_page()
 
     def on_done(self, result: RunResult) -> None:
         """From the run's thread: counts, buttons, bar colour and the one-line summary."""
-        p = self.picker
+        p = self.grid
         with p.lock:
             p.stop_button.layout.display = "none"
             ok = result.ok and not result.stopped
@@ -98,18 +116,18 @@ class RunView:
             p.bind_button.disabled = p.retry_button.disabled = not can_bind
             p.undo_button.disabled = p.actions.last_run_id is None
             try:
-                p._refresh_counts()
-                p._redraw()
+                p.refresh_counts()
+                p.redraw()
             except Exception as exc:  # the statuses are in the frame; say the redraw broke
-                p._show_error(exc)
+                p.show_error(exc)
                 return
             line = html.escape(result.line)
             if result.error is not None:
-                p._show_error(result.error)
-                p.message.value += f'<div class="b24nb-message">{line}</div>'
+                p.show_error(result.error)
+                p.message.value += _html.message_html(line)
             elif result.redraw_error is not None:
-                p._show_error(RuntimeError(
+                p.show_error(RuntimeError(
                     f"{result.line}; but the grid failed to redraw during the run (the run "
                     f"went on, the frame holds every status): {result.redraw_error}"))
             else:
-                p._say(line)
+                p.say(line)

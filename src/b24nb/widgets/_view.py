@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from b24nb.journal.verdicts import review_progress  # the one rule of "reviewed"
 from b24nb.pairs import DONE
 
 __all__ = ["DECISION_FILTERS", "DONE_STATUSES", "SORTS", "STATUS_FILTERS", "Filters",
-           "OrderIndex", "TextSearch", "compute_view",
+           "FrameIndex", "OrderIndex", "TextSearch", "blockers", "compute_view", "done_mask",
            "histogram", "selected_mask", "status_counts"]
 
 #: statuses meaning "the order is bound to this pair's deal now"
@@ -181,6 +182,37 @@ class OrderIndex:
         return [self._sorted_pos[a:b] for a, b in zip(lo, hi, strict=True)]
 
 
+def done_mask(frame: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
+    """Which of the rows at ``positions`` are bound to their deal now."""
+    if "bind_status" not in frame.columns:
+        return np.zeros(len(positions), dtype=bool)
+    status = frame["bind_status"].iloc[positions]
+    return status.isin(sorted(DONE_STATUSES)).to_numpy(dtype=bool, na_value=False)
+
+
+def blockers(frame: pd.DataFrame, orders: OrderIndex, positions: np.ndarray) -> list[Any]:
+    """For each position, the pair id already holding its order (ticked or bound), or None.
+
+    A pair that is itself ticked or bound holds its order and is never blocked. Only the
+    siblings of the given rows are read, so a page costs O(page).
+    """
+    keys = frame["order_id"].iloc[positions].to_numpy(dtype="float64", na_value=np.nan)
+    groups = orders.siblings(keys)
+    flat = np.concatenate(groups) if groups else np.array([], dtype=np.intp)
+    holds = (frame["selected"].iloc[flat].to_numpy(dtype=bool, na_value=False)
+             | done_mask(frame, flat))
+    holding = dict(zip(flat.tolist(), holds.tolist(), strict=True))
+    label = dict(zip(flat.tolist(), frame.index.take(flat).tolist(), strict=True))
+    result: list[Any] = []
+    for pos, group in zip(positions.tolist(), groups, strict=True):
+        if holding.get(pos):
+            result.append(None)
+            continue
+        other = next((p for p in group.tolist() if p != pos and holding.get(p)), None)
+        result.append(None if other is None else label[other])
+    return result
+
+
 def histogram(frame: pd.DataFrame, bins: int = 20) -> np.ndarray:
     """Counts of scores in ``bins`` equal bins over [0, 1]."""
     score = frame["score"].to_numpy(dtype=float, na_value=np.nan)
@@ -204,3 +236,27 @@ def status_counts(frame: pd.DataFrame) -> dict[str, int]:
                 counts[label] = int(frame["decision"].eq(value).sum())
     counts["reviewed"] = review_progress(frame)["reviewed"]
     return counts
+
+
+def _shape(frame: pd.DataFrame) -> tuple[int, Any, Any]:
+    return (len(frame), frame.index[0] if len(frame) else None,
+            frame.index[-1] if len(frame) else None)
+
+
+class FrameIndex:
+    """What the grid derives from the whole frame once: text search, order index, score bins.
+
+    Why cached: a page change must stay O(page) on a million pairs; :meth:`stale` tells in
+    O(1) whether rows were added or dropped since, when the cached positions would point at
+    the wrong rows.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.search = TextSearch(frame)
+        self.orders = OrderIndex(frame)
+        self.hist = histogram(frame)
+        self._shape = _shape(frame)
+
+    def stale(self, frame: pd.DataFrame) -> bool:
+        """Rows added or dropped under the grid since this index was built."""
+        return self._shape != _shape(frame)

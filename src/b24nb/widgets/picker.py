@@ -4,22 +4,28 @@ Why it is built this way (research notebook-ux.md §A.3, STYLE.md points 11–12
 
 - plain ipywidgets only, so it renders in JupyterLab 4, Notebook 7, VS Code, Colab and Voila
   with no extra front-end code;
-- a fixed pool of row widgets (one ``Checkbox`` + one ``HTML`` each) is built once and refilled
-  per page: creating widgets is what is expensive, updating them is cheap;
+- a fixed pool of row widgets (:mod:`._rows`) is built once and refilled per page: creating
+  widgets is what is expensive, updating them is cheap;
 - the pairs frame is the only state: a tick writes ``pairs.selected``, a run writes the
   ``bind_*`` columns, and every redraw reads them back, keyed by ``pair_id``;
 - which rows are visible is a cached array of positions recomputed only when a filter changes,
   so a page change costs O(page) even on a million pairs;
 - every handler runs through one guard that refuses re-entry and shows errors in the widget
   instead of losing them in a log nobody reads.
+
+The picker is built from parts that own one thing each: the bars of controls
+(:mod:`._toolbars`), the row pool (:mod:`._rows`), what is visible (:mod:`._view`), the review
+controls (:mod:`._review`), the run controller (:mod:`._actions`) and its view
+(:mod:`._runview`). The parts reach the picker only through the public members the
+:mod:`._grid` protocols list; the picker lays them out and wires every handler in one place.
 """
 
 from __future__ import annotations
 
-import functools
 import html
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
@@ -31,18 +37,18 @@ from b24nb.redact import redact
 from b24nb.widgets import _html
 from b24nb.widgets._actions import Actions, last_run_line
 from b24nb.widgets._explain import portal_base
-from b24nb.widgets._layout import DEFAULT_THRESHOLD, POOL_SIZE, Row, guarded
-from b24nb.widgets._review import ReviewControls, ReviewHandlers
+from b24nb.widgets._guard import guarded
+from b24nb.widgets._options import DEFAULT_THRESHOLD, ReviewOptions
+from b24nb.widgets._review import ReviewControls
+from b24nb.widgets._rows import Row, RowPool
 from b24nb.widgets._runview import RunView
+from b24nb.widgets._toolbars import confirm_bar, filter_bar, pager, progress_bar, run_bar, tick_bar
 from b24nb.widgets._view import (
-    DONE_STATUSES,
-    SORTS,
-    STATUS_FILTERS,
     Filters,
-    OrderIndex,
-    TextSearch,
+    FrameIndex,
+    blockers,
     compute_view,
-    histogram,
+    done_mask,
     selected_mask,
     status_counts,
 )
@@ -52,7 +58,23 @@ __all__ = ["MatchPicker"]
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
-class MatchPicker(ReviewHandlers, w.VBox):
+#: the frame's columns a row shows: the row's own, plus the breakdown's evidence (generically)
+_BREAKDOWN = ("prior", "match_prior", "match_weight", "weight")
+
+
+def _prepare(pairs: pd.DataFrame) -> None:
+    """Refuse a frame that is not suggest()'s; add ``selected`` and the decision columns."""
+    missing = [c for c in ("deal_id", "order_id", "score") if c not in pairs.columns]
+    if missing:
+        raise ValueError(f"pairs lacks the column(s) {missing}; pass the frame from suggest()")
+    if not pairs.index.is_unique:
+        raise ValueError("pairs must be indexed by a unique pair_id")
+    if "selected" not in pairs.columns:
+        pairs["selected"] = pd.array(np.zeros(len(pairs), dtype=bool), dtype="boolean")
+    ensure_columns(pairs)  # decision, decided_at
+
+
+class MatchPicker(w.VBox):
     """Review suggested deal↔order pairs, tick the ones to bind, bind them, undo them.
 
     Parameters
@@ -82,179 +104,133 @@ class MatchPicker(ReviewHandlers, w.VBox):
     >>> picker                                             # doctest: +SKIP
     """
 
-    def __init__(self, pairs: pd.DataFrame, portal: Any = None, *, deals: Any = None,
-                 journal: Any = None, page_size: int = 25, threshold: float = DEFAULT_THRESHOLD,
-                 dry_run: bool = False, allow_rebind: bool = False,
-                 export_path: str = "b24nb-log.csv", record_decisions: bool = True) -> None:
-        missing = [c for c in ("deal_id", "order_id", "score") if c not in pairs.columns]
-        if missing:
-            raise ValueError(f"pairs lacks the column(s) {missing}; pass the frame from suggest()")
-        if not pairs.index.is_unique:
-            raise ValueError("pairs must be indexed by a unique pair_id")
-        if "selected" not in pairs.columns:
-            pairs["selected"] = pd.array(np.zeros(len(pairs), dtype=bool), dtype="boolean")
-        ensure_columns(pairs)  # decision, decided_at
+    def __init__(  # noqa: PLR0913, RUF100 - public class; review()'s keyword options
+            self, pairs: pd.DataFrame, portal: Any = None, *, deals: Any = None,
+            journal: Any = None, page_size: int = 25, threshold: float = DEFAULT_THRESHOLD,
+            dry_run: bool = False, allow_rebind: bool = False,
+            export_path: str = "b24nb-log.csv", record_decisions: bool = True) -> None:
+        options = ReviewOptions(deals=deals, journal=journal, page_size=page_size,
+                                threshold=threshold, dry_run=dry_run, allow_rebind=allow_rebind,
+                                export_path=export_path, record_decisions=record_decisions)
+        _prepare(pairs)  # refused before any widget exists
         super().__init__(layout=w.Layout(width="100%"))
         self.pairs = pairs
         self.portal = portal
         self._busy = False
-        self._filling = False
         self._page = 0
         self._filters = Filters()
-        self._index_frame()
-        self._view = compute_view(pairs, self._filters, self._text_search)
+        self._index = FrameIndex(pairs)
+        self._view = compute_view(pairs, self._filters, self._index.search)
         self._counts: dict[str, int] = {}
         #: held by every handler and by the background run while it writes the frame
         self.lock = threading.RLock()
-        self.actions = Actions(lambda: self.pairs, siblings=lambda o: self._orders.siblings(o),
+        self.actions = Actions(lambda: self.pairs,
+                               siblings=lambda o: self._index.orders.siblings(o),
                                allow_rebind=lambda: bool(self.allow_rebind.value),
-                               portal=portal, deals=deals, journal=journal, lock=self.lock)
-        self.review = ReviewControls(self, export_path=export_path, record=record_decisions)
+                               portal=portal, deals=options.deals, journal=options.journal,
+                               lock=self.lock)
+        self.review = ReviewControls(self, export_path=options.export_path,
+                                     record=options.record_decisions)
         self._base = portal_base(portal)
-        self._build(page_size, threshold, dry_run, allow_rebind)
+        self._build(options)
         self.run_view = RunView(self)
         self._wire()
-        self._refresh_counts()
-        self._redraw()
+        self.refresh_counts()
+        self.redraw()
         if portal is not None:  # after a kernel restart: what became of the last run
-            line = last_run_line(portal, journal)
+            line = last_run_line(portal, options.journal)
             if line:
-                self._say(html.escape(line))
-
-    def _index_frame(self) -> None:
-        """(Re)build what is derived from the whole frame once: search, sibling index, bins."""
-        self._text_search = TextSearch(self.pairs)
-        self._orders = OrderIndex(self.pairs)
-        self._hist = histogram(self.pairs)
-        self._shape = (len(self.pairs), self.pairs.index[0] if len(self.pairs) else None,
-                       self.pairs.index[-1] if len(self.pairs) else None)
+                self.say(html.escape(line))
 
     # ---------------------------------------------------------------- building
-    def _build(self, page_size: int, threshold: float, dry_run: bool,
-               allow_rebind: bool) -> None:
+    def _build(self, options: ReviewOptions) -> None:
         """Create every widget once; later only their values change."""
-        self.summary = w.HTML()
-        self.histogram = w.HTML()
-        self.search = w.Text(placeholder="search deal, order, customer, reasons…",
-                             continuous_update=False, layout=w.Layout(width="260px"))
-        self.band = w.FloatRangeSlider(value=(0.0, 1.0), min=0.0, max=1.0, step=0.01,
-                                       description="score", continuous_update=False,
-                                       readout_format=".2f", layout=w.Layout(width="300px"))
-        self.status_filter = w.Dropdown(options=STATUS_FILTERS, value="all",
-                                        description="show", layout=w.Layout(width="200px"))
-        self.sort = w.Dropdown(options=list(SORTS), value="score ↓", description="sort",
-                               layout=w.Layout(width="180px"))
-        self.page_size = w.Dropdown(options=[25, 50], value=50 if page_size > 25 else 25,
-                                    description="rows", layout=w.Layout(width="130px"))
-        self.threshold = w.FloatSlider(value=threshold, min=0.0, max=1.0, step=0.01,
-                                       description="tick ≥", readout_format=".2f",
-                                       continuous_update=False, layout=w.Layout(width="260px"))
+        self.summary, self.histogram = w.HTML(), w.HTML()
+        (self.search, self.band, self.status_filter, self.sort,
+         self.page_size) = filter_bar(options.page_size)
         auto = w.Layout(width="auto")  # room for the whole label, never "Tick all ≥ thres…"
-        self.tick_above_button = w.Button(description="Tick all ≥ threshold",
-                                          icon="check-square", layout=auto)
-        self.tick_page_button = w.Button(description="Tick page", icon="check", layout=auto)
-        self.untick_page_button = w.Button(description="Untick page", icon="square-o",
-                                           layout=auto)
-        # rows for the first page only; a bigger page adds the rest when chosen (each row is
-        # about a dozen widget models the browser must create before the grid shows)
-        first = Row()
-        self.rows = [first] + [Row(like=first)
-                               for _ in range(min(self.page_size.value, POOL_SIZE) - 1)]
-        self.pool = w.VBox([r.box for r in self.rows])
-        self.prev_button = w.Button(description="Prev", icon="chevron-left",
-                                    layout=w.Layout(width="80px"))
-        self.next_button = w.Button(description="Next", icon="chevron-right",
-                                    layout=w.Layout(width="80px"))
-        self.page_label = w.Label()
-        self.bind_button = w.Button(description="Bind selected (0)", button_style="primary",
-                                    icon="link", layout=w.Layout(width="190px"))
-        self.dry_run = w.Checkbox(value=dry_run, description="dry run", indent=False,
-                                  layout=w.Layout(width="90px"))
-        self.allow_rebind = w.Checkbox(value=allow_rebind, description="allow rebind",
-                                       indent=False, layout=w.Layout(width="120px"))
-        self.retry_button = w.Button(description="Retry failed (0)", icon="repeat", layout=auto)
-        self.undo_button = w.Button(description="Undo last run", icon="undo", disabled=True,
-                                    layout=auto)
-        self.confirm_html = w.HTML()
-        self.confirm_button = w.Button(description="Confirm", button_style="danger")
-        self.cancel_button = w.Button(description="Cancel")
-        self.confirm_box = w.VBox(
-            [self.confirm_html, w.HBox([self.confirm_button, self.cancel_button])],
-            layout=w.Layout(display="none"))
-        self.progress = w.IntProgress(value=0, min=0, max=1, bar_style="info",
-                                      layout=w.Layout(width="300px"))
-        self.progress_label = w.Label()
-        self.stop_button = w.Button(description="Stop", icon="stop", button_style="warning",
-                                    tooltip="finish the batches in flight, send nothing more",
-                                    layout=w.Layout(width="auto", display="none"))
-        self.progress_box = w.HBox([self.progress, self.progress_label, self.stop_button],
-                                   layout=w.Layout(display="none", align_items="center"))
+        (self.threshold, self.tick_above_button, self.tick_page_button,
+         self.untick_page_button) = tick_bar(options.threshold, auto)
+        self.pool = RowPool(self.page_size.value, on_tick=self._tick, on_decision=self._decide,
+                            busy=lambda: self._busy)
+        self.prev_button, self.next_button, self.page_label = pager()
+        (self.bind_button, self.dry_run, self.allow_rebind, self.retry_button,
+         self.undo_button) = run_bar(options, auto, can_bind=self.portal is not None)
+        self.confirm_html, self.confirm_button, self.cancel_button, self.confirm_box = (
+            confirm_bar())
+        self.progress, self.progress_label, self.stop_button, self.progress_box = (
+            progress_bar())
         self.message = w.HTML()
-        can_bind = self.portal is not None
-        for button in (self.bind_button, self.retry_button):
-            button.disabled = not can_bind
-            button.tooltip = "" if can_bind else "pass portal= to bind from here"
-        self.children = [
+        self.children = self._laid_out()
+
+    def _laid_out(self) -> list[w.Widget]:
+        """The grid top to bottom: summary, filters, ticks, header, rows, pager, run, log."""
+        wrap = {"flex_flow": "row wrap", "align_items": "center"}
+        review = self.review
+        return [
             w.HBox([self.summary, self.histogram],
                    layout=w.Layout(justify_content="space-between", align_items="flex-end")),
             w.HBox([self.search, self.band, self.status_filter, self.sort, self.page_size],
                    layout=w.Layout(flex_flow="row wrap")),
-            w.HBox([self.threshold, self.review.include_rebinds, self.tick_above_button,
+            w.HBox([self.threshold, review.include_rebinds, self.tick_above_button,
                     self.tick_page_button, self.untick_page_button,
-                    self.review.untick_shown_button, self.review.untick_all_button],
-                   layout=w.Layout(flex_flow="row wrap", align_items="center")),
-            w.HBox([w.HTML(layout=w.Layout(width="28px", flex="0 0 28px")), self.review.header,
+                    review.untick_shown_button, review.untick_all_button],
+                   layout=w.Layout(**wrap)),
+            w.HBox([w.HTML(layout=w.Layout(width="28px", flex="0 0 28px")), review.header,
                     w.HTML("<b style='color:#444;font-size:12.5px'>decision</b>",
                            layout=w.Layout(width="105px", flex="0 0 105px"))]),
-            self.pool,
+            self.pool.box,
             w.HBox([self.prev_button, self.page_label, self.next_button],
                    layout=w.Layout(align_items="center")),
             w.HBox([self.bind_button, self.dry_run, self.allow_rebind, self.retry_button,
-                    self.undo_button], layout=w.Layout(flex_flow="row wrap",
-                                                       align_items="center")),
-            w.HBox([self.review.export_path, self.review.export_button],
+                    self.undo_button], layout=w.Layout(**wrap)),
+            w.HBox([review.export_path, review.export_button],
                    layout=w.Layout(align_items="center")),
             self.confirm_box, self.progress_box, self.message,
         ]
 
     def _wire(self) -> None:
-        """Connect every handler, all in one place."""
+        """Connect every handler, all in one place (the rows' own: :class:`RowPool`)."""
         for control in (self.search, self.band, self.status_filter, self.sort):
             control.observe(self._on_filter, names="value")
         self.page_size.observe(self._on_page_size, names="value")
         self.threshold.observe(self._on_threshold, names="value")
         self.allow_rebind.observe(self._on_allow_rebind, names="value")
-        self.prev_button.on_click(self._on_prev)
-        self.next_button.on_click(self._on_next)
-        self.tick_page_button.on_click(self._on_tick_page)
-        self.untick_page_button.on_click(self._on_untick_page)
-        self.tick_above_button.on_click(self._on_tick_above)
-        for slot, row in enumerate(self.rows):
-            self._wire_row(slot, row)
-        self.review.untick_all_button.on_click(self._on_untick_all)
-        self.review.untick_shown_button.on_click(self._on_untick_shown)
-        self.review.export_button.on_click(self._on_export)
-        self.bind_button.on_click(self._on_bind)
-        self.retry_button.on_click(self._on_retry)
-        self.undo_button.on_click(self._on_undo)
-        self.confirm_button.on_click(self._on_confirm)
-        self.cancel_button.on_click(self._on_cancel)
-        self.stop_button.on_click(self._on_stop)
+        clicks: list[tuple[w.Button, Callable[..., None], tuple[Any, ...]]] = [
+            (self.prev_button, self._step, (-1,)),
+            (self.next_button, self._step, (1,)),
+            (self.tick_page_button, self.review.on_tick_page, ()),
+            (self.untick_page_button, self.review.on_untick_page, ()),
+            (self.tick_above_button, self.review.on_tick_all, ()),
+            (self.review.untick_all_button, self.review.on_untick_all, ()),
+            (self.review.untick_shown_button, self.review.on_untick_shown, ()),
+            (self.review.export_button, self.review.on_export, ()),
+            (self.bind_button, self.run_view.propose, ("bind",)),
+            (self.retry_button, self.run_view.propose, ("retry",)),
+            (self.undo_button, self.run_view.propose, ("undo",)),
+            (self.confirm_button, self.run_view.start, ()),
+            (self.cancel_button, self.run_view.cancel, ()),
+            (self.stop_button, self.run_view.stop, ()),
+        ]
+        for button, action, args in clicks:
+            button.on_click(lambda _button, action=action, args=args: self.handle(action, *args))
 
-    def _wire_row(self, slot: int, row: Row) -> None:
-        row.checkbox.observe(functools.partial(self._on_tick, slot), names="value")
-        row.decision.observe(functools.partial(self._on_decision, slot), names="value")
+    @guarded
+    def handle(self, action: Callable[..., None], *args: Any) -> None:
+        """Run ``action(*args)`` as one of the grid's handlers: once at a time, errors shown."""
+        action(*args)
 
-    def _grow_pool(self, size: int) -> None:
-        """Rows up to ``size`` (a bigger page was chosen); rows are never taken away."""
-        new = [Row(like=self.rows[0]) for _ in range(len(self.rows), min(size, POOL_SIZE))]
-        for slot, row in enumerate(new, start=len(self.rows)):
-            self._wire_row(slot, row)
-        if new:
-            self.rows.extend(new)
-            self.pool.children = [r.box for r in self.rows]
+    # ---------------------------------------------------------------- state
+    @property
+    def rows(self) -> list[Row]:
+        """The pooled rows, top to bottom (those past a short page are hidden)."""
+        return self.pool.rows
 
-    # ---------------------------------------------------------------- state helpers
+    @property
+    def view(self) -> np.ndarray:
+        """Row positions the filters show now, in display order."""
+        return self._view
+
     @property
     def n_pages(self) -> int:
         return max(1, -(-len(self._view) // self.page_size.value))
@@ -268,89 +244,58 @@ class MatchPicker(ReviewHandlers, w.VBox):
         """The ``pair_id`` of every row on the current page, top to bottom."""
         return self.pairs.index[self.page_positions()].tolist()
 
-    def _column_position(self, column: str) -> int:
-        return int(self.pairs.columns.get_loc(column))
+    def blocked_by(self, positions: np.ndarray) -> list[Any]:
+        """For each position, the pair id already holding its order (ticked or bound), or None."""
+        return blockers(self.pairs, self._index.orders, positions)
 
-    def _done_mask(self, positions: np.ndarray) -> np.ndarray:
-        if "bind_status" not in self.pairs.columns:
-            return np.zeros(len(positions), dtype=bool)
-        status = self.pairs["bind_status"].iloc[positions]
-        return status.isin(sorted(DONE_STATUSES)).to_numpy(dtype=bool, na_value=False)
+    def recompute_view(self) -> None:
+        """Re-apply the filters to the frame (after a bulk action changed what they select)."""
+        self._view = compute_view(self.pairs, self._filters, self._index.search)
+        self._page = min(self._page, self.n_pages - 1)
 
-    def _blockers(self, positions: np.ndarray) -> list[Any]:
-        """For each position, the pair id already holding its order (ticked or bound), or None.
+    def refresh(self) -> None:
+        """Recompute the view and counts from the frame (after changing it outside the widget).
 
-        A pair that is itself ticked or bound holds its order and is never blocked.
+        Why it exists: the grid caches the visible row positions, the order index and the
+        score histogram so a page change stays O(page); a ``bind()`` from a notebook cell or
+        an edit of ``pairs`` changes what they were computed from.
         """
-        orders = self.pairs["order_id"].iloc[positions].to_numpy(dtype="float64",
-                                                                  na_value=np.nan)
-        groups = self._orders.siblings(orders)
-        flat = np.concatenate(groups) if groups else np.array([], dtype=np.intp)
-        holds = (self.pairs["selected"].iloc[flat].to_numpy(dtype=bool, na_value=False)
-                 | self._done_mask(flat))
-        holding = dict(zip(flat.tolist(), holds.tolist(), strict=True))
-        label = dict(zip(flat.tolist(), self.pairs.index.take(flat).tolist(), strict=True))
-        result: list[Any] = []
-        for pos, group in zip(positions.tolist(), groups, strict=True):
-            if holding.get(pos):
-                result.append(None)
-                continue
-            other = next((p for p in group.tolist() if p != pos and holding.get(p)), None)
-            result.append(None if other is None else label[other])
-        return result
+        self._index = FrameIndex(self.pairs)
+        self.recompute_view()
+        self.refresh_counts()
+        self.redraw()
 
     # ---------------------------------------------------------------- rendering
-    def _frame_changed(self) -> bool:
-        """Rows added or dropped under the grid since it last looked (an O(1) check)."""
-        p = self.pairs
-        return self._shape != (len(p), p.index[0] if len(p) else None,
-                               p.index[-1] if len(p) else None)
-
     def _render_page(self) -> None:
         """Refill the pooled rows from the frame: O(page), whatever the frame size."""
-        if self._frame_changed():  # cached positions would point at the wrong rows
-            self._index_frame()
-            self._view = compute_view(self.pairs, self._filters, self._text_search)
-            self._page = min(self._page, self.n_pages - 1)
+        if self._index.stale(self.pairs):  # cached positions would point at the wrong rows
+            self._index = FrameIndex(self.pairs)
+            self.recompute_view()
         positions = self.page_positions()
         columns = [c for c in _html.ROW_COLUMNS if c in self.pairs.columns]
-        columns += [c for c in self.pairs.columns  # the breakdown's evidence, generically
-                    if c.startswith(("ev_", "lvl_")) or c in ("prior", "match_prior",
-                                                              "match_weight", "weight")]
+        columns += [c for c in self.pairs.columns
+                    if c.startswith(("ev_", "lvl_")) or c in _BREAKDOWN]
         records = self.pairs.iloc[positions][columns].to_dict("records")
         ids = self.pairs.index[positions].tolist()
-        blockers = self._blockers(positions)
-        done = self._done_mask(positions)
-        running = self.actions.running
-        self._filling = True
-        try:
-            for slot, row in enumerate(self.rows):
-                if slot >= len(records):
-                    row.pair_id = None
-                    row.box.layout.display = "none"
-                    continue
-                rec, pid = records[slot], ids[slot]
-                row.pair_id = pid
-                row.html.value = _html.row_html(rec, pair_id=pid, blocked_by=blockers[slot],
-                                                base=self._base)
-                row.checkbox.value = bool(rec.get("selected") is True)
-                decision = rec.get("decision")
-                rejected = decision == "reject"
-                row.checkbox.disabled = bool(running or done[slot] or rejected
-                                             or blockers[slot] is not None)
-                row.decision.value = decision if isinstance(decision, str) else ""
-                row.decision.disabled = bool(running)
-                row.box.layout.display = None
-            self.page_label.value = (
-                f"page {self._page + 1:,}/{self.n_pages:,} · "
-                f"rows {min(len(self._view), self._page * self.page_size.value + 1):,}–"
-                f"{self._page * self.page_size.value + len(records):,} of {len(self._view):,}")
-            self.prev_button.disabled = self._page == 0
-            self.next_button.disabled = self._page >= self.n_pages - 1
-        finally:
-            self._filling = False
+        blocked = self.blocked_by(positions)
+        done = done_mask(self.pairs, positions)
+        cells = [_html.row_html(rec, pair_id=pid, blocked_by=by, base=self._base)
+                 for rec, pid, by in zip(records, ids, blocked, strict=True)]
+        held = [bool(d) or by is not None for d, by in zip(done, blocked, strict=True)]
+        self.pool.fill(ids, records, cells, held, running=self.actions.running)
+        size, shown = self.page_size.value, len(self._view)
+        self.page_label.value = (
+            f"page {self._page + 1:,}/{self.n_pages:,} · "
+            f"rows {min(shown, self._page * size + 1):,}–"
+            f"{self._page * size + len(records):,} of {shown:,}")
+        self.prev_button.disabled = self._page == 0
+        self.next_button.disabled = self._page >= self.n_pages - 1
 
-    def _redraw(self) -> None:
+    def render_page(self) -> None:
+        """Refill the page's rows: the parts' way in to :meth:`_render_page` (O(page))."""
+        self._render_page()
+
+    def redraw(self) -> None:
         """Redraw the page and the counts that depend on ticks (after the selection changed)."""
         self._render_page()
         self._refresh_bind_label()
@@ -363,13 +308,12 @@ class MatchPicker(ReviewHandlers, w.VBox):
         self._counts["selected"] = int(selected_mask(self.pairs).sum())
         self._render_summary()
 
-    def _refresh_counts(self) -> None:
+    def refresh_counts(self) -> None:
         """Recount statuses (after a run or refresh; not on every tick)."""
         self._counts = status_counts(self.pairs)
         self._refresh_retry_label()
         self._render_summary()
-        self.histogram.value = _html.histogram_html(self._hist, self.band.value,
-                                                    self.threshold.value)
+        self._render_histogram()
 
     def _refresh_retry_label(self) -> None:
         self.retry_button.description = f"Retry failed ({len(self.actions.to_retry()):,})"
@@ -377,43 +321,28 @@ class MatchPicker(ReviewHandlers, w.VBox):
     def _render_summary(self) -> None:
         self.summary.value = _html.summary_html(self._counts, len(self._view))
 
-    def _show_error(self, exc: BaseException) -> None:
+    def _render_histogram(self) -> None:
+        self.histogram.value = _html.histogram_html(self._index.hist, self.band.value,
+                                                    self.threshold.value)
+
+    def show_error(self, exc: BaseException) -> None:
+        """Show an error under the grid (redacted) and log it."""
         logger.error("review widget: %s", redact(f"{type(exc).__name__}: {exc}"), exc_info=exc)
-        text = html.escape(redact(f"{type(exc).__name__}: {exc}"))
-        self.message.value = (f'<div class="b24nb-error" style="color:#c82333;'
-                              f'white-space:pre-wrap">{text}</div>')
+        self.message.value = _html.error_html(exc)
 
-    def _say(self, text: str) -> None:
-        self.message.value = f'<div class="b24nb-message">{text}</div>'
-
-    def refresh(self) -> None:
-        """Recompute the view and counts from the frame (after changing it outside the widget).
-
-        Why it exists: the grid caches the visible row positions, the order index and the
-        score histogram so a page change stays O(page); a ``bind()`` from a notebook cell or
-        an edit of ``pairs`` changes what they were computed from.
-        """
-        self._index_frame()
-        self._view = compute_view(self.pairs, self._filters, self._text_search)
-        self._page = min(self._page, self.n_pages - 1)
-        self._refresh_counts()
-        self._redraw()
+    def say(self, text: str) -> None:
+        """Show one line (HTML, already escaped) under the grid; ``""`` clears it."""
+        self.message.value = _html.message_html(text)
 
     # ---------------------------------------------------------------- handlers
-    def _recompute_view(self) -> None:
-        """Re-apply the filters to the frame (after a bulk action changed what they select)."""
-        self._view = compute_view(self.pairs, self._filters, self._text_search)
-        self._page = min(self._page, self.n_pages - 1)
-
     @guarded
     def _on_filter(self, _change: dict) -> None:
         self._filters = Filters(text=self.search.value, band=tuple(self.band.value),
                                 status=self.status_filter.value, sort=self.sort.value)
-        self._view = compute_view(self.pairs, self._filters, self._text_search)
+        self._view = compute_view(self.pairs, self._filters, self._index.search)
         self._page = 0
-        self._say("")
-        self.histogram.value = _html.histogram_html(self._hist, self.band.value,
-                                                    self.threshold.value)
+        self.say("")
+        self._render_histogram()
         self._render_page()
         self._render_summary()
 
@@ -421,98 +350,39 @@ class MatchPicker(ReviewHandlers, w.VBox):
     def _on_page_size(self, change: dict) -> None:
         first = self._page * change["old"]
         self._page = first // change["new"]
-        self._grow_pool(change["new"])
+        self.pool.grow(change["new"])
         self._render_page()
 
     @guarded
     def _on_threshold(self, _change: dict) -> None:
-        self.histogram.value = _html.histogram_html(self._hist, self.band.value,
-                                                    self.threshold.value)
+        self._render_histogram()
 
     @guarded
     def _on_allow_rebind(self, _change: dict) -> None:
         self._refresh_retry_label()  # held-back rebinds become retryable
-
-    @guarded
-    def _on_prev(self, _button: w.Button) -> None:
-        self.go_to_page(self._page - 1)
-
-    @guarded
-    def _on_next(self, _button: w.Button) -> None:
-        self.go_to_page(self._page + 1)
 
     def go_to_page(self, page: int) -> None:
         """Show page ``page`` (0-based, clipped to the valid range)."""
         self._page = max(0, min(page, self.n_pages - 1))
         self._render_page()
 
-    def _on_tick(self, slot: int, change: dict) -> None:
-        if self._filling:  # the refill itself, not the analyst
-            return
-        if self._busy:  # a tick that cannot be taken now must not look taken
-            self._filling = True
-            try:
-                self.rows[slot].checkbox.value = bool(change["old"])
-            finally:
-                self._filling = False
-            return
-        self._tick(slot, bool(change["new"]))
+    def _step(self, step: int) -> None:  # Prev (-1), Next (1)
+        self.go_to_page(self._page + step)
 
     @guarded
-    def _tick(self, slot: int, value: bool) -> None:
+    def _tick(self, slot: int, value: Any) -> None:
         pid = self.rows[slot].pair_id
         if pid is None:
             return
-        self.actions.set_selected(np.array([self.pairs.index.get_loc(pid)]), value)
-        self._say("")  # an older message ("no pairs to send") no longer applies
-        self._redraw()
+        self.actions.set_selected(np.array([self.pairs.index.get_loc(pid)]), bool(value))
+        self.say("")  # an older message ("no pairs to send") no longer applies
+        self.redraw()
 
     @guarded
-    def _on_tick_page(self, _button: w.Button) -> None:
-        positions = self.page_positions()
-        free = [p for p, b in zip(positions.tolist(), self._blockers(positions), strict=True)
-                if b is None]
-        self.actions.set_selected(np.array(free, dtype=np.intp), True)
-        self._redraw()
-
-    @guarded
-    def _on_untick_page(self, _button: w.Button) -> None:
-        self.actions.set_selected(self.page_positions(), False)
-        self._say("")
-        self._recompute_view()
-        self._redraw()
-
-    @guarded
-    def _on_tick_above(self, _button: w.Button) -> None:
-        self._say(html.escape(self.review.tick_all()))
-        self._recompute_view()
-        self._redraw()
-
-    @guarded
-    def _on_bind(self, _button: w.Button) -> None:
-        self.run_view.show_proposal(self.actions.propose("bind", dry_run=self.dry_run.value))
-
-    @guarded
-    def _on_retry(self, _button: w.Button) -> None:
-        self.run_view.show_proposal(self.actions.propose("retry", dry_run=self.dry_run.value))
-
-    @guarded
-    def _on_undo(self, _button: w.Button) -> None:
-        self.run_view.show_proposal(self.actions.propose("undo"))
-
-    @guarded
-    def _on_confirm(self, _button: w.Button) -> None:
-        self.run_view.start()
-
-    @guarded
-    def _on_cancel(self, _button: w.Button) -> None:
-        self.actions.cancel()
-        self.confirm_box.layout.display = "none"
-        self._say("cancelled: nothing was sent")
-
-    @guarded
-    def _on_stop(self, _button: w.Button) -> None:
-        self.run_view.stop()
+    def _decide(self, slot: int, value: Any) -> None:
+        pid = self.rows[slot].pair_id
+        if pid is not None:
+            self.review.on_decision(pid, value or None)
 
     # ---------------------------------------------------------------- text repr
     def __repr__(self) -> str:
