@@ -44,7 +44,7 @@ from b24nb.limits import ScaledClock
 from b24nb.portal import Portal
 from b24nb.sandbox import Sandbox
 from b24nb.sandbox.sale import binding_changes
-from b24nb.testing import bind_pairs, binding_disagreements, call
+from b24nb.testing import binding_disagreements, call, make_pairs
 
 COLLEAGUE = 9000  # the colleague's deals are 9000..9499; ours are deal o for order o
 OLD = 20_000  # the starting owners of the pre-bound orders: deal 20000 + o
@@ -235,7 +235,7 @@ def run_soak(n: int = 5000, share: float = 0.05, *, seed: int = 0, scale: float 
         # the colleague catches up before each guard re-read, outside the run's frame lock,
         # so its wait never sits between a re-read and the batch it guards
         gaps = _windows(portal, reads, sent, before_read=colleague.keep_up)
-        pairs = bind_pairs(range(1, n + 1))
+        pairs = make_pairs(range(1, n + 1))
 
         def on_update(ids: list[Any]) -> None:
             # pairs with a final answer (the run's first update marks every row "pending",

@@ -1,7 +1,6 @@
 """Demo frames for the review tests: the sandbox demo's records typed like the loaders'.
 
-One cached place, so the review tests share one import path (``b24nb.testing`` after issue
-10's move, ``b24nb.match.demo_frames`` before it) and one build per size.
+One cached place, so the review tests share one build per size.
 """
 
 from __future__ import annotations
@@ -10,10 +9,7 @@ import functools
 
 import pandas as pd
 
-try:
-    from b24nb.testing import demo_frames
-except ImportError:  # before issue 10 moves it into b24nb.testing
-    from b24nb.match.demo_frames import demo_frames
+from b24nb.testing import demo_frames
 
 
 @functools.cache

@@ -10,6 +10,7 @@ import pytest
 import b24nb
 from b24nb.portal import Portal
 from b24nb.sandbox import Sandbox
+from b24nb.testing import make_pairs, portal_owners
 
 N_DEALS, N_ORDERS = 300, 320
 #: order 5 belongs to deal 250 (auto-created style), order 6 is already bound to deal 6
@@ -18,28 +19,6 @@ BINDINGS = [
     {"orderId": 6, "ownerId": 6, "ownerTypeId": 2},
     {"orderId": 300, "ownerId": 299, "ownerTypeId": 2},
 ]
-
-
-def make_pairs(pairs: list[tuple[int, int]], selected: bool | list[bool] = True) -> pd.DataFrame:
-    """A pairs frame in the contract's shape (only the columns bind() reads or writes)."""
-    n = len(pairs)
-    sel = [selected] * n if isinstance(selected, bool) else selected
-    return pd.DataFrame(
-        {
-            "deal_id": pd.array([d for d, _ in pairs], dtype="Int64"),
-            "order_id": pd.array([o for _, o in pairs], dtype="Int64"),
-            "owner_type_id": pd.array([2] * n, dtype="Int64"),
-            "current_owner_id": pd.array([None] * n, dtype="Int64"),
-            "current_owner_type_id": pd.array([None] * n, dtype="Int64"),
-            "rebind": pd.array([False] * n, dtype="boolean"),
-            "selected": pd.array(sel, dtype="boolean"),
-        },
-        index=pd.Index(range(n), name="pair_id", dtype="Int64"),
-    )
-
-
-def owners(sb: Sandbox) -> dict[int, tuple[int, int]]:
-    return {b["orderId"]: (b["ownerId"], b["ownerTypeId"]) for b in sb.bindings()}
 
 
 def writes(sb: Sandbox) -> int:
@@ -66,9 +45,9 @@ def portal(sb: Sandbox) -> Iterator[Portal]:
 def test_bind_binds_selected_rows_only_and_logs_each_row(sb, portal, journal_path):
     pairs = make_pairs([(10, 10), (11, 11), (12, 12)], selected=[True, False, True])
     summary = b24nb.bind(portal, pairs, progress=False)
-    assert owners(sb)[10] == (10, 2)
-    assert owners(sb)[12] == (12, 2)
-    assert 11 not in owners(sb)
+    assert portal_owners(sb, with_type=True)[10] == (10, 2)
+    assert portal_owners(sb, with_type=True)[12] == (12, 2)
+    assert 11 not in portal_owners(sb, with_type=True)
     assert list(pairs["bind_status"].fillna("-")) == ["bound", "-", "bound"]
     assert pairs.loc[0, "bind_response"] == {
         "dealOrder": {"orderId": 10, "ownerId": 10, "ownerTypeId": 2}
@@ -105,7 +84,7 @@ def test_bind_refuses_silent_rebind_without_allow_rebind(sb, portal, journal_pat
     b24nb.bind(portal, pairs, progress=False)
     assert pairs.loc[0, "bind_status"] == "needs_rebind"
     assert "deal 250" in pairs.loc[0, "bind_message"]
-    assert owners(sb)[5] == (250, 2)
+    assert portal_owners(sb, with_type=True)[5] == (250, 2)
     assert pairs.loc[1, "bind_status"] == "bound"
     # the frame now shows who owns order 5 today
     assert pairs.loc[0, "current_owner_id"] == 250
@@ -116,20 +95,20 @@ def test_bind_with_allow_rebind_moves_order_and_journals_old_owner(sb, portal, j
     pairs = make_pairs([(5, 5)])
     b24nb.bind(portal, pairs, allow_rebind=True, progress=False)
     assert pairs.loc[0, "bind_status"] == "rebound"
-    assert owners(sb)[5] == (5, 2)
+    assert portal_owners(sb, with_type=True)[5] == (5, 2)
     h = b24nb.history()
     send = h[(h.event == "send") & (h.order_id == 5)].iloc[-1]
     assert (send.prev_owner_id, send.prev_owner_type_id) == (250, 2)
 
 
 def test_dry_run_reports_what_would_be_sent_and_writes_nothing(sb, portal, journal_path):
-    before = owners(sb)
+    before = portal_owners(sb, with_type=True)
     pairs = make_pairs([(5, 5), (6, 6), (8, 8)])
     summary = b24nb.bind(portal, pairs, dry_run=True, progress=False)
     assert list(pairs["bind_status"]) == ["needs_rebind", "already_bound", "dry_run"]
     assert "would bind order 8 to deal 8" in pairs.loc[2, "bind_message"]
     assert writes(sb) == 0
-    assert owners(sb) == before
+    assert portal_owners(sb, with_type=True) == before
     assert summary.dry_run
     assert summary.run_id is None
     assert b24nb.history().empty
@@ -159,12 +138,12 @@ def test_rerun_skips_done_rows_and_sends_nothing(sb, portal, journal_path):
 
 
 def test_unbind_restores_replaced_owner_and_removes_new_bindings(sb, portal, journal_path):
-    before = owners(sb)
+    before = portal_owners(sb, with_type=True)
     pairs = make_pairs([(5, 5), (8, 8), (6, 6)])
     b24nb.bind(portal, pairs, allow_rebind=True, progress=False)
-    assert owners(sb)[5] == (5, 2)
+    assert portal_owners(sb, with_type=True)[5] == (5, 2)
     summary = b24nb.unbind(portal, pairs, progress=False)
-    assert owners(sb) == before
+    assert portal_owners(sb, with_type=True) == before
     assert list(pairs["bind_status"]) == ["unbound", "unbound", "skipped"]
     assert pairs.loc[0, "current_owner_id"] == 250
     assert pd.isna(pairs.loc[1, "current_owner_id"])
@@ -179,7 +158,7 @@ def test_unbind_leaves_alone_an_order_changed_since(sb, portal, journal_path):
     portal.call("crm.orderentity.add", {"fields": {"orderId": 8, "ownerId": 9, "ownerTypeId": 2}})
     b24nb.unbind(portal, pairs, progress=False)
     assert pairs.loc[0, "bind_status"] == "skipped"
-    assert owners(sb)[8] == (9, 2)
+    assert portal_owners(sb, with_type=True)[8] == (9, 2)
 
 
 def test_unbind_twice_sends_nothing_the_second_time(sb, portal, journal_path):
@@ -200,8 +179,8 @@ def test_unbind_by_run_id_undoes_only_that_run(sb, portal, journal_path):
     both = make_pairs([(8, 8), (9, 9)])
     b24nb.unbind(portal, both, run_id=run1, progress=False)
     assert list(both["bind_status"]) == ["unbound", "skipped"]
-    assert 8 not in owners(sb)
-    assert owners(sb)[9] == (9, 2)
+    assert 8 not in portal_owners(sb, with_type=True)
+    assert portal_owners(sb, with_type=True)[9] == (9, 2)
 
 
 def test_on_update_receives_pair_ids_after_each_batch(sb, portal, journal_path):
@@ -239,7 +218,7 @@ def test_interrupted_bind_marks_rows_and_rerun_completes(sb, portal, journal_pat
     assert pairs.loc[pairs.bind_status == "skipped", "bind_error"].eq("KeyboardInterrupt").all()
     b24nb.bind(portal, pairs, progress=False)
     assert set(pairs["bind_status"]) == {"bound"}
-    assert sum(1 for o in owners(sb) if 7 <= o < 157) == 150
+    assert sum(1 for o in portal_owners(sb, with_type=True) if 7 <= o < 157) == 150
     assert writes(sb) == 150
 
 

@@ -26,22 +26,10 @@ from b24nb.journal import Journal
 from b24nb.limits import ScaledClock
 from b24nb.portal import Portal
 from b24nb.sandbox import Sandbox
+from b24nb.testing import make_pairs
 
 SCALE = 100.0
 FAST = 500.0  # for runs that wait out the operating budget's 10-minute window
-
-
-def make_pairs(n: int, first: int = 1) -> pd.DataFrame:
-    ids = list(range(first, first + n))
-    return pd.DataFrame(
-        {
-            "deal_id": pd.array(ids, dtype="Int64"),
-            "order_id": pd.array(ids, dtype="Int64"),
-            "owner_type_id": pd.array([2] * n, dtype="Int64"),
-            "selected": pd.array([True] * n, dtype="boolean"),
-        },
-        index=pd.Index(range(n), name="pair_id", dtype="Int64"),
-    )
 
 
 def sandbox(n: int, **kw) -> Sandbox:
@@ -141,13 +129,11 @@ def test_fault_soak_binds_every_pair_exactly_once(journal):
 
 CHILD = textwrap.dedent("""
     import sys
-    import pandas as pd
     import b24nb
     from b24nb.portal import Portal
+    from b24nb.testing import make_pairs
     url, journal, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    ids = list(range(1, n + 1))
-    pairs = pd.DataFrame({"deal_id": ids, "order_id": ids, "owner_type_id": [2] * n,
-                          "selected": [True] * n})
+    pairs = make_pairs(n)
     with Portal(url, progress=False) as portal:
         b24nb.bind(portal, pairs, journal=journal, progress=False)
 """)

@@ -25,21 +25,9 @@ from b24nb.journal import Journal
 from b24nb.limits import ScaledClock
 from b24nb.portal import Portal
 from b24nb.sandbox import Sandbox
+from b24nb.testing import make_pairs
 from b24nb.widgets import review
 from b24nb.widgets._synthetic import synthetic_pairs
-
-
-def make_pairs(n: int) -> pd.DataFrame:
-    ids = list(range(1, n + 1))
-    return pd.DataFrame(
-        {
-            "deal_id": pd.array(ids, dtype="Int64"),
-            "order_id": pd.array(ids, dtype="Int64"),
-            "owner_type_id": pd.array([2] * n, dtype="Int64"),
-            "selected": pd.array([True] * n, dtype="boolean"),
-        },
-        index=pd.Index(range(n), name="pair_id", dtype="Int64"),
-    )
 
 
 def portal_sandbox(n: int, **kw) -> Sandbox:
@@ -208,13 +196,9 @@ def test_grid_after_a_restart_says_the_last_run_was_cut_off(journal_path):
     with portal_sandbox(200, time_scale=20) as sb:
         # another process binds and dies hard after its first batch: no end note, no finally
         script = textwrap.dedent(f"""
-            import os, pandas as pd, b24nb
-            ids = list(range(1, 201))
-            pairs = pd.DataFrame({{"deal_id": pd.array(ids, dtype="Int64"),
-                "order_id": pd.array(ids, dtype="Int64"),
-                "owner_type_id": pd.array([2] * 200, dtype="Int64"),
-                "selected": pd.array([True] * 200, dtype="boolean")}},
-                index=pd.Index(range(200), name="pair_id", dtype="Int64"))
+            import os, b24nb
+            from b24nb.testing import make_pairs
+            pairs = make_pairs(200)
             calls = []
             def die(ids):
                 calls.append(ids)

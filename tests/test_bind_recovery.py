@@ -16,7 +16,6 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 import b24nb
@@ -25,22 +24,7 @@ from b24nb.binding import portal_identity
 from b24nb.journal import WRITE_KEYS, Journal, JournalError
 from b24nb.portal import Portal
 from b24nb.sandbox import Sandbox
-
-
-def make_pairs(orders: list[int], deal_of=lambda o: o, first_pair: int = 0) -> pd.DataFrame:
-    n = len(orders)
-    return pd.DataFrame(
-        {
-            "deal_id": pd.array([deal_of(o) for o in orders], dtype="Int64"),
-            "order_id": pd.array(orders, dtype="Int64"),
-            "owner_type_id": pd.array([2] * n, dtype="Int64"),
-            "current_owner_id": pd.array([None] * n, dtype="Int64"),
-            "current_owner_type_id": pd.array([None] * n, dtype="Int64"),
-            "rebind": pd.array([False] * n, dtype="boolean"),
-            "selected": pd.array([True] * n, dtype="boolean"),
-        },
-        index=pd.Index(range(first_pair, first_pair + n), name="pair_id", dtype="Int64"),
-    )
+from b24nb.testing import make_pairs, portal_owners
 
 
 def sandbox(n: int = 200, **kw) -> Sandbox:
@@ -51,10 +35,6 @@ def sandbox(n: int = 200, **kw) -> Sandbox:
 
 def adds(sb: Sandbox) -> int:
     return sb.stats.method_calls.get("crm.orderentity.add", 0)
-
-
-def owners(sb: Sandbox) -> dict[int, int]:
-    return {b["orderId"]: b["ownerId"] for b in sb.bindings()}
 
 
 def no_pending(journal: Journal, portal: Portal) -> bool:
@@ -77,7 +57,7 @@ def test_a_lost_answer_is_settled_and_every_order_is_bound_once(journal, kind, a
         summary = b24nb.bind(portal, pairs, journal=journal, progress=False)
         assert summary["bound"] == 120
         assert set(pairs["bind_status"]) == {"bound"}
-        assert owners(sb) == {o: o for o in range(1, 121)}
+        assert portal_owners(sb) == {o: o for o in range(1, 121)}
         # the portal ran each add once: a batch that landed was settled by reading back and
         # never resent; one refused before it ran was resent once
         assert adds(sb) == 120
@@ -128,7 +108,7 @@ def test_interrupt_between_sent_and_answer_leaves_pending_rows_that_a_rerun_sett
         assert counts == {"bound": 50, "pending": 50, "skipped": 50}
         assert pairs.loc[pairs.bind_status == "pending", "bind_message"].str.contains(
             "rerun to settle").all()
-        assert len(owners(sb)) == 100  # the second batch did land
+        assert len(portal_owners(sb)) == 100  # the second batch did land
         assert journal.pending_orders(portal_identity(portal)) == set(range(51, 101))
 
         del portal.batch  # back to the real client
@@ -136,7 +116,7 @@ def test_interrupt_between_sent_and_answer_leaves_pending_rows_that_a_rerun_sett
         b24nb.bind(portal, pairs, journal=journal, progress=False)
         assert set(pairs["bind_status"]) == {"bound"}
         assert adds(sb) - sent == 50  # only the 50 never sent; the lost batch was read back
-        assert owners(sb) == {o: o for o in range(1, 151)}
+        assert portal_owners(sb) == {o: o for o in range(1, 151)}
         assert no_pending(journal, portal)
 
 
@@ -177,14 +157,14 @@ def test_rerun_with_another_frame_over_the_same_journal_sends_nothing_twice(jour
         with pytest.raises(KeyboardInterrupt):
             b24nb.bind(portal, first, journal=journal, progress=False)
         del portal.batch
-        assert len(owners(sb)) == 100
+        assert len(portal_owners(sb)) == 100
         sent = adds(sb)
         # pair 0..49 now name orders 200..151 and 51..100, in reverse: nothing lines up
         second = make_pairs([*range(200, 150, -1), *range(100, 50, -1)])
         b24nb.bind(portal, second, journal=journal, progress=False)
         assert adds(sb) - sent == 50  # orders 151..200 only
         assert set(second["bind_status"]) == {"bound"}
-        assert owners(sb) == {o: o for o in [*range(1, 101), *range(151, 201)]}
+        assert portal_owners(sb) == {o: o for o in [*range(1, 101), *range(151, 201)]}
         assert no_pending(journal, portal)
         assert second.loc[second.order_id > 150, "bind_message"].str.startswith("bound").all()
 
@@ -203,7 +183,7 @@ def test_frame_changed_between_runs_is_read_from_portal_and_journal_not_trusted(
         assert "deal 1" in pairs.loc[0, "bind_message"]
         assert pairs.loc[[1, 2], "bind_status"].tolist() == ["bound", "bound"]
         assert summary["bound"] == 2
-        assert owners(sb) == {1: 1, 2: 2, 3: 3}
+        assert portal_owners(sb) == {1: 1, 2: 2, 3: 3}
 
 
 def test_auth_failure_mid_run_then_rerun_binds_the_rest_exactly_once(journal):
@@ -231,7 +211,7 @@ def test_auth_failure_mid_run_then_rerun_binds_the_rest_exactly_once(journal):
             b24nb.bind(portal, pairs, journal=journal, progress=False)
             assert adds(sb) - before == 100
             assert set(pairs["bind_status"]) == {"bound"}
-            assert owners(sb) == {o: o for o in range(1, 151)}
+            assert portal_owners(sb) == {o: o for o in range(1, 151)}
             assert no_pending(journal, portal)
 
 
@@ -404,7 +384,7 @@ def test_unbind_interrupted_between_sent_and_answer_is_finished_by_a_rerun(journ
     # orders 1..60 belong to deal 100+i today; b24nb moves them, and 61..120 are new
     today = [{"orderId": o, "ownerId": 100 + o, "ownerTypeId": 2} for o in range(1, 61)]
     with sandbox(bindings=today) as sb, Portal(sb.url, progress=False) as portal:
-        before = owners(sb)
+        before = portal_owners(sb)
         pairs = make_pairs(list(range(1, 121)))
         b24nb.bind(portal, pairs, journal=journal, allow_rebind=True, progress=False)
         assert pairs["bind_status"].value_counts().to_dict() == {"rebound": 60, "bound": 60}
@@ -417,7 +397,7 @@ def test_unbind_interrupted_between_sent_and_answer_is_finished_by_a_rerun(journ
         calls = dict(sb.stats.method_calls)
         b24nb.unbind(portal, pairs, journal=journal, progress=False)
         assert set(pairs["bind_status"]) == {"unbound"}
-        assert owners(sb) == before  # replaced owners back, new bindings gone
+        assert portal_owners(sb) == before  # replaced owners back, new bindings gone
         assert no_pending(journal, portal)
         sent = {m: sb.stats.method_calls.get(m.lower(), 0) - calls.get(m.lower(), 0)
                 for m in ("crm.orderentity.add", "crm.orderentity.deleteByFilter")}

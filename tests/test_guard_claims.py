@@ -22,15 +22,15 @@ from b24nb.journal import Journal
 from b24nb.journal.claims import Claims
 from b24nb.portal import Portal
 from b24nb.sandbox import Sandbox
-from b24nb.testing import bind_pairs, binding_disagreements
+from b24nb.testing import binding_disagreements, make_pairs, portal_owners
 
 CHILD = textwrap.dedent("""
     import sys
     import b24nb
     from b24nb.portal import Portal
-    from b24nb.testing import bind_pairs
+    from b24nb.testing import make_pairs
     url, journal, lo, hi = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    pairs = bind_pairs(range(lo, hi + 1))
+    pairs = make_pairs(range(lo, hi + 1))
     with Portal(url, progress=False) as portal:
         s = b24nb.bind(portal, pairs, journal=journal, progress=False)
     print(dict(s.counts))
@@ -80,7 +80,7 @@ def test_a_second_process_on_overlapping_orders_skips_what_the_first_claimed(tmp
         try:
             wait_for_claims(child, journal_path, 1000)
             with Portal(sb.url, progress=False) as portal, Journal(journal_path) as journal:
-                ours = bind_pairs(range(501, 1501), lambda o: o + 1)  # other deals
+                ours = make_pairs(range(501, 1501), lambda o: o + 1)  # other deals
                 summary = b24nb.bind(portal, ours, journal=journal, progress=False)
                 assert summary["skipped"] == 500
                 assert summary["bound"] == 500
@@ -88,7 +88,7 @@ def test_a_second_process_on_overlapping_orders_skips_what_the_first_claimed(tmp
                 assert set(claimed["bind_status"]) == {"skipped"}
                 assert claimed["bind_message"].str.startswith("claimed by run ").all()
                 assert child.wait(timeout=120) == 0, child.stderr.read().decode()
-                owners = {b["orderId"]: b["ownerId"] for b in sb.bindings()}
+                owners = portal_owners(sb)
                 # each order bound once, by the run that held it; none moved by the other
                 assert owners == {o: o for o in range(1, 1001)} | {
                     o: o + 1 for o in range(1001, 1501)}
@@ -115,11 +115,11 @@ def test_claims_of_a_killed_process_do_not_hold_its_orders(tmp_path, journal_pat
                 child.kill()
         sb.faults.clear()
         with Portal(sb.url, progress=False) as portal, Journal(journal_path) as journal:
-            pairs = bind_pairs(range(1, 1001))
+            pairs = make_pairs(range(1, 1001))
             summary = b24nb.bind(portal, pairs, journal=journal, progress=False)
             assert summary["skipped"] == 0  # the dead holder's claims lapsed at once
             assert set(pairs["bind_status"]) <= {"bound"}
-            assert {b["orderId"]: b["ownerId"] for b in sb.bindings()} == {
+            assert portal_owners(sb) == {
                 o: o for o in range(1, 1001)}
 
 
@@ -138,7 +138,7 @@ def stalled(journal_path):
 def test_a_stalled_run_holds_until_its_lease_lapses(journal_path, stalled):
     with sandbox() as sb, Portal(sb.url, progress=False) as portal:
         j = stalled(portal, 1.0)
-        pairs = bind_pairs(range(1, 21))
+        pairs = make_pairs(range(1, 21))
         summary = b24nb.bind(portal, pairs, journal=journal_path, progress=False)
         assert summary["skipped"] == 10
         assert summary["bound"] == 10
@@ -154,7 +154,7 @@ def test_a_stalled_run_holds_until_its_lease_lapses(journal_path, stalled):
 def test_wait_true_waits_for_the_claims_then_binds(journal_path, stalled):
     with sandbox() as sb, Portal(sb.url, progress=False) as portal:
         j = stalled(portal, 1.5)
-        pairs = bind_pairs(range(1, 21))
+        pairs = make_pairs(range(1, 21))
         t = time.monotonic()
         summary = b24nb.bind(portal, pairs, journal=journal_path, progress=False, wait=True)
         assert time.monotonic() - t >= 1.0

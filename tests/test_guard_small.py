@@ -19,7 +19,7 @@ from b24nb.journal import Journal, JournalError, history
 from b24nb.limits import ScaledClock
 from b24nb.portal import Portal
 from b24nb.sandbox import Sandbox
-from b24nb.testing import bind_pairs
+from b24nb.testing import make_pairs
 
 
 def sandbox(**kw) -> Sandbox:
@@ -63,7 +63,7 @@ def test_a_damaged_journal_raises_journal_error_before_any_request(sb, tmp_path,
     with Portal(sb.url, progress=False) as portal:
         sb.stats.reset()
         with pytest.raises(JournalError, match=str(path)):
-            b24nb.bind(portal, bind_pairs(range(1, 11)), journal=path, progress=False)
+            b24nb.bind(portal, make_pairs(range(1, 11)), journal=path, progress=False)
         assert sb.stats.http_requests == 0
 
 
@@ -73,9 +73,9 @@ def test_an_unwritable_journal_raises_journal_error_before_any_request(sb, tmp_p
     with Portal(sb.url, progress=False) as portal:
         sb.stats.reset()
         with pytest.raises(JournalError):
-            b24nb.bind(portal, bind_pairs(range(1, 11)), journal=where, progress=False)
+            b24nb.bind(portal, make_pairs(range(1, 11)), journal=where, progress=False)
         with pytest.raises(JournalError):
-            b24nb.bind(portal, bind_pairs(range(1, 11)), journal="/proc/b24nb/j.sqlite",
+            b24nb.bind(portal, make_pairs(range(1, 11)), journal="/proc/b24nb/j.sqlite",
                        progress=False)
         assert sb.stats.http_requests == 0
 
@@ -83,7 +83,7 @@ def test_an_unwritable_journal_raises_journal_error_before_any_request(sb, tmp_p
 # -- ValidationError: huge ids, bad bind_at; NumPy 2 bools ----------------------------------
 @pytest.mark.parametrize("column", ["order_id", "deal_id"])
 def test_ids_at_or_above_2_63_are_refused_before_sending(sb, journal_path, column):
-    pairs = bind_pairs(range(1, 4)).astype({column: object})
+    pairs = make_pairs(range(1, 4)).astype({column: object})
     pairs.loc[1, column] = 2**63
     pairs.loc[2, column] = 2**70
     with Portal(sb.url, progress=False) as portal:
@@ -96,7 +96,7 @@ def test_ids_at_or_above_2_63_are_refused_before_sending(sb, journal_path, colum
 
 
 def test_a_bad_bind_at_is_refused_before_sending(sb, journal_path):
-    pairs = bind_pairs(range(1, 4))
+    pairs = make_pairs(range(1, 4))
     pairs["bind_at"] = pd.Series(["2025-01-02T03:04:05Z", "yesterday-ish", None],
                                  index=pairs.index, dtype=object)
     with Portal(sb.url, progress=False) as portal:
@@ -110,7 +110,7 @@ def test_a_bad_bind_at_is_refused_before_sending(sb, journal_path):
 
 
 def test_numpy_bools_in_an_object_selected_column_are_ticks(sb, journal_path):
-    pairs = bind_pairs(range(1, 5))
+    pairs = make_pairs(range(1, 5))
     pairs["selected"] = pd.Series([np.True_, np.False_, True, np.True_], index=pairs.index,
                                   dtype=object)
     with Portal(sb.url, progress=False) as portal:
@@ -123,7 +123,7 @@ def test_numpy_bools_in_an_object_selected_column_are_ticks(sb, journal_path):
 def test_rows_taken_for_a_batch_but_never_sent_read_skipped_not_pending(sb, journal_path):
     # one batch at a time: the test scripts what happens between batches
     with Portal(sb.url, progress=False) as portal:
-        pairs = bind_pairs(range(1, 121))
+        pairs = make_pairs(range(1, 121))
         real, calls = portal.batch, []
 
         def batch(cmds, *, halt=False):
@@ -197,7 +197,7 @@ def test_spellings_of_one_portal_give_one_journal_key(url):
 
 def test_a_bind_through_localhost_is_undone_through_127_0_0_1(sb, journal_path):
     local = sb.url.replace("127.0.0.1", "localhost")
-    pairs = bind_pairs(range(1, 51))
+    pairs = make_pairs(range(1, 51))
     with Portal(local, progress=False) as portal:
         assert b24nb.bind(portal, pairs, progress=False)["bound"] == 50
     with Portal(sb.url, progress=False) as portal:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 
-import pandas as pd
 import pytest
 
 import b24nb
@@ -16,13 +15,9 @@ from b24nb.binding.identity import portal_identity
 from b24nb.journal import Journal
 from b24nb.portal import Portal
 from b24nb.sandbox import Sandbox
-from b24nb.testing import bind_pairs, binding_disagreements, call
+from b24nb.testing import binding_disagreements, call, make_pairs, portal_owners
 
 ORDERS = range(1, 61)
-
-
-def pairs_for(deal_of) -> pd.DataFrame:
-    return bind_pairs(ORDERS, deal_of)
 
 
 def sandbox(bound_to=51) -> Sandbox:
@@ -32,10 +27,6 @@ def sandbox(bound_to=51) -> Sandbox:
         {"orderId": o, "ownerId": bound_to, "ownerTypeId": 2} for o in ORDERS]
     return Sandbox(demo=False, orders=orders, deals=deals, bindings=bindings, limits=False,
                    latency=False)
-
-
-def owners(sb: Sandbox) -> dict[int, int]:
-    return {b["orderId"]: b["ownerId"] for b in sb.bindings()}
 
 
 def kill_after_read_back(portal) -> None:
@@ -60,10 +51,10 @@ def stopped_after_read_back(sb, journal):
     for o in range(1, 31):  # half the orders had another owner before
         call(sb.url, "crm.orderentity.add",
              {"fields": {"orderId": o, "ownerId": 70, "ownerTypeId": 2}})
-    before = owners(sb)
+    before = portal_owners(sb)
     sb.faults.add(method="crm.orderentity.add", kind="slow", delay=2.0, times=1)
     with Portal(sb.url, progress=False, timeout=0.5) as portal:
-        pairs = pairs_for(lambda o: o)
+        pairs = make_pairs(ORDERS, lambda o: o)
         kill_after_read_back(portal)
         with pytest.raises(KeyboardInterrupt):
             b24nb.bind(portal, pairs, journal=journal, progress=False,
@@ -78,10 +69,10 @@ def journal(journal_path):
 
 
 def rebind_twice(sb, portal, journal):
-    a, b = pairs_for(lambda o: 11), pairs_for(lambda o: 21)
+    a, b = make_pairs(ORDERS, lambda o: 11), make_pairs(ORDERS, lambda o: 21)
     run_a = b24nb.bind(portal, a, journal=journal, progress=False, allow_rebind=True).run_id
     run_b = b24nb.bind(portal, b, journal=journal, progress=False, allow_rebind=True).run_id
-    assert set(owners(sb).values()) == {21}
+    assert set(portal_owners(sb).values()) == {21}
     return a, b, run_a, run_b
 
 
@@ -90,10 +81,10 @@ def test_undoing_the_second_run_then_the_first_gives_back_the_first_owner(journa
     with sandbox() as sb, Portal(sb.url, progress=False) as portal:
         a, b, run_a, run_b = rebind_twice(sb, portal, journal)
         b24nb.unbind(portal, b, run_id=run_b, journal=journal, progress=False)
-        assert set(owners(sb).values()) == {11}
+        assert set(portal_owners(sb).values()) == {11}
         summary = b24nb.unbind(portal, a, run_id=run_a, journal=journal, progress=False)
         assert summary["unbound"] == len(ORDERS)
-        assert owners(sb) == dict.fromkeys(ORDERS, 51)
+        assert portal_owners(sb) == dict.fromkeys(ORDERS, 51)
         assert binding_disagreements(sb, a, journal) == []
 
 
@@ -103,35 +94,35 @@ def test_undoing_the_first_run_while_a_later_run_moved_it_again_is_refused(journ
         summary = b24nb.unbind(portal, a, run_id=run_a, journal=journal, progress=False)
         assert summary["skipped"] == len(ORDERS)
         assert run_b in a["bind_message"].iloc[0]
-        assert set(owners(sb).values()) == {21}  # nothing sent
+        assert set(portal_owners(sb).values()) == {21}  # nothing sent
 
 
 def test_one_unbind_without_run_id_undoes_the_whole_chain(journal):
     with sandbox() as sb, Portal(sb.url, progress=False) as portal:
         _, b, _, _ = rebind_twice(sb, portal, journal)
         b24nb.unbind(portal, b, journal=journal, progress=False)
-        assert owners(sb) == dict.fromkeys(ORDERS, 51)
+        assert portal_owners(sb) == dict.fromkeys(ORDERS, 51)
         again = b24nb.unbind(portal, b, journal=journal, progress=False)  # nothing left to do
         assert again["unbound"] == len(ORDERS)
-        assert owners(sb) == dict.fromkeys(ORDERS, 51)
+        assert portal_owners(sb) == dict.fromkeys(ORDERS, 51)
 
 
 def test_a_colleague_write_between_two_runs_starts_a_new_chain(journal):
     """51 → 11 (b24nb) → 33 (colleague, plain HTTP) → 21 (b24nb): undo gives back 33."""
     with sandbox() as sb, Portal(sb.url, progress=False) as portal:
-        a = pairs_for(lambda o: 11)
+        a = make_pairs(ORDERS, lambda o: 11)
         b24nb.bind(portal, a, journal=journal, progress=False, allow_rebind=True)
         for o in ORDERS:
             call(sb.url, "crm.orderentity.add",
                  {"fields": {"orderId": o, "ownerId": 33, "ownerTypeId": 2}})
-        b = pairs_for(lambda o: 21)
+        b = make_pairs(ORDERS, lambda o: 21)
         b24nb.bind(portal, b, journal=journal, progress=False, allow_rebind=True)
         b24nb.unbind(portal, b, journal=journal, progress=False)
-        assert owners(sb) == dict.fromkeys(ORDERS, 33)
+        assert portal_owners(sb) == dict.fromkeys(ORDERS, 33)
         # the first run's binding was replaced by the colleague: undoing it touches nothing
         summary = b24nb.unbind(portal, a, journal=journal, progress=False)
         assert summary["skipped"] == len(ORDERS)
-        assert owners(sb) == dict.fromkeys(ORDERS, 33)
+        assert portal_owners(sb) == dict.fromkeys(ORDERS, 33)
 
 
 def test_a_write_that_lands_after_the_read_back_is_b24nbs_and_undone(journal):
@@ -143,7 +134,7 @@ def test_a_write_that_lands_after_the_read_back_is_b24nbs_and_undone(journal):
         assert set(pairs["bind_status"]) == {"skipped"}  # read back absent, not resent
         time.sleep(2.5)  # the add lands on the server now
         # the first batch (orders 1..50) landed; 51..60 were never sent
-        assert owners(sb) == {o: o for o in range(1, 51)}
+        assert portal_owners(sb) == {o: o for o in range(1, 51)}
         with Portal(sb.url, progress=False) as portal:
             adds = sb.stats.method_calls["crm.orderentity.add"]
             summary = b24nb.bind(portal, pairs, journal=journal, progress=False, in_flight=1,
@@ -156,7 +147,7 @@ def test_a_write_that_lands_after_the_read_back_is_b24nbs_and_undone(journal):
             assert "landed late" in pairs["bind_message"].iloc[0]
             assert binding_disagreements(sb, pairs, journal) == []
             b24nb.unbind(portal, pairs, journal=journal, progress=False, in_flight=1)
-            assert owners(sb) == before
+            assert portal_owners(sb) == before
 
 
 def test_an_undo_that_lands_after_its_read_back_counts_as_done(journal):
@@ -164,7 +155,7 @@ def test_an_undo_that_lands_after_its_read_back_counts_as_done(journal):
     applied; the run stops. The next unbind() reads the order back on its old owner: done."""
     with sandbox() as sb:
         with Portal(sb.url, progress=False) as portal:
-            pairs = pairs_for(lambda o: 11)
+            pairs = make_pairs(ORDERS, lambda o: 11)
             b24nb.bind(portal, pairs, journal=journal, progress=False,
                        in_flight=1, allow_rebind=True)
         sb.faults.add(method="crm.orderentity.add", kind="slow", delay=2.0, times=1)
@@ -173,14 +164,14 @@ def test_an_undo_that_lands_after_its_read_back_counts_as_done(journal):
             with pytest.raises(KeyboardInterrupt):
                 b24nb.unbind(portal, pairs, journal=journal, progress=False, in_flight=1)
         time.sleep(2.5)  # the restores land now
-        assert owners(sb) == dict.fromkeys(ORDERS, 11) | dict.fromkeys(range(1, 51), 51)
+        assert portal_owners(sb) == dict.fromkeys(ORDERS, 11) | dict.fromkeys(range(1, 51), 51)
         with Portal(sb.url, progress=False) as portal:
             adds = sb.stats.method_calls["crm.orderentity.add"]
             summary = b24nb.unbind(portal, pairs, journal=journal, progress=False, in_flight=1)
             assert summary["unbound"] == len(ORDERS)
             assert sb.stats.method_calls["crm.orderentity.add"] == adds + 10  # 51..60 only
             assert "landed late" in pairs["bind_message"].iloc[0]
-            assert owners(sb) == dict.fromkeys(ORDERS, 51)
+            assert portal_owners(sb) == dict.fromkeys(ORDERS, 51)
             # and the chain is closed: binding again is a fresh rebind from 51
             again = b24nb.bind(portal, pairs, journal=journal, progress=False, in_flight=1,
                                allow_rebind=True)
@@ -208,9 +199,9 @@ def test_a_late_write_the_guard_finds_at_its_target_is_b24nbs_and_undone(journal
             summary = b24nb.bind(portal, pairs, journal=journal, progress=False, in_flight=1,
                                  allow_rebind=True)
             assert summary["already_bound"] == 50  # held back by the guard, not resent
-            assert owners(sb) == {o: o for o in range(1, 61)}
+            assert portal_owners(sb) == {o: o for o in range(1, 61)}
             ledgers = journal.ledgers(portal_identity(portal), list(range(1, 51)))
             assert all(ledgers[o].ours == (o, 2) for o in range(1, 51))
             portal.batch = real  # type: ignore[method-assign]
             b24nb.unbind(portal, pairs, journal=journal, progress=False, in_flight=1)
-            assert owners(sb) == before
+            assert portal_owners(sb) == before

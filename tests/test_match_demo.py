@@ -11,7 +11,7 @@ import pytest
 
 import b24nb
 from b24nb.match import suggest
-from b24nb.match._block import auto_created, block
+from b24nb.match._block import Blocking, auto_created, block
 from b24nb.match._prep import NONE, prepare
 from b24nb.sandbox.demo import make_demo
 from b24nb.testing import demo_frames, score_against_truth
@@ -72,8 +72,9 @@ def test_blocking_scores_a_small_share_of_the_cross_product(loaded) -> None:
     deals, orders, _, _ = loaded
     d, o = prepare(deals, orders)
     di, _oi, _bits = block(d, o, candidate=np.ones(len(d.ids), bool),
-                           current=np.full(len(o.ids), NONE), amount_tol=0.01,
-                           date_window=(-3, 30), id_window=(-60, 365))
+                           current=np.full(len(o.ids), NONE),
+                           rules=Blocking(amount_tol=0.01, date_window=(-3, 30),
+                                          id_window=(-60, 365)))
     assert 0 < len(di) < 0.01 * len(d.ids) * len(o.ids)
 
 

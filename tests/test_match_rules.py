@@ -522,13 +522,14 @@ def test_levels_worked_out_in_chunks_give_the_pairs_of_one_pass(monkeypatch) -> 
 
 def _candidates(d: pd.DataFrame, o: pd.DataFrame) -> set[int]:
     """The order ids blocking offers deal row 0, before any scoring (``low`` plays no part)."""
-    from b24nb.match._block import block
+    from b24nb.match._block import Blocking, block
     from b24nb.match._prep import NONE, prepare
 
     ds, os_ = prepare(d, o)
     di, oi, _ = block(ds, os_, candidate=np.ones(len(d), bool),
-                      current=np.full(len(o), NONE, np.int64), amount_tol=0.25,
-                      date_window=(-30, 60), id_window=(-90, 365))
+                      current=np.full(len(o), NONE, np.int64),
+                      rules=Blocking(amount_tol=0.25, date_window=(-30, 60),
+                                     id_window=(-90, 365)))
     return {int(os_.ids[i]) for i in oi[di == 0]}
 
 

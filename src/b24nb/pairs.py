@@ -6,17 +6,25 @@ and each of them used to restate the part of the contract it needed (the statuse
 places, the owner types in three). Here it is said once (docs/contracts.md §Frames explains
 each column); the others import it and never spell it again.
 
-It imports nothing, so any part may import it. The comparison names are part of the contract
-(one ``lvl_*`` column per comparison, one ``ev_*`` per weighed one); the matcher defines their
-levels against these names (:mod:`b24nb.match._levels`).
+It imports nothing of b24nb (only pandas and numpy, for the typed builder), so any part may
+import it. The comparison names are part of the contract (one ``lvl_*`` column per comparison,
+one ``ev_*`` per weighed one); the matcher defines their levels against these names
+(:mod:`b24nb.match._levels`). The typed builders (:func:`empty_pairs`, :func:`typed_pairs`)
+live here too, so a frame made by ``suggest`` and one made by a test helper cannot disagree
+on a dtype.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
 __all__ = [
     "COLUMNS", "COMPARED", "DEAL", "DECIDED_COLUMNS", "DONE", "EV_COLUMNS", "LEGACY_INVOICE",
     "LOG_COLUMNS", "LVL_COLUMNS", "MADE", "OPEN", "OWNER_NAMES", "OWNER_TYPES", "SMART_INVOICE",
-    "STATUSES", "WEIGHED", "owner_name",
+    "STATUSES", "WEIGHED", "empty_pairs", "owner_name", "pair_index", "typed_pairs",
 ]
 
 # ---------------------------------------------------------------------------- owner types
@@ -103,3 +111,56 @@ COLUMNS: dict[str, str] = {
     **DECIDED_COLUMNS,
     **LOG_COLUMNS,
 }
+
+
+# ---------------------------------------------------------------------------- typed frames
+def pair_index(n: int, first: int = 0) -> pd.Index:
+    """The ``pair_id`` index: ``first … first + n − 1`` as nullable ``Int64``."""
+    return pd.Index(pd.array(np.arange(first, first + n), dtype="Int64"), name="pair_id")
+
+
+def empty_pairs() -> pd.DataFrame:
+    """A pairs frame with no rows and every column in its contract dtype."""
+    frame = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in COLUMNS.items()})
+    frame.index = pair_index(0)
+    return frame
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    s = pd.to_datetime(values)
+    if getattr(s.dt, "tz", None) is None:
+        s = s.dt.tz_localize("UTC")
+    return s.dt.tz_convert("UTC").astype(_UTC)
+
+
+def _blank(dtype: str, n: int) -> pd.Series | np.ndarray:
+    """``n`` missing values of ``dtype``: the review's and the log's columns before use."""
+    if dtype == "object":
+        return np.full(n, None, dtype=object)
+    return pd.Series(pd.NA if dtype == "string" else pd.NaT, index=range(n), dtype=dtype)
+
+
+def typed_pairs(cols: Mapping[str, object]) -> pd.DataFrame:
+    """A full pairs frame from per-row arrays (already in final row order), cast to the contract.
+
+    Every column of :data:`COLUMNS` but the decision and log ones must be in ``cols``; those
+    (``decision``, ``decided_at``, ``bind_*``) start empty, since only the review and
+    ``bind`` fill them. ``pair_id`` is 0 … n − 1.
+    """
+    n = len(cols["deal_id"])  # type: ignore[arg-type]
+    data: dict[str, pd.Series | pd.api.extensions.ExtensionArray | np.ndarray] = {}
+    for col, dtype in COLUMNS.items():
+        if col in LOG_COLUMNS or col in DECIDED_COLUMNS:
+            data[col] = _blank(dtype, n)
+            continue
+        v = cols[col]
+        if dtype == _UTC:
+            data[col] = _utc(pd.Series(v))
+        elif dtype in ("string", "Int64", "boolean"):
+            data[col] = pd.array(v, dtype=dtype)
+        else:
+            data[col] = np.asarray(v, dtype=dtype)
+    frame = pd.DataFrame({c: pd.Series(v).reset_index(drop=True) if isinstance(v, pd.Series)
+                          else v for c, v in data.items()})
+    frame.index = pair_index(n)
+    return frame

@@ -1,13 +1,15 @@
-"""Helpers for tests: small hand-made portals and a raw HTTP caller for the sandbox.
+"""Helpers for tests: small hand-made portals, demo frames, pairs builders, a raw HTTP caller.
 
 These exist so tests can state exactly what the portal holds (instead of depending on the
 demo generator) and can talk to the sandbox the way any client would — real HTTP on
-127.0.0.1, no mocks of our own code.
+127.0.0.1, no mocks of our own code. The pairs builder (:func:`make_pairs`) and the owners
+reader (:func:`portal_owners`) are shared so that the bind and guard tests all build their
+frames from the pairs contract and read the portal the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -16,8 +18,11 @@ import pandas as pd
 import pytest
 import requests
 
-__all__ = ["call", "demo_frames", "frames_from_records", "score_against_truth", "tiny_records",
-           "tiny_sandbox"]
+from b24nb.pairs import COLUMNS, DEAL, pair_index
+
+__all__ = ["BIND_COLUMNS", "binding_disagreements", "call", "demo_frames", "frames_from_records",
+           "free_port", "make_pairs", "portal_owners", "scale_records", "scaled_portal",
+           "score_against_truth", "tiny_records", "tiny_sandbox"]
 
 _JAN1 = datetime(2025, 1, 1, 10, 0, tzinfo=timezone(timedelta(hours=3)))
 
@@ -295,21 +300,51 @@ def binding_disagreements(sandbox: Any, pairs: Any, journal: Any, *,
     return out
 
 
-def bind_pairs(orders: Any, deal_of: Any = None, *, owner_type_id: int = 2) -> Any:
-    """A minimal pairs frame selecting ``order → deal_of(order)`` for each order (all ticked).
+#: the columns of :func:`make_pairs`: the pair, its owner as the frame shows it, the tick —
+#: the ones ``bind`` reads or writes besides its log
+BIND_COLUMNS = ("deal_id", "order_id", "owner_type_id", "current_owner_id",
+                "current_owner_type_id", "rebind", "selected")
 
-    ``deal_of`` defaults to the identity (order ``i`` → deal ``i``); ``pair_id`` is 0..n-1.
+
+def make_pairs(orders: int | Iterable[int] | Iterable[tuple[int, int]],
+               deal_of: Callable[[int], int] | Mapping[int, int] | None = None, *,
+               first: int = 1, first_pair: int = 0, selected: bool | Sequence[bool] = True,
+               owner_type_id: int = DEAL) -> pd.DataFrame:
+    """A small pairs frame for ``bind``/``unbind`` tests: :data:`BIND_COLUMNS` in contract dtypes.
+
+    ``orders`` is one of: ``n``, for orders ``first … first + n − 1``; order ids; or explicit
+    ``(deal_id, order_id)`` tuples (then ``deal_of`` must be None). ``deal_of`` (a function
+    or a mapping) gives each order's deal, the order's own id by default. No row shows a
+    current owner; ``rebind`` is False; ``selected`` is one tick for all rows or one per row.
+    ``pair_id`` is ``first_pair …`` (a second frame may continue the first's numbering).
     """
-    import pandas as pd
+    if isinstance(orders, int):
+        orders = range(first, first + orders)
+    items = list(orders)
+    if items and isinstance(items[0], tuple):
+        if deal_of is not None:
+            raise ValueError("give (deal_id, order_id) tuples or deal_of, not both")
+        deals, order_ids = [int(d) for d, _ in items], [int(o) for _, o in items]
+    else:
+        order_ids = [int(o) for o in items]  # type: ignore[arg-type]
+        pick = (deal_of.__getitem__ if isinstance(deal_of, Mapping) else deal_of) or int
+        deals = [int(pick(o)) for o in order_ids]
+    n = len(order_ids)
+    ticks = [selected] * n if isinstance(selected, bool) else list(selected)
+    values = {"deal_id": deals, "order_id": order_ids, "owner_type_id": [owner_type_id] * n,
+              "current_owner_id": [None] * n, "current_owner_type_id": [None] * n,
+              "rebind": [False] * n, "selected": ticks}
+    return pd.DataFrame({c: pd.array(values[c], dtype=COLUMNS[c]) for c in BIND_COLUMNS},
+                        index=pair_index(n, first_pair))
 
-    orders = [int(o) for o in orders]
-    deal_of = deal_of or (lambda o: o)
-    n = len(orders)
-    return pd.DataFrame(
-        {"deal_id": pd.array([deal_of(o) for o in orders], dtype="Int64"),
-         "order_id": pd.array(orders, dtype="Int64"),
-         "owner_type_id": pd.array([owner_type_id] * n, dtype="Int64"),
-         "current_owner_id": pd.array([None] * n, dtype="Int64"),
-         "current_owner_type_id": pd.array([None] * n, dtype="Int64"),
-         "selected": pd.array([True] * n, dtype="boolean")},
-        index=pd.Index(range(n), name="pair_id"))
+
+def portal_owners(sandbox: Any, *, with_type: bool = False
+                  ) -> dict[int, int] | dict[int, tuple[int, int]]:
+    """Each bound order's owner as the sandbox holds it: ``{order_id: owner_id}``.
+
+    ``with_type=True`` gives ``{order_id: (owner_id, owner_type_id)}``, for tests where the
+    owner's type matters (a deal and an invoice may share an id).
+    """
+    if with_type:
+        return {b["orderId"]: (b["ownerId"], b["ownerTypeId"]) for b in sandbox.bindings()}
+    return {b["orderId"]: b["ownerId"] for b in sandbox.bindings()}

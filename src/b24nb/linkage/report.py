@@ -9,7 +9,6 @@ and, after binding, what changed. The report only reads: it never writes to the 
 from __future__ import annotations
 
 import html
-import inspect
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -174,17 +173,18 @@ def _suggest(inputs: Inputs, options: dict[str, Any]) -> pd.DataFrame:
     from b24nb.match import suggest
 
     kwargs = dict(options)
-    if inputs.invoices and "invoices" in inspect.signature(suggest).parameters:
-        kwargs["invoices"] = inputs.invoices  # matching against invoices, where supported
+    if inputs.invoices:
+        kwargs["invoices"] = inputs.invoices  # invoices compete with the deals for each order
     return suggest(inputs.deals, inputs.orders, inputs.bindings, **kwargs)
 
 
-def health(source: Any = None, *, deals: pd.DataFrame | None = None,
-           orders: pd.DataFrame | None = None, bindings: pd.DataFrame | None = None,
-           invoices: Any = None, pairs: pd.DataFrame | None = None, amount_tol: float = 0.01,
-           many: int = 3, auto_window_min: float = 60, suggestions: bool = True,
-           suggest_options: dict[str, Any] | None = None, portal: Any = None,
-           progress: bool = False) -> HealthReport:
+def health(  # noqa: PLR0913, RUF100 - public verb; keyword-only options, pandas-style
+        source: Any = None, *, deals: pd.DataFrame | None = None,
+        orders: pd.DataFrame | None = None, bindings: pd.DataFrame | None = None,
+        invoices: Any = None, pairs: pd.DataFrame | None = None, amount_tol: float = 0.01,
+        many: int = 3, auto_window_min: float = 60, suggestions: bool = True,
+        suggest_options: dict[str, Any] | None = None, portal: Any = None,
+        progress: bool = False) -> HealthReport:
     """Check the portal's order linkage; read-only.
 
     Parameters

@@ -4,8 +4,9 @@ The pipeline follows record-linkage practice (research ``notebook-ux.md`` Part C
 (:mod:`._block`), compare into agreement levels (:mod:`._levels`), weigh them with a
 Fellegi–Sunter model fitted to this portal's own data on every call (:mod:`._model`), assign
 one-to-one greedily (:mod:`._assign`), and return the contract's ``pairs`` frame
-(:mod:`._output`, :mod:`._frame`). This package imports no network code; it works on the
-frames the loaders return.
+(:mod:`._output`, built typed by :mod:`b24nb.pairs`). :class:`~.matcher.Matcher` runs these
+stages with one set of :class:`~.matcher.MatchOptions`; :func:`suggest` is its façade. This
+package imports no network code; it works on the frames the loaders return.
 
 Rules an analyst can rely on
 ----------------------------
@@ -32,60 +33,24 @@ Rules an analyst can rely on
 
 from __future__ import annotations
 
-import logging
-
-import numpy as np
 import pandas as pd
 
-from b24nb.errors import ValidationError
-from b24nb.match import _prep
-from b24nb.match._assign import assign, runner_up
-from b24nb.match._block import auto_created, block
-from b24nb.match._decisions import known_pairs
-from b24nb.match._frame import COLUMNS, empty_pairs
-from b24nb.match._levels import LEVELS, levels, tf_keys
-from b24nb.match._model import Model, fit, weigh
-from b24nb.match._output import assemble
-from b24nb.match._owners import combine
-from b24nb.match._prep import NONE, check, prepare
+from b24nb.match._levels import LEVELS
+from b24nb.match._model import Model
+from b24nb.match.matcher import Matcher, MatchOptions
+from b24nb.pairs import COLUMNS, empty_pairs
 
-__all__ = ["COLUMNS", "LEVELS", "Model", "empty_pairs", "suggest"]
-
-logger = logging.getLogger(__name__)
-logger.addHandler(logging.NullHandler())
+__all__ = ["COLUMNS", "LEVELS", "MatchOptions", "Matcher", "Model", "empty_pairs", "suggest"]
 
 
-def _owners(bindings: pd.DataFrame | None, order_ids: np.ndarray, owner_key: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per order row: current owner id, owner type (NONE when unbound), owner's row."""
-    n = len(order_ids)
-    owner = np.full(n, NONE, dtype=np.int64)
-    otype = np.full(n, NONE, dtype=np.int64)
-    if bindings is not None and len(bindings):
-        b = bindings[~bindings.index.duplicated(keep="last")]
-        pos = pd.Index(b.index.astype("int64")).get_indexer(order_ids)
-        hit = pos >= 0
-        owner[hit] = pd.to_numeric(b["owner_id"]).astype("Int64").fillna(NONE).to_numpy(
-            np.int64)[pos[hit]]
-        otype[hit] = pd.to_numeric(b["owner_type_id"]).astype("Int64").fillna(NONE).to_numpy(
-            np.int64)[pos[hit]]
-    row = pd.Index(owner_key).get_indexer(_key(otype, owner))
-    row[owner == NONE] = NONE
-    return owner, otype, row.astype(np.int64)
-
-
-def _key(types: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """One int64 per owner: ids are unique only within an owner type."""
-    return types * np.int64(1 << 40) + ids
-
-
-def suggest(deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | None = None,
-            *, high: float = 0.99, low: float = 0.05, margin: float = 0.05,
-            amount_tol: float = 0.25, date_window: tuple[float, float] = (-30, 60),
-            id_window: tuple[float, float] = (-90, 365), auto_window_min: float = 60,
-            alternatives: bool = True, decisions: pd.DataFrame | None = None,
-            invoices: pd.DataFrame | list[pd.DataFrame] | None = None,
-            seed: int = 0) -> pd.DataFrame:
+def suggest(  # noqa: PLR0913, RUF100 - public verb; pandas-style keyword options
+        deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | None = None,
+        *, high: float = 0.99, low: float = 0.05, margin: float = 0.05,
+        amount_tol: float = 0.25, date_window: tuple[float, float] = (-30, 60),
+        id_window: tuple[float, float] = (-90, 365), auto_window_min: float = 60,
+        alternatives: bool = True, decisions: pd.DataFrame | None = None,
+        invoices: pd.DataFrame | list[pd.DataFrame] | None = None,
+        seed: int = 0) -> pd.DataFrame:
     """Suggest which deal (or invoice) each order belongs to, with the evidence for it.
 
     A Fellegi–Sunter model is fitted to these frames on each call (u from random pairs, m by
@@ -145,87 +110,9 @@ def suggest(deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | 
     >>> bool((ev - pairs["weight"]).abs().max() < 1e-9)
     True
     """
-    if not 0 <= low <= high <= 1 or margin < 0 or amount_tol < 0:
-        raise ValidationError("options out of range",
-                              [f"need 0 <= low ({low}) <= high ({high}) <= 1, margin >= 0, "
-                               f"amount_tol >= 0"])
-    if date_window[0] > date_window[1] or id_window[0] > id_window[1]:
-        raise ValidationError("windows must be (earliest, latest) in days",
-                              [f"date_window={date_window}", f"id_window={id_window}"])
-    check(deals, "deals", _prep.DEAL_REQUIRED, _prep.DEAL_OPTIONAL)
-    check(orders, "orders", _prep.ORDER_REQUIRED, _prep.ORDER_OPTIONAL)
-    if bindings is not None:
-        check(bindings, "bindings", _prep.BINDING_REQUIRED, {}, unique=False)
-    owners, owner_ids, owner_types = combine(deals, invoices)
-    if not len(owners) or not len(orders):
-        return empty_pairs()
-
-    # Rows in id order: the random pairs and the EM sample are drawn by row, and the same
-    # input in any row order must give the same pairs.
-    by_id = np.lexsort((owner_ids, owner_types))
-    owners, owner_ids, owner_types = owners.iloc[by_id], owner_ids[by_id], owner_types[by_id]
-    orders = orders.sort_index(kind="stable")
-    d, o = prepare(owners, orders)
-    d.ids, d.kind = owner_ids, owner_types
-    n_d, n_o = len(d.ids), len(o.ids)
-    d_key = _key(owner_types, owner_ids)
-    owner, otype, owner_row = _owners(bindings, o.ids, d_key)
-    auto = auto_created(d, o, auto_window_min) & (owner_types == 2)
-    owner_auto = (owner_row != NONE) & auto[np.maximum(owner_row, 0)]
-    current = np.where(owner_auto, NONE, owner_row)
-
-    di, oi, bits = block(d, o, candidate=~auto, current=current, amount_tol=amount_tol,
-                         date_window=date_window, id_window=id_window)
-    lv, lag = levels(d, o, di, oi)
-    known, rejected = known_pairs(decisions, d_key[di], o.ids[oi])
-    model, tf = fit(d, o, di, oi, lv, tf_keys(d, o, oi, lv), np.flatnonzero(~auto),
-                    known=known, seed=seed)
-    evidence, score = weigh(model, lv, tf, di, oi, n_d, n_o)
-    logger.debug("blocked %d candidate pairs for %d owners × %d orders", len(di), n_d, n_o)
-
-    # Orders whose real current owner holds: unless beaten by more than `margin`, they stay.
-    is_cur = di == current[oi]
-    cur_score = np.full(n_o, -np.inf)
-    cur_score[oi[is_cur]] = score[is_cur]
-    alt_best = np.full(n_o, -np.inf)
-    np.maximum.at(alt_best, oi[~is_cur], score[~is_cur])
-    settled = (current != NONE) & ((alt_best <= cur_score + margin) | (alt_best < low))
-    keep = np.flatnonzero((score >= low) & ~is_cur & ~settled[oi] & ~rejected)
-    di, oi, bits, score, lag = di[keep], oi[keep], bits[keep], score[keep], lag[keep]
-    ev = evidence.at(keep)
-    lv = {k: v[keep] for k, v in lv.items()}
-    eligible = np.ones(len(keep), dtype=bool)
-    # a deal already taken may take one more order when the same customer or a split of its
-    # amount says so (split deliveries)
-    identity = np.isin(lv["customer"], (1, 2, 3, 4)) | (lv["amount"] == 7)
-    kept = current[settled]
-    res = assign(di, oi, score, eligible, identity, (d_key, o.ids), kept[kept != NONE])
-
-    ro, rd = runner_up(di, oi, score, eligible, res.chosen, n_d, n_o)
-    s = score[res.chosen]
-    amb_o = s - ro <= margin + 1e-9
-    ambiguous = amb_o | (s - rd <= margin + 1e-9)
-    rows = [res.chosen, res.shared]
-    kinds = [np.zeros(len(res.chosen), np.int8), np.ones(len(res.shared), np.int8)]
-    flags = [ambiguous, np.zeros(len(res.shared), bool)]
-    if alternatives and amb_o.any():
-        floor = np.full(n_o, np.inf)
-        floor[oi[res.chosen[amb_o]]] = s[amb_o] - margin - 1e-9
-        taken = np.zeros(n_d, bool)
-        taken[di[res.chosen]] = True
-        alt = np.flatnonzero(~taken[di] & (score >= floor[oi]))
-        rows.append(alt)
-        kinds.append(np.full(len(alt), 2, np.int8))
-        flags.append(np.ones(len(alt), bool))
-    pick = np.concatenate(rows)
-    kind = np.concatenate(kinds)
-    amb = np.concatenate(flags)
-    order = np.lexsort((d_key[di[pick]], o.ids[oi[pick]], -score[pick]))
-    pick, kind, amb = pick[order], kind[order], amb[order]
-    pairs = assemble(deals=owners, orders=orders, d=d, o=o, di=di[pick], oi=oi[pick],
-                     bits=bits[pick], score=score[pick],
-                     ev={k: v[pick] for k, v in ev.items()},
-                     lv={k: v[pick] for k, v in lv.items()}, lag=lag[pick], kind=kind, amb=amb,
-                     owners=(owner, otype, owner_auto), high=high)
-    pairs.attrs["model"] = model
-    return pairs
+    options = MatchOptions(high=high, low=low, margin=margin, amount_tol=amount_tol,
+                           date_window=date_window, id_window=id_window,
+                           auto_window_min=auto_window_min, alternatives=alternatives,
+                           seed=seed)
+    return Matcher(options).suggest(deals, orders, bindings, decisions=decisions,
+                                    invoices=invoices)

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from b24nb.match._prep import NO_TIME, NONE, Side
 
-__all__ = ["RULES", "auto_created", "block"]
+__all__ = ["RULES", "Blocking", "auto_created", "block"]
 
 logger = logging.getLogger(__name__)
 
@@ -231,10 +232,26 @@ def _exact_block(deals: Side, orders: Side, window: tuple[float, float],
     return _spans(di_all, lo, np.maximum(hi - lo, 0), so)
 
 
+@dataclass(frozen=True)
+class Blocking:
+    """How wide the rules cast their net (``suggest``'s options of the same names).
+
+    ``amount_tol`` and ``date_window`` (days, order date minus deal date) bound the amount
+    rule; ``id_window`` the identity rules. The caps are (before, after) counts of orders kept
+    per deal nearest in time: ``exact_cap`` for an equal amount, ``part_cap`` for a half or a
+    third of it, ``amount_cap`` per band of near amounts.
+    """
+
+    amount_tol: float = 0.25
+    date_window: tuple[float, float] = (-30, 60)
+    id_window: tuple[float, float] = (-90, 365)
+    amount_cap: tuple[int, int] = (1, 3)
+    exact_cap: tuple[int, int] = (12, 24)
+    part_cap: tuple[int, int] = (2, 4)
+
+
 def block(deals: Side, orders: Side, *, candidate: np.ndarray, current: np.ndarray,
-          amount_tol: float, date_window: tuple[float, float], id_window: tuple[float, float],
-          amount_cap: tuple[int, int] = (1, 3), exact_cap: tuple[int, int] = (12, 24),
-          part_cap: tuple[int, int] = (2, 4)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          rules: Blocking) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Union of all rules: (deal rows, order rows, found_by bits), each pair once.
 
     ``candidate`` masks deals allowed as suggestions (auto-created ones are not);
@@ -256,17 +273,17 @@ def block(deals: Side, orders: Side, *, candidate: np.ndarray, current: np.ndarr
         "phone": (deals.phone_tab, orders.phone_tab),
         "number": (deals.ref_tab, orders.ref_tab),
     }.items():
-        di, oi = windowed(*_pairs(a, b, rule), *id_window)
+        di, oi = windowed(*_pairs(a, b, rule), *rules.id_window)
         parts.append((di, oi, BIT[rule]))
     # An equal amount in the same currency within the window is always a candidate (up to
     # the `exact_cap` nearest in time each way: at a catalogue price shared by hundreds of
-    # orders the farther ones could not be told apart anyway); near amounts (fees,
-    # discounts) only the few nearest in time.
-    # A half or a third of the deal's amount: a split delivery.
-    # Split deliveries: the order is a half or a third of the deal.
-    for di, oi in (_exact_block(deals, orders, date_window,
-                                ((1, exact_cap), (2, part_cap), (3, part_cap))),
-                   _amount_block(deals, orders, amount_tol, date_window, amount_cap)):
+    # orders the farther ones could not be told apart anyway), and so is an order of a half
+    # or a third of the deal's amount (a split delivery, up to `part_cap`); near amounts
+    # (fees, discounts) only the few nearest in time.
+    parts_of = ((1, rules.exact_cap), (2, rules.part_cap), (3, rules.part_cap))
+    for di, oi in (_exact_block(deals, orders, rules.date_window, parts_of),
+                   _amount_block(deals, orders, rules.amount_tol, rules.date_window,
+                                 rules.amount_cap)):
         keep = candidate[di]
         parts.append((di[keep], oi[keep], BIT["amount"]))
     oi = np.flatnonzero(current != NONE)

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from b24nb.match._levels import COMPARISONS, LAG_EDGES, LEVELS, levels, order_values
+from b24nb.match._candidates import Candidates
+from b24nb.match._levels import COMPARISONS, LAG_EDGES, LEVELS, levels, order_values, tf_keys
 from b24nb.match._prep import Side
 
 __all__ = ["Model", "fit", "weigh"]
@@ -199,21 +200,21 @@ def _posterior(total: np.ndarray, oi: np.ndarray, n_o: int, rho: float, n_d: int
     return w / ((1 - rho) + s[oi])
 
 
-def fit(d: Side, o: Side, di: np.ndarray, oi: np.ndarray, lv: dict[str, np.ndarray],
-        tf_keys: dict[str, tuple[np.ndarray, np.ndarray]], deal_rows: np.ndarray, *,
+def fit(d: Side, o: Side, cand: Candidates, deal_rows: np.ndarray, *,
         known: np.ndarray | None = None, iterations: int = 12, seed: int = 0
         ) -> tuple[Model, dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """Fit u (random pairs) and m, ρ (EM over the candidates); return the TF bits too.
+    """Fit u (random pairs over ``deal_rows``) and m, ρ (EM over ``cand``); return the TF bits.
 
     ``known`` (per candidate: 1 true, 0 false, NaN unknown) fixes the posterior of pairs the
     analyst decided (accepted/bound, rejected), so they teach m without being guessed.
     """
+    di, oi, lv = cand.di, cand.oi, cand.lv
     n_o = len(o.ids)
     model = Model(m={c: _norm(np.asarray(M_PRIOR[c])) for c in COMPARISONS},
                   u=_estimate_u(d, o, deal_rows, seed), rho=0.5, sigma=0.5,
                   n_deals=len(deal_rows), n_orders=n_o)
     model.tf = _tf_tables(o)
-    tf = {c: (pos, tf_bits(model, c, keys)) for c, (pos, keys) in tf_keys.items()}
+    tf = {c: (pos, tf_bits(model, c, keys)) for c, (pos, keys) in tf_keys(d, o, oi, lv).items()}
 
     # EM on the candidates of a sample of orders: all of an order's candidates or none, so
     # the one-deal-per-order normalisation stays exact.
@@ -255,14 +256,15 @@ def fit(d: Side, o: Side, di: np.ndarray, oi: np.ndarray, lv: dict[str, np.ndarr
     return model, tf
 
 
-def weigh(model: Model, lv: dict[str, np.ndarray], tf: dict[str, tuple[np.ndarray, np.ndarray]],
-          di: np.ndarray, oi: np.ndarray, n_d: int, n_o: int) -> tuple[Evidence, np.ndarray]:
+def weigh(model: Model, cand: Candidates, tf: dict[str, tuple[np.ndarray, np.ndarray]],
+          n_d: int, n_o: int) -> tuple[Evidence, np.ndarray]:
     """The match probability of every candidate, and its evidence (``ev_*`` bits on demand).
 
     The rivals term: the order's other candidates share its one true deal (exact under the
     model), and the deal's other candidate orders compete for it (an approximation: a deal
     may have two true orders, a split delivery, which then are never sure).
     """
+    di, oi, lv = cand.di, cand.oi, cand.lv
     w_fields = np.zeros(len(di))
     for c in COMPARISONS:
         w_fields += model.table(c)[lv[c]]
