@@ -46,6 +46,50 @@ def _reset_peak() -> bool:
         return False
 
 
+def _time_conversion(portal: b24nb.Portal) -> None:
+    """The conversion alone, on the very records the portal sent: time, RSS and tracemalloc."""
+    infos = field_infos(portal, "crm.deal.fields")
+    select = [f for f in DEFAULT_DEAL_SELECT if f in infos]
+    rows = list(portal.list("crm.deal.list", {"select": select}, progress=False))
+    gc.collect()
+    best = math.inf
+    peak_mb = None
+    frame_mb = 0.0
+    for attempt in range(3):
+        gc.collect()
+        base = _status_kb("VmRSS")
+        tracked = _reset_peak()
+        t = time.perf_counter()
+        frame = typed_frame(rows, select, infos, id_field="ID", index_name="deal_id")
+        best = min(best, time.perf_counter() - t)
+        hwm = _status_kb("VmHWM")
+        if attempt == 0 and tracked and base is not None and hwm is not None:
+            # Memory freed earlier is reused first, so growth can be ~0: that is real.
+            peak_mb = max(0, hwm - base) / 1024
+            frame_mb = frame.memory_usage(deep=True).sum() / 2**20
+        del frame
+    # A second view of the peak: every Python and numpy allocation made by the
+    # conversion (tracemalloc does not see Arrow's pool, the RSS figure above does).
+    tracemalloc.start()
+    frame = typed_frame(rows, select, infos, id_field="ID", index_name="deal_id")
+    traced_peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    del frame
+    ok_t = "OK" if best < 2.0 else "TOO SLOW"
+    print(f"typed frame from {len(rows):,} records: {best:.2f} s (best of 3; limit 2 s) "
+          f"{ok_t}")
+    if peak_mb is not None:
+        ok_m = "OK" if peak_mb < 1024 else "TOO BIG"
+        print(f"peak memory of the conversion: resident set grew {peak_mb:,.0f} MB above "
+              f"the {base / 1024:,.0f} MB held before it (limit 1 GB) {ok_m}; "
+              f"the typed frame itself is {frame_mb:,.0f} MB")
+    else:
+        print("peak memory: not measurable on this OS (needs /proc/self/clear_refs)")
+    print(f"peak of Python/numpy allocations during the conversion (tracemalloc): "
+          f"{traced_peak:,.0f} MB")
+    del rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="20,000 deals instead of 200,000")
@@ -78,48 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  resident set grew at most {max(0, hwm - before) / 1024:,.0f} MB during the "
                   f"whole call (records, frame, and the in-process sandbox answering)")
 
-        # The conversion alone, on the very records the portal sent.
-        infos = field_infos(portal, "crm.deal.fields")
-        select = [f for f in DEFAULT_DEAL_SELECT if f in infos]
-        rows = list(portal.list("crm.deal.list", {"select": select}, progress=False))
         del deals
-        gc.collect()
-        best = math.inf
-        peak_mb = None
-        frame_mb = 0.0
-        for attempt in range(3):
-            gc.collect()
-            base = _status_kb("VmRSS")
-            tracked = _reset_peak()
-            t = time.perf_counter()
-            frame = typed_frame(rows, select, infos, id_field="ID", index_name="deal_id")
-            best = min(best, time.perf_counter() - t)
-            hwm = _status_kb("VmHWM")
-            if attempt == 0 and tracked and base is not None and hwm is not None:
-                # Memory freed earlier is reused first, so growth can be ~0: that is real.
-                peak_mb = max(0, hwm - base) / 1024
-                frame_mb = frame.memory_usage(deep=True).sum() / 2**20
-            del frame
-        # A second view of the peak: every Python and numpy allocation made by the
-        # conversion (tracemalloc does not see Arrow's pool, the RSS figure above does).
-        tracemalloc.start()
-        frame = typed_frame(rows, select, infos, id_field="ID", index_name="deal_id")
-        traced_peak = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
-        del frame
-        ok_t = "OK" if best < 2.0 else "TOO SLOW"
-        print(f"typed frame from {len(rows):,} records: {best:.2f} s (best of 3; limit 2 s) "
-              f"{ok_t}")
-        if peak_mb is not None:
-            ok_m = "OK" if peak_mb < 1024 else "TOO BIG"
-            print(f"peak memory of the conversion: resident set grew {peak_mb:,.0f} MB above "
-                  f"the {base / 1024:,.0f} MB held before it (limit 1 GB) {ok_m}; "
-                  f"the typed frame itself is {frame_mb:,.0f} MB")
-        else:
-            print("peak memory: not measurable on this OS (needs /proc/self/clear_refs)")
-        print(f"peak of Python/numpy allocations during the conversion (tracemalloc): "
-              f"{traced_peak:,.0f} MB")
-        del rows
+        _time_conversion(portal)
 
         if args.contacts:
             sb.stats.reset()

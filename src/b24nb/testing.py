@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import requests
 
-from b24nb.pairs import COLUMNS, DEAL, pair_index
+from b24nb.pairs import COLUMNS, DEAL, UTC, pair_index
 
 __all__ = ["BIND_COLUMNS", "binding_disagreements", "call", "demo_frames", "frames_from_records",
            "free_port", "make_pairs", "portal_owners", "scale_records", "scaled_portal",
@@ -126,7 +126,6 @@ def sb() -> Iterator[Any]:
 # (100,000 × 120,000) where going through HTTP would measure the portal's rate limit, not the
 # matcher. The frames follow docs/contracts.md §Frames (the loaders' output) column by column.
 
-_UTC = "datetime64[ns, UTC]"
 
 
 def _digits(values: pd.Series) -> pd.Series:
@@ -174,7 +173,7 @@ def frames_from_records(deals: list[dict], orders: list[dict], contacts: list[di
         "COMPANY_ID": pd.array(d["COMPANY_ID"], dtype="Int64"),
         "ASSIGNED_BY_ID": pd.array(d["ASSIGNED_BY_ID"], dtype="Int64"),
         "STAGE_ID": d["STAGE_ID"].astype("string"),
-        "DATE_CREATE": pd.to_datetime(d["DATE_CREATE"], utc=True).astype(_UTC),
+        "DATE_CREATE": pd.to_datetime(d["DATE_CREATE"], utc=True).astype(UTC),
     })
     df.index = pd.Index(pd.array(d["ID"], dtype="Int64"), name="deal_id")
     joined = people.reindex(df["CONTACT_ID"].to_numpy())
@@ -192,7 +191,7 @@ def frames_from_records(deals: list[dict], orders: list[dict], contacts: list[di
         "accountNumber": o["accountNumber"].astype("string"),
         "price": o["price"].astype("float64"),
         "currency": o["currency"].astype("string"),
-        "dateInsert": pd.to_datetime(o["dateInsert"], utc=True).astype(_UTC),
+        "dateInsert": pd.to_datetime(o["dateInsert"], utc=True).astype(UTC),
         "userId": pd.array(o["userId"], dtype="Int64"),
         "responsibleId": pd.array(o["responsibleId"], dtype="Int64"),
         "statusId": o["statusId"].astype("string"),

@@ -27,7 +27,7 @@ from b24nb.journal import Journal
 __all__ = ["RunSummary", "bind", "portal_identity", "summary_line", "unbind"]
 
 
-def bind(  # noqa: PLR0913, RUF100 - public verb; keyword-only options, pandas-style
+def bind(  # noqa: PLR0913 - public verb; keyword-only options, pandas-style
     portal: Any,
     pairs: pd.DataFrame,
     *,
@@ -149,7 +149,7 @@ def bind(  # noqa: PLR0913, RUF100 - public verb; keyword-only options, pandas-s
     return run_verb(portal, pairs, items, opts)
 
 
-def unbind(  # noqa: PLR0913, RUF100 - public verb; keyword-only options, as bind's
+def unbind(  # noqa: PLR0913 - public verb; keyword-only options, as bind's
     portal: Any,
     pairs: pd.DataFrame,
     *,

@@ -89,7 +89,7 @@ class RunControl:
 
 
 class LockedLog:
-    """A :class:`~b24nb.binding.frame.FrameLog` whose every call holds the run's frame lock.
+    """A :class:`~b24nb.pairs.log.FrameLog` whose every call holds the run's frame lock.
 
     Why a wrapper: a redraw reading the frame while a batch's answers are written into it
     could show a row half old, half new (or trip pandas mid-write); with one lock held by both

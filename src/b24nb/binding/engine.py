@@ -19,7 +19,6 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from b24nb.binding.control import LockedLog, RunControl
-from b24nb.binding.frame import FrameLog, Outcome, fmt
 from b24nb.binding.identity import portal_identity
 from b24nb.binding.owners import read_owners
 from b24nb.binding.pace import IN_FLIGHT, Estimate
@@ -37,6 +36,7 @@ from b24nb.binding.summary import (
 from b24nb.binding.validate import Item
 from b24nb.journal import WRITE_KEYS, Journal, open_journal
 from b24nb.journal.claims import Claims, describe
+from b24nb.pairs.log import FrameLog, Outcome, fmt
 
 __all__ = ["RunOptions", "run_verb"]
 

@@ -18,8 +18,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from b24nb.binding.control import Progress, RunControl
-from b24nb.binding.frame import Outcome
 from b24nb.binding.pace import estimate
+from b24nb.pairs.log import Outcome
 
 if TYPE_CHECKING:
     from b24nb.binding.write import Write

@@ -39,10 +39,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from b24nb.binding.frame import Outcome
 from b24nb.binding.owners import recheck_owners
 from b24nb.binding.plan import hold_back, note_row
 from b24nb.errors import AccessDeniedError, AuthError, OverloadError
+from b24nb.pairs.log import Outcome
 
 __all__ = ["guard_batch"]
 

@@ -64,7 +64,7 @@ def format_duration(seconds: float) -> str:
     return f"{h} h {m} min" if m else f"{h} h"
 
 
-def estimate(  # noqa: PLR0913, RUF100 - keyword-only, one per published limit, passed by name
+def estimate(  # noqa: PLR0913 - keyword-only, one per published limit, passed by name
     writes: int,
     *,
     cost: float = 0.3278,

@@ -13,10 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from b24nb.binding.frame import Outcome, fmt
 from b24nb.binding.validate import Item
 from b24nb.binding.write import Write
 from b24nb.journal import WRITE_KEYS, Link, OrderLedger
+from b24nb.pairs.log import Outcome, fmt
 
 __all__ = ["Plan", "hold_back", "note_row", "plan_bind", "plan_unbind", "settle_orphans"]
 

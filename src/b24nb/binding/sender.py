@@ -22,7 +22,6 @@ from typing import Any
 
 from b24nb.binding.control import RunControl
 from b24nb.binding.flight import InFlight
-from b24nb.binding.frame import FrameLog, Outcome, fmt
 from b24nb.binding.guard import guard_batch
 from b24nb.binding.owners import read_owners
 from b24nb.binding.pace import IN_FLIGHT
@@ -41,6 +40,7 @@ from b24nb.errors import (
     ServerError,
 )
 from b24nb.journal import Journal
+from b24nb.pairs.log import FrameLog, Outcome, fmt
 
 __all__ = ["Sender", "Target", "Write", "notify"]
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from b24nb.binding.frame import FrameLog
 from b24nb.binding.pace import Estimate, estimate
 from b24nb.binding.validate import Item
 from b24nb.errors import ValidationError
 from b24nb.journal import Journal
+from b24nb.pairs.log import FrameLog
 
 __all__ = ["RunSummary", "last_run_line", "summary_line"]
 

@@ -178,7 +178,7 @@ def _suggest(inputs: Inputs, options: dict[str, Any]) -> pd.DataFrame:
     return suggest(inputs.deals, inputs.orders, inputs.bindings, **kwargs)
 
 
-def health(  # noqa: PLR0913, RUF100 - public verb; keyword-only options, pandas-style
+def health(  # noqa: PLR0913 - public verb; keyword-only options, pandas-style
         source: Any = None, *, deals: pd.DataFrame | None = None,
         orders: pd.DataFrame | None = None, bindings: pd.DataFrame | None = None,
         invoices: Any = None, pairs: pd.DataFrame | None = None, amount_tol: float = 0.01,

@@ -43,7 +43,7 @@ from b24nb.pairs import COLUMNS, empty_pairs
 __all__ = ["COLUMNS", "LEVELS", "MatchOptions", "Matcher", "Model", "empty_pairs", "suggest"]
 
 
-def suggest(  # noqa: PLR0913, RUF100 - public verb; pandas-style keyword options
+def suggest(  # noqa: PLR0913 - public verb; pandas-style keyword options
         deals: pd.DataFrame, orders: pd.DataFrame, bindings: pd.DataFrame | None = None,
         *, high: float = 0.99, low: float = 0.05, margin: float = 0.05,
         amount_tol: float = 0.25, date_window: tuple[float, float] = (-30, 60),

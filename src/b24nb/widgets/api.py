@@ -16,7 +16,7 @@ from b24nb.widgets.picker import MatchPicker
 __all__ = ["review"]
 
 
-def review(  # noqa: PLR0913, RUF100 - public verb; pandas-style keyword options
+def review(  # noqa: PLR0913 - public verb; pandas-style keyword options
         pairs: pd.DataFrame, portal: Any = None, *, deals: Any = None, journal: Any = None,
         page_size: int = 25, threshold: float = DEFAULT_THRESHOLD, dry_run: bool = False,
         allow_rebind: bool = False, export_path: str = "b24nb-log.csv",

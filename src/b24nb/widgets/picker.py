@@ -104,7 +104,7 @@ class MatchPicker(w.VBox):
     >>> picker                                             # doctest: +SKIP
     """
 
-    def __init__(  # noqa: PLR0913, RUF100 - public class; review()'s keyword options
+    def __init__(  # noqa: PLR0913 - public class; review()'s keyword options
             self, pairs: pd.DataFrame, portal: Any = None, *, deals: Any = None,
             journal: Any = None, page_size: int = 25, threshold: float = DEFAULT_THRESHOLD,
             dry_run: bool = False, allow_rebind: bool = False,

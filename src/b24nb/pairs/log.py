@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from b24nb.pairs import LOG_COLUMNS, STATUSES, owner_name
+from b24nb.pairs.contract import LOG_COLUMNS, owner_name
 
-__all__ = ["STATUSES", "FrameLog", "Outcome", "fmt"]
+__all__ = ["FrameLog", "Outcome", "fmt"]
 
 _DTYPES: dict[str, Any] = {c: object if t == "object" else t for c, t in LOG_COLUMNS.items()}
 
