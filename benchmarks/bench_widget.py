@@ -90,7 +90,7 @@ def _byte_compile() -> None:
           f"{os.environ.get('PYTHONDONTWRITEBYTECODE', 'unset')})")
 
 
-def browser_side(runs: int) -> None:
+def browser_side(runs: int, byte_compile: bool = True) -> None:
     """Run All → first grid page in JupyterLab, on the demo portal the notebook itself starts.
 
     No ``B24_WEBHOOK_URL``: the notebook's ``connect()`` starts the default sandbox (2,000
@@ -105,7 +105,8 @@ def browser_side(runs: int) -> None:
     from test_browser import copy_notebook, lab_server, launch_chromium, open_and_run_all
 
     os.environ.pop("B24_WEBHOOK_URL", None)
-    _byte_compile()
+    if byte_compile:
+        _byte_compile()
     seconds: list[float] = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
@@ -130,11 +131,14 @@ def main() -> None:
     parser.add_argument("--browser", action="store_true", help="also time run-all in Lab")
     parser.add_argument("--browser-only", action="store_true", help="only time run-all in Lab")
     parser.add_argument("--runs", type=int, default=0, help="run-all repetitions (3; quick 1)")
+    parser.add_argument("--no-byte-compile", action="store_true",
+                        help="leave b24nb's bytecode as it is (a first run after installing)")
     args = parser.parse_args()
     if not args.browser_only:
         kernel_side(100_000 if args.quick else 1_000_000)
     if args.browser or args.browser_only:
-        browser_side(args.runs or (1 if args.quick else 3))
+        browser_side(args.runs or (1 if args.quick else 3),
+                     byte_compile=not args.no_byte_compile)
 
 
 if __name__ == "__main__":
