@@ -249,3 +249,12 @@ def test_no_function_is_over_60_lines_without_a_written_reason():
             if size > MAX_FUNCTION_LINES and not re.search(r"# long: \S", header):
                 long.append(f"{name}.{node.name} ({size} lines)")
     assert long == []
+
+
+def test_callers_match_error_classes_not_code_strings():
+    """``exc.code == "..."`` outside the exception tree is a class the tree should have."""
+    compare = re.compile(r"""\.code\s*(==|!=|in)\s|code\s*(==|!=)\s*["']""")
+    bad = [name for name, path in MODULES.items()
+           if not _in(name, ("b24nb.errors", "b24nb.sandbox"))
+           and compare.search(path.read_text(encoding="utf-8"))]
+    assert bad == []

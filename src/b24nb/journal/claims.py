@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from b24nb.journal.keys import portal_site
+from b24nb.limits import SystemClock
 
 if TYPE_CHECKING:
     from b24nb.journal.store import Journal
@@ -156,11 +157,14 @@ class Claims:
         return held
 
     def wait(self, order_ids: Iterable[int], timeout: float,
-             sleep: Callable[[float], None] = time.sleep) -> dict[int, tuple[str, float]]:
+             sleep: Callable[[float], None] | None = None) -> dict[int, tuple[str, float]]:
         """Claim, waiting up to ``timeout`` seconds for orders other runs hold.
 
-        Returns the orders still held by others when the time is up (empty: all claimed).
+        ``sleep`` is the portal's clock's (the one sleeper, :mod:`b24nb.limits`); without
+        one, the wall clock's. Returns the orders still held by others when the time is up
+        (empty: all claimed).
         """
+        sleep = sleep or SystemClock().sleep
         todo = sorted({int(o) for o in order_ids})
         end = self.clock() + max(0.0, timeout)
         held = self.claim(todo)

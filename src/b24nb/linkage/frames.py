@@ -8,7 +8,6 @@ side once, keyed by ``(owner_type_id, owner_id)``.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,11 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from b24nb.errors import MethodNotFoundError, PortalError, ValidationError
+from b24nb.errors import ValidationError
 
 __all__ = ["Inputs", "auto_created_deals", "existing_owners", "gather", "owners_table"]
-
-log = logging.getLogger(__name__)
 
 DEAL, SMART, LEGACY = 2, 31, 5
 #: per owner type: (title, amount, currency, created, modified, stage) columns of its frame
@@ -75,20 +72,13 @@ def gather(source: Any = None, *, deals: pd.DataFrame | None = None,
         invoices = source.get("invoices", invoices)
         source = None
     if source is not None:
-        from b24nb.load import load_bindings, load_deals, load_invoices, load_orders
+        from b24nb.load import load_bindings, load_deals, load_orders, served_invoices
 
         deals = load_deals(source, progress=progress) if deals is None else deals
         orders = load_orders(source, progress=progress) if orders is None else orders
         bindings = load_bindings(source, progress=progress) if bindings is None else bindings
-        if invoices is None:
-            invoices = []
-            for kind in ("smart", "legacy"):
-                try:
-                    invoices.append(load_invoices(source, kind=kind, progress=progress))
-                except PortalError as exc:  # no such method, or no smart invoices there
-                    if not isinstance(exc, MethodNotFoundError) and exc.code != "NOT_FOUND":
-                        raise
-                    log.info("the portal serves no %s invoices", kind)
+        if invoices is None:  # both kinds the portal serves (a kind it lacks is left out)
+            invoices = served_invoices(source, progress=progress)
     missing = [n for n, f in (("deals", deals), ("orders", orders), ("bindings", bindings))
                if not isinstance(f, pd.DataFrame)]
     if missing:
