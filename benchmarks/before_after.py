@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--base", required=True, help="the revision before (a git ref)")
     parser.add_argument("--only", action="append", help="benchmark file(s) to run")
     parser.add_argument("--rounds", type=int, default=1, help="before/after pairs per bench")
+    parser.add_argument("--args", help="arguments for the benchmark instead of its quick ones")
     args = parser.parse_args()
     names = args.only or list(QUICK)
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,8 +72,9 @@ def main() -> None:
             for name in names:
                 for r in range(args.rounds):
                     for label, tree in (("before", base), ("after", ROOT)):
-                        took, lines = _run(tree, name, QUICK.get(name, []))
-                        print(f"\n== {name} {' '.join(QUICK.get(name, []))} · {label} · "
+                        bench_args = args.args.split() if args.args else QUICK.get(name, [])
+                        took, lines = _run(tree, name, bench_args)
+                        print(f"\n== {name} {' '.join(bench_args)} · {label} · "
                               f"round {r + 1} · {took:.1f} s")
                         for line in lines:
                             print("   " + line)
