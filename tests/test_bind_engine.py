@@ -270,3 +270,16 @@ def test_writes_counts_removals_too(sb, portal, journal_path):
     sent = writes(sb)
     b24nb.unbind(portal, pairs, progress=False)
     assert writes(sb) == sent + 1  # the helper the "sends nothing" claims rely on sees deletes
+
+
+def test_bind_takes_a_hand_built_frame_of_plain_dtypes(sb, portal, journal_path):
+    # what a user writes without suggest(): numpy ints and bools, a default RangeIndex, only
+    # the columns bind needs (the shared builder makes contract frames, so this one is inline)
+    pairs = pd.DataFrame({"deal_id": [20, 21], "order_id": [20, 21],
+                          "owner_type_id": [2, 2], "selected": [True, True]})
+    assert str(pairs["deal_id"].dtype) == "int64"
+    summary = b24nb.bind(portal, pairs, progress=False)
+    assert summary["bound"] == 2
+    assert portal_owners(sb, with_type=True)[20] == (20, 2)
+    assert portal_owners(sb, with_type=True)[21] == (21, 2)
+    assert list(pairs["bind_status"]) == ["bound", "bound"]

@@ -49,7 +49,7 @@ def test_three_walks_share_one_first_request_and_return_the_same_rows(sb):
     alone = _alone(portal)
     separately = sb.stats.http_requests
     sb.stats.reset()
-    probe = SharedProbe(portal, members=3)
+    probe = SharedProbe(portal, members=3, wait=5.0)  # generous: this is not the timeout test
     together = _together(portal, probe, list(LISTS))
     assert probe.requests == 1
     assert sb.stats.http_requests == separately - 2  # three probes in one request
@@ -60,15 +60,37 @@ def test_three_walks_share_one_first_request_and_return_the_same_rows(sb):
 def test_a_member_that_never_comes_holds_the_others_up_only_for_the_wait(sb):
     portal = b24nb.connect(sb.url, progress=False)
     alone = _alone(portal)
+    two = ["crm.deal.list", "sale.order.list"]
+    sb.stats.reset()
+    for method in two:
+        list(portal.list(method, LISTS[method], progress=False, spare=0))
+    two_alone = sb.stats.http_requests
+    sb.stats.reset()
     probe = SharedProbe(portal, members=3, wait=0.2)
-    together = _together(portal, probe, ["crm.deal.list", "sale.order.list"])
+    out: dict[str, list[dict]] = {}
+
+    def one(method: str) -> None:  # asks for spares that the incomplete group never saved
+        out[method] = list(portal.list(method, LISTS[method], progress=False, spare=5,
+                                       shared=probe))
+
+    threads = [threading.Thread(target=one, args=(m,)) for m in two]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     assert probe.requests == 1  # the two that came went out together after the wait
-    assert together["crm.deal.list"] == alone["crm.deal.list"]
-    assert together["sale.order.list"] == alone["sale.order.list"]
+    assert out["crm.deal.list"] == alone["crm.deal.list"]
+    assert out["sale.order.list"] == alone["sale.order.list"]
+    assert sb.stats.http_requests == two_alone - 1  # one probe saved, no spare spent
     # a late member (the group already sent) probes alone and still gets all its rows
-    late = list(portal.list("sale.propertyvalue.list", LISTS["sale.propertyvalue.list"],
-                            progress=False, spare=0, shared=probe))
-    assert late == alone["sale.propertyvalue.list"]
+    method = "sale.propertyvalue.list"
+    sb.stats.reset()
+    list(portal.list(method, LISTS[method], progress=False, spare=0))
+    one_alone = sb.stats.http_requests
+    sb.stats.reset()
+    late = list(portal.list(method, LISTS[method], progress=False, spare=5, shared=probe))
+    assert late == alone[method]
+    assert sb.stats.http_requests == one_alone  # as alone: no spare from a group it missed
     assert probe.requests == 1
 
 
@@ -77,7 +99,7 @@ def test_a_refused_method_fails_only_its_own_list(sb):
     alone = _alone(portal)
     sb.refuse("sale.propertyvalue.list")
     try:
-        probe = SharedProbe(portal, members=2)
+        probe = SharedProbe(portal, members=2, wait=5.0)
         errors: list[BaseException] = []
         out: dict[str, list[dict]] = {}
 
@@ -96,6 +118,7 @@ def test_a_refused_method_fails_only_its_own_list(sb):
             t.join()
     finally:
         sb.refuse("sale.propertyvalue.list", None)
+    assert probe.requests == 1  # the refused method's commands rode in the shared request
     assert out["sale.order.list"] == alone["sale.order.list"]
     assert len(errors) == 1
     assert isinstance(errors[0].error, b24nb.errors.MethodNotFoundError)

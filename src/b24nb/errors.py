@@ -292,6 +292,8 @@ _BY_CODE: dict[str, type[PortalError]] = {
     "200040300010": AccessDeniedError,
     "200040300020": AccessDeniedError,
     "ERROR_METHOD_NOT_FOUND": MethodNotFoundError,
+    # also what a portal answers for a REST path it does not know; callers that read it as
+    # "this kind of thing is absent" (served_invoices) ask a known-good portal first
     "NOT_FOUND": NotFoundError,
     "ERROR_BATCH_LENGTH_EXCEEDED": BatchLengthError,
     "INTERNAL_SERVER_ERROR": ServerError,

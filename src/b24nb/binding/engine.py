@@ -139,7 +139,7 @@ def _real_run(scope: RunScope, opts: RunOptions) -> RunSummary:
     run = _Run(scope, opts, key, j.start_run(key, opts.verb, opts.params))
     claims = Claims(j, key, run.run_id)
     try:
-        todo, held_out = _claim(claims, scope.items, opts.wait, j, key, scope.portal)
+        todo, held_out = _claim(claims, scope.items, opts.wait, j, key)
         orders = [i.order_id for i in todo]
         ledgers = j.ledgers(key, orders)
         orphans, orphan_ledgers = _orphans(j, key, set(orders))
@@ -261,7 +261,7 @@ def _settle_orphan_sends(run: _Run, ledgers: Mapping[int, Any],
 
 
 def _claim(claims: Claims, items: list[Item], wait: bool | float, journal: Journal,
-           key: str, portal: Any = None) -> tuple[list[Item], list[Outcome]]:
+           key: str) -> tuple[list[Item], list[Outcome]]:
     """Claim the run's orders; return the items to work on and outcomes for the others.
 
     An order another live b24nb run holds is ``skipped`` with that run named (or waited for,
@@ -269,9 +269,7 @@ def _claim(claims: Claims, items: list[Item], wait: bool | float, journal: Journ
     """
     orders = [i.order_id for i in items]
     if wait:
-        clock = getattr(getattr(portal, "limiter", None), "clock", None)
-        held = claims.wait(orders, 600.0 if wait is True else float(wait),
-                           sleep=getattr(clock, "sleep", None))
+        held = claims.wait(orders, 600.0 if wait is True else float(wait))
     else:
         held = claims.claim(orders)
     if not held:

@@ -160,9 +160,10 @@ class Claims:
              sleep: Callable[[float], None] | None = None) -> dict[int, tuple[str, float]]:
         """Claim, waiting up to ``timeout`` seconds for orders other runs hold.
 
-        ``sleep`` is the portal's clock's (the one sleeper, :mod:`b24nb.limits`); without
-        one, the wall clock's. Returns the orders still held by others when the time is up
-        (empty: all claimed).
+        Claims and their leases are on the wall clock (they are shared between processes),
+        so the waiting is too: ``sleep`` defaults to :class:`b24nb.limits.SystemClock`'s, the
+        one sleeper. Returns the orders still held by others when the time is up (empty: all
+        claimed).
         """
         sleep = sleep or SystemClock().sleep
         todo = sorted({int(o) for o in order_ids})

@@ -11,15 +11,18 @@ The thread that completes the group sends the one batch and every member gets it
 answers back under its own keys. A member that is late (or never comes: a walk that took
 the offset path, a loader that failed first) does not hold the others up for more than
 ``wait`` seconds: whoever is waiting then sends what has gathered, and the late one sends
-its probe alone, as if there were no group.
+its probe alone, as if there were no group. Each member learns whether its round held
+every member: only then did the group save requests, and only then may a walk spend them.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Mapping
 from typing import Any
 
+from b24nb.errors import PortalError
 from b24nb.wire import CommandResult
 
 __all__ = ["SharedProbe"]
@@ -62,8 +65,9 @@ class SharedProbe:
         self.requests = 0  # combined requests sent (for tests and benchmarks)
 
     def batch(self, commands: Mapping[str, tuple[str, dict[str, Any]]]
-              ) -> dict[str, CommandResult]:
-        """Send ``commands`` with the other members' and return this member's answers."""
+              ) -> tuple[dict[str, CommandResult], bool]:
+        """Send ``commands`` with the other members'; return this member's answers, and
+        whether the request held every member's (only then were requests saved)."""
         with self._lock:
             self._joined += 1
             if self._joined > self._expected or self._round.sent:
@@ -75,13 +79,20 @@ class SharedProbe:
                 own.commands.update({prefix + k: v for k, v in commands.items()})
                 last = self._joined == self._expected
         if own is None:
-            return self._portal.batch(dict(commands))
+            return self._portal.batch(dict(commands)), False
         if last or not own.done.wait(self._wait):
             self._send(own)  # complete, or the others are late: send what has gathered
         own.done.wait()
         if own.error is not None:
-            raise own.error
-        return {k[len(prefix):]: r for k, r in own.results.items() if k.startswith(prefix)}
+            # each member raises its own copy: one object raised in several threads would
+            # gather all of their tracebacks
+            raise _own_copy(own.error) from None
+        mine = {k[len(prefix):]: r for k, r in own.results.items() if k.startswith(prefix)}
+        if set(mine) != set(commands):
+            raise PortalError("PROBE_INCOMPLETE", "the shared first request came back without "
+                              "some of this list's commands", method=next(iter(
+                                  commands.values()))[0])
+        return mine, own.members == self._expected
 
     def _send(self, round_: _Round) -> None:
         with self._lock:
@@ -94,5 +105,16 @@ class SharedProbe:
             self.requests += 1
         except Exception as err:  # every member's list fails with it, as each alone would
             round_.error = err
+        except BaseException:  # an interrupt here: the others stop too, then it goes on up
+            round_.error = PortalError("STOPPED", "the list was stopped")
+            raise
         finally:
             round_.done.set()
+
+
+def _own_copy(error: Exception) -> Exception:
+    """A copy of ``error`` for one member to raise (the original when it cannot be copied)."""
+    try:
+        return copy.copy(error)
+    except Exception:  # an exception type whose constructor copy cannot call again
+        return error

@@ -114,7 +114,7 @@ def id_walk(run: Run, params: dict[str, Any], idf: str, wrapper: str | None) -> 
         return
     cursor = int(head[-1][idf])
     yield shape.clean(head)
-    ranges = _plan(run, shape, cursor, tail, total)
+    ranges = _plan(run, shape, cursor, tail, total, len(head))
 
     def task(a: int, z: int | None, e: int | None) -> Rows:
         try:
@@ -139,20 +139,25 @@ def _probe(run: Run, shape: _Shape) -> tuple[Rows, Rows, int | None]:
                               "order": {idf: "DESC"}, "start": -1}),
     }
     shared, run.shared = run.shared, None
+    if shared is not None:
+        res, together = shared.batch(probe)
+        if not together:
+            run.spare = 0  # the group saved no request this walk may spend
+    else:
+        res = run.batch(probe)
     attempt = 0
     while True:
-        res = shared.batch(probe) if shared is not None else run.batch(probe)
-        shared = None
         bad = next((r for r in res.values() if not r.ok), None)
         if bad is None:
             break
         run.retry_or_raise(bad.error, attempt, [])  # type: ignore[arg-type]
         attempt += 1
+        res = run.batch(probe)
     return (unwrap_rows(res["head"].result, shape.wrapper),
             unwrap_rows(res["tail"].result, shape.wrapper), res["head"].total)
 
 
-def _plan(run: Run, shape: _Shape, cursor: int, tail: Rows, total: int | None
+def _plan(run: Run, shape: _Shape, cursor: int, tail: Rows, total: int | None, first: int
           ) -> list[tuple[int, int | None, int | None]]:
     """The ID ranges after the first page: ``(after, last ID included, expected rows)``."""
     if not tail:  # the highest row vanished between the two commands: walk to the end
@@ -160,7 +165,7 @@ def _plan(run: Run, shape: _Shape, cursor: int, tail: Rows, total: int | None
     top = int(tail[0][shape.idf])
     if top <= cursor:
         return []
-    remaining = (total or 0) - PAGE
+    remaining = (total or 0) - first
     if total is not None and remaining == top - cursor:
         # dense IDs: a range of k IDs holds exactly k rows
         width = dense_width(run, remaining)

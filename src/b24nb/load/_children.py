@@ -44,20 +44,10 @@ PROPERTY_CODES: dict[str, tuple[str, ...]] = {
     "customer_email": ("EMAIL", "E_MAIL", "CONTACT_EMAIL"),
     "customer_phone": ("PHONE", "CONTACT_PHONE", "MOBILE_PHONE", "TEL"),
 }
-
-
 LINKS_METHOD = "crm.ordercontactcompany.list"
-
-
 FELL_BACK: set[str] = set()  # portal hosts already told about the fallback (say it once)
-
-
 _CONTACT_TYPE = 3
-
-
 _COMPANY_TYPE = 4
-
-
 _SMALL_SET = 200  # up to this many orders, list their properties by id; else by id range
 
 

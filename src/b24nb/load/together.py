@@ -46,7 +46,8 @@ def load_all(
     cache: bool | str = False,
     progress: bool = True,
 ) -> Three | Four:
-    """Load ``(deals, orders, bindings)`` concurrently, each as its own loader would.
+    """Load ``(deals, orders, bindings)`` — and the invoices, fourth, with ``invoices=True`` —
+    concurrently, each as its own loader would.
 
     Parameters
     ----------

@@ -30,6 +30,9 @@ class Sandbox:
 
     Parameters
     ----------
+    seed, n_deals, n_orders : int, optional
+        The demo data's seed and size, by position or by name (``SandboxConfig``'s defaults:
+        0, 2,000 deals, 2,400 orders).
     config : SandboxConfig, optional
         The portal's options (data, limits, plan, clock, latency, port…); see
         :class:`~.config.SandboxConfig` for each one. Defaults to ``SandboxConfig()``.
@@ -51,10 +54,14 @@ class Sandbox:
     1
     """
 
-    def __init__(self, config: SandboxConfig | None = None, **options: Any) -> None:
+    def __init__(self, seed: int | None = None, n_deals: int | None = None,
+                 n_orders: int | None = None, *, config: SandboxConfig | None = None,
+                 **options: Any) -> None:
         if config is not None and not isinstance(config, SandboxConfig):
-            raise TypeError(f"Sandbox takes a SandboxConfig, not {type(config).__name__}; "
-                            "pass seed, n_deals, ... by name")
+            raise TypeError(f"config must be a SandboxConfig, not {type(config).__name__}")
+        # the first three may come by position, as before the config existed
+        given = {"seed": seed, "n_deals": n_deals, "n_orders": n_orders}
+        options = {**{k: v for k, v in given.items() if v is not None}, **options}
         # not kept: the config holds the caller's records, which must be freed once loaded
         cfg = (config or SandboxConfig()).replace(**options)
         self.seed = cfg.seed
