@@ -28,11 +28,12 @@ def _alone(portal) -> dict[str, list[dict]]:
     return {m: list(portal.list(m, p, progress=False, spare=0)) for m, p in LISTS.items()}
 
 
-def _together(portal, probe: SharedProbe, methods: list[str]) -> dict[str, list[dict]]:
+def _together(portal, probe: SharedProbe, methods: list[str], spare: int = 0
+              ) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
 
     def one(method: str) -> None:
-        out[method] = list(portal.list(method, LISTS[method], progress=False, spare=0,
+        out[method] = list(portal.list(method, LISTS[method], progress=False, spare=spare,
                                        shared=probe))
 
     threads = [threading.Thread(target=one, args=(m,)) for m in methods]
@@ -67,17 +68,8 @@ def test_a_member_that_never_comes_holds_the_others_up_only_for_the_wait(sb):
     two_alone = sb.stats.http_requests
     sb.stats.reset()
     probe = SharedProbe(portal, members=3, wait=0.2)
-    out: dict[str, list[dict]] = {}
-
-    def one(method: str) -> None:  # asks for spares that the incomplete group never saved
-        out[method] = list(portal.list(method, LISTS[method], progress=False, spare=5,
-                                       shared=probe))
-
-    threads = [threading.Thread(target=one, args=(m,)) for m in two]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    # they ask for spares, which the incomplete group never saved
+    out = _together(portal, probe, two, spare=5)
     assert probe.requests == 1  # the two that came went out together after the wait
     assert out["crm.deal.list"] == alone["crm.deal.list"]
     assert out["sale.order.list"] == alone["sale.order.list"]
