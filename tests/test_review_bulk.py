@@ -90,7 +90,7 @@ def test_untick_all_under_a_filter_unticks_the_whole_frame_and_the_view_refreshe
     picker.review.untick_all_button.click()
     assert int(pairs["selected"].sum()) == 0
     assert len(picker._view) == 0  # the "selected" view shows what is selected now: nothing
-    assert [r for r in picker.rows if r.box.layout.display != "none"] == []
+    assert [r for r in picker.rows if not r.hidden] == []
     assert f"unticked all {n:,}" in picker.message.value
 
 

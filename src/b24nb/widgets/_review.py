@@ -21,6 +21,8 @@ from b24nb.widgets._bulk import tick_all_plan
 from b24nb.widgets._explain import header_html
 from b24nb.widgets._grid import Grid
 from b24nb.widgets._html import GRID_STYLE
+from b24nb.widgets._looks import Looks
+from b24nb.widgets._toolbars import AUTO
 
 __all__ = ["ReviewControls"]
 
@@ -32,33 +34,35 @@ class ReviewControls:
     ----------
     grid
         The grid these controls act on.
+    looks
+        The grid's shared layouts and styles.
     export_path
         Where *Export* writes first (``.csv`` or ``.xlsx``; the text box changes it).
     record
         Write each decision to the journal's ``decisions`` table as well as the frame.
     """
 
-    def __init__(self, grid: Grid, *, export_path: str = "b24nb-log.csv",
+    def __init__(self, grid: Grid, looks: Looks, *, export_path: str = "b24nb-log.csv",
                  record: bool = True) -> None:
         self.grid = grid
         self.record = record
-        auto = w.Layout(width="auto")
-        self.include_rebinds = w.Checkbox(value=False, description="include rebinds",
-                                          indent=False, layout=w.Layout(width="130px"))
+        self.include_rebinds = looks.make(w.Checkbox, value=False, description="include rebinds",
+                                          indent=False, layout={"width": "130px"})
         self.include_rebinds.tooltip = ("also tick pairs that move an order bound to another "
                                         "owner today (off: Tick all ≥ keeps the pre-tick rule)")
-        self.untick_all_button = w.Button(description="Untick all", icon="square-o",
-                                          layout=auto, tooltip="untick every pair of the frame")
-        self.untick_shown_button = w.Button(description="Untick shown", icon="filter",
-                                            layout=auto,
-                                            tooltip="untick every pair the filters show")
-        self.export_path = w.Text(value=export_path, description="export to",
-                                  layout=w.Layout(width="300px"),
-                                  tooltip="a .csv or .xlsx file name")
-        self.export_button = w.Button(description="Export", icon="download", layout=auto,
-                                      tooltip="write the log (every bind_* and decision "
-                                              "column) as CSV or Excel")
-        self.header = w.HTML(header_html(GRID_STYLE))  # the rows' columns: headers line up
+        self.untick_all_button = looks.make(w.Button, description="Untick all", icon="square-o",
+                                            layout=AUTO, tooltip="untick every pair of the frame")
+        self.untick_shown_button = looks.make(w.Button, description="Untick shown",
+                                              icon="filter", layout=AUTO,
+                                              tooltip="untick every pair the filters show")
+        self.export_path = looks.make(w.Text, value=export_path, description="export to",
+                                      layout={"width": "300px"},
+                                      tooltip="a .csv or .xlsx file name")
+        self.export_button = looks.make(w.Button, description="Export", icon="download",
+                                        layout=AUTO, tooltip="write the log (every bind_* and "
+                                        "decision column) as CSV or Excel")
+        # the rows' columns: headers line up
+        self.header = looks.make(w.HTML, header_html(GRID_STYLE))
 
     # ------------------------------------------------------------------ bulk ticks
     def tick_all(self) -> str:

@@ -16,9 +16,16 @@ from typing import Any
 
 import ipywidgets as w
 
-__all__ = ["DECISION_OPTIONS", "POOL_SIZE", "Row", "RowPool"]
+from b24nb.widgets._looks import Looks
+
+__all__ = ["CELL_CSS", "DECISION_OPTIONS", "MENU_CSS", "POOL_SIZE", "TICK_CSS", "Row", "RowPool"]
 
 POOL_SIZE = 50  # the largest page; rows are made as pages need them, then hidden, never destroyed
+
+#: the widths of a row's tick and decision columns (the header's spacers use them too)
+TICK_CSS = {"width": "28px", "flex": "0 0 28px"}
+MENU_CSS = {"width": "105px", "flex": "0 0 105px"}
+CELL_CSS = {"flex": "1 1 auto", "width": "100%"}
 
 #: the decision menu of a row: label -> ``decision`` value ("" = undecided)
 DECISION_OPTIONS: tuple[tuple[str, str], ...] = (
@@ -28,29 +35,24 @@ DECISION_OPTIONS: tuple[tuple[str, str], ...] = (
 class Row:
     """One pooled row: a checkbox, an HTML cell, a decision menu, and the pair it shows now.
 
-    Rows after the first share the first row's layouts and styles (``like=``): they never
+    Every row takes its layouts and styles from the grid's :class:`~._looks.Looks`: they never
     change, and each would otherwise be one more widget model the browser must create before
-    the grid shows (six of a row's ten). Only the row's own box layout is its own, since
-    hiding a row sets its ``display``.
+    the grid shows (seven of a row's eleven). A row is hidden by leaving it out of the pool's
+    box (:meth:`RowPool.fill`), not by its layout, so its box layout is shared too.
     """
 
-    def __init__(self, like: Row | None = None) -> None:
-        if like is None:
-            tick = {"layout": w.Layout(width="28px", flex="0 0 28px")}
-            cell = {"layout": w.Layout(flex="1 1 auto", width="100%")}
-            menu = {"layout": w.Layout(width="105px", flex="0 0 105px")}
-        else:
-            tick = {"layout": like.checkbox.layout, "style": like.checkbox.style}
-            cell = {"layout": like.html.layout, "style": like.html.style}
-            menu = {"layout": like.decision.layout, "style": like.decision.style}
-        self.checkbox = w.Checkbox(value=False, indent=False, description="", **tick)
-        self.html = w.HTML(**cell)
-        self.decision = w.Dropdown(options=DECISION_OPTIONS, value="", **menu)
+    def __init__(self, looks: Looks) -> None:
+        self.checkbox = looks.make(w.Checkbox, value=False, indent=False, description="",
+                                   layout=TICK_CSS)
+        self.html = looks.make(w.HTML, layout=CELL_CSS)
+        self.decision = looks.make(w.Dropdown, options=DECISION_OPTIONS, value="",
+                                   layout=MENU_CSS)
         self.decision.add_class("b24nb-decide")
-        self.box = w.HBox([self.checkbox, self.html, self.decision],
-                          layout=w.Layout(border_bottom="1px solid #eee", align_items="center"))
+        self.box = looks.make(w.HBox, [self.checkbox, self.html, self.decision],
+                              layout={"border_bottom": "1px solid #eee", "align_items": "center"})
         self.box.add_class("b24nb-pool-row")  # a stable hook for browser tests and CSS
         self.pair_id: Any = None
+        self.hidden = False  # past the end of a short page: left out of the pool's box
 
     def show(self, pair_id: Any, record: Mapping[str, Any], cell: str, *, held: bool,
              running: bool) -> None:
@@ -62,12 +64,12 @@ class Row:
         self.checkbox.disabled = bool(running or held or decision == "reject")
         self.decision.value = decision if isinstance(decision, str) else ""
         self.decision.disabled = bool(running)
-        self.box.layout.display = None
+        self.hidden = False
 
     def hide(self) -> None:
-        """An empty slot at the end of a short page."""
+        """An empty slot at the end of a short page (the pool leaves it out of its box)."""
         self.pair_id = None
-        self.box.layout.display = "none"
+        self.hidden = True
 
 
 class RowPool:
@@ -77,6 +79,8 @@ class RowPool:
     ----------
     size
         Rows to make now (the first page's; capped at :data:`POOL_SIZE`).
+    looks
+        The grid's shared layouts and styles.
     on_tick, on_decision
         ``(slot, new value)`` when the analyst ticks a row or picks its decision.
     busy
@@ -84,16 +88,15 @@ class RowPool:
         back*, so a box never claims a tick the frame did not take.
     """
 
-    def __init__(self, size: int, *, on_tick: Callable[[int, Any], None],
+    def __init__(self, size: int, looks: Looks, *, on_tick: Callable[[int, Any], None],
                  on_decision: Callable[[int, Any], None], busy: Callable[[], bool]) -> None:
         self._on = {"checkbox": on_tick, "decision": on_decision}
         self._busy = busy
         self.filling = False  # True while the pool sets values itself (not the analyst)
         # rows for the first page only; a bigger page adds the rest when chosen (each row is
         # about a dozen widget models the browser must create before the grid shows)
-        first = Row()
-        self.rows: list[Row] = [first]
-        self.rows += [Row(like=first) for _ in range(min(size, POOL_SIZE) - 1)]
+        self.looks = looks
+        self.rows: list[Row] = [Row(looks) for _ in range(min(size, POOL_SIZE))]
         for slot, row in enumerate(self.rows):
             self._wire(slot, row)
         self.box = w.VBox([r.box for r in self.rows])
@@ -105,12 +108,12 @@ class RowPool:
 
     def grow(self, size: int) -> None:
         """Rows up to ``size`` (a bigger page was chosen); rows are never taken away."""
-        new = [Row(like=self.rows[0]) for _ in range(len(self.rows), min(size, POOL_SIZE))]
+        new = [Row(self.looks) for _ in range(len(self.rows), min(size, POOL_SIZE))]
         for slot, row in enumerate(new, start=len(self.rows)):
             self._wire(slot, row)
         if new:
             self.rows.extend(new)
-            self.box.children = [r.box for r in self.rows]
+            self._show_boxes()
 
     @contextlib.contextmanager
     def refilling(self) -> Iterator[None]:
@@ -140,3 +143,11 @@ class RowPool:
                 else:
                     row.show(ids[slot], records[slot], cells[slot], held=held[slot],
                              running=running)
+        self._show_boxes()
+
+    def _show_boxes(self) -> None:
+        """The box holds the rows in use, top to bottom; set only when that changes (a short
+        page, a bigger one), so a page change is a refill, never a re-render."""
+        boxes = tuple(r.box for r in self.rows if not r.hidden)
+        if boxes != tuple(self.box.children):
+            self.box.children = boxes

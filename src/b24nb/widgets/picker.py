@@ -22,6 +22,7 @@ controls (:mod:`._review`), the run controller (:mod:`._actions`) and its view
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import threading
@@ -38,9 +39,10 @@ from b24nb.widgets import _html
 from b24nb.widgets._actions import Actions, last_run_line
 from b24nb.widgets._explain import portal_base
 from b24nb.widgets._guard import guarded
+from b24nb.widgets._looks import Looks
 from b24nb.widgets._options import DEFAULT_THRESHOLD, ReviewOptions
 from b24nb.widgets._review import ReviewControls
-from b24nb.widgets._rows import Row, RowPool
+from b24nb.widgets._rows import MENU_CSS, TICK_CSS, Row, RowPool
 from b24nb.widgets._runview import RunView
 from b24nb.widgets._toolbars import confirm_bar, filter_bar, pager, progress_bar, run_bar, tick_bar
 from b24nb.widgets._view import (
@@ -129,7 +131,8 @@ class MatchPicker(w.VBox):
                                allow_rebind=lambda: bool(self.allow_rebind.value),
                                portal=portal, deals=options.deals, journal=options.journal,
                                lock=self.lock)
-        self.review = ReviewControls(self, export_path=options.export_path,
+        self.looks = Looks()  # the grid's shared layouts and styles (one model per look)
+        self.review = ReviewControls(self, self.looks, export_path=options.export_path,
                                      record=options.record_decisions)
         self._base = portal_base(portal)
         self._build(options)
@@ -145,47 +148,45 @@ class MatchPicker(w.VBox):
     # ---------------------------------------------------------------- building
     def _build(self, options: ReviewOptions) -> None:
         """Create every widget once; later only their values change."""
-        self.summary, self.histogram = w.HTML(), w.HTML()
+        looks = self.looks
+        self.summary, self.histogram = looks.make(w.HTML), looks.make(w.HTML)
         (self.search, self.band, self.status_filter, self.sort,
-         self.page_size) = filter_bar(options.page_size)
-        auto = w.Layout(width="auto")  # room for the whole label, never "Tick all ≥ thres…"
+         self.page_size) = filter_bar(options.page_size, looks)
         (self.threshold, self.tick_above_button, self.tick_page_button,
-         self.untick_page_button) = tick_bar(options.threshold, auto)
-        self.pool = RowPool(self.page_size.value, on_tick=self._tick, on_decision=self._decide,
-                            busy=lambda: self._busy)
-        self.prev_button, self.next_button, self.page_label = pager()
+         self.untick_page_button) = tick_bar(options.threshold, looks)
+        self.pool = RowPool(self.page_size.value, looks, on_tick=self._tick,
+                            on_decision=self._decide, busy=lambda: self._busy)
+        self.prev_button, self.next_button, self.page_label = pager(looks)
         (self.bind_button, self.dry_run, self.allow_rebind, self.retry_button,
-         self.undo_button) = run_bar(options, auto, can_bind=self.portal is not None)
+         self.undo_button) = run_bar(options, looks, can_bind=self.portal is not None)
         self.confirm_html, self.confirm_button, self.cancel_button, self.confirm_box = (
-            confirm_bar())
+            confirm_bar(looks))
         self.progress, self.progress_label, self.stop_button, self.progress_box = (
-            progress_bar())
-        self.message = w.HTML()
+            progress_bar(looks))
+        self.message = looks.make(w.HTML)
         self.children = self._laid_out()
 
     def _laid_out(self) -> list[w.Widget]:
         """The grid top to bottom: summary, filters, ticks, header, rows, pager, run, log."""
         wrap = {"flex_flow": "row wrap", "align_items": "center"}
-        review = self.review
+        review, box = self.review, functools.partial(self.looks.make, w.HBox)
         return [
-            w.HBox([self.summary, self.histogram],
-                   layout=w.Layout(justify_content="space-between", align_items="flex-end")),
-            w.HBox([self.search, self.band, self.status_filter, self.sort, self.page_size],
-                   layout=w.Layout(flex_flow="row wrap")),
-            w.HBox([self.threshold, review.include_rebinds, self.tick_above_button,
-                    self.tick_page_button, self.untick_page_button,
-                    review.untick_shown_button, review.untick_all_button],
-                   layout=w.Layout(**wrap)),
-            w.HBox([w.HTML(layout=w.Layout(width="28px", flex="0 0 28px")), review.header,
-                    w.HTML("<b style='color:#444;font-size:12.5px'>decision</b>",
-                           layout=w.Layout(width="105px", flex="0 0 105px"))]),
+            box([self.summary, self.histogram],
+                layout={"justify_content": "space-between", "align_items": "flex-end"}),
+            box([self.search, self.band, self.status_filter, self.sort, self.page_size],
+                layout={"flex_flow": "row wrap"}),
+            box([self.threshold, review.include_rebinds, self.tick_above_button,
+                 self.tick_page_button, self.untick_page_button,
+                 review.untick_shown_button, review.untick_all_button], layout=wrap),
+            box([self.looks.make(w.HTML, layout=TICK_CSS), review.header,
+                 self.looks.make(w.HTML, "<b style='color:#444;font-size:12.5px'>decision</b>",
+                                 layout=MENU_CSS)]),
             self.pool.box,
-            w.HBox([self.prev_button, self.page_label, self.next_button],
-                   layout=w.Layout(align_items="center")),
-            w.HBox([self.bind_button, self.dry_run, self.allow_rebind, self.retry_button,
-                    self.undo_button], layout=w.Layout(**wrap)),
-            w.HBox([review.export_path, review.export_button],
-                   layout=w.Layout(align_items="center")),
+            box([self.prev_button, self.page_label, self.next_button],
+                layout={"align_items": "center"}),
+            box([self.bind_button, self.dry_run, self.allow_rebind, self.retry_button,
+                 self.undo_button], layout=wrap),
+            box([review.export_path, review.export_button], layout={"align_items": "center"}),
             self.confirm_box, self.progress_box, self.message,
         ]
 
