@@ -165,3 +165,16 @@ def test_a_bug_in_a_handler_answers_bitrix_style_with_one_log_line(sb, caplog):
     assert len(lines) == 1
     assert "ZeroDivisionError" in lines[0].getMessage()
     assert sb.url.split("/")[-2] not in lines[0].getMessage()  # no secret in the log
+
+
+def test_answers_are_the_same_json_with_orjson_or_without():
+
+    from b24nb.sandbox.http import encode_json
+
+    body = {"result": {"p0": [{"ID": "1", "TITLE": "Сделка №1 — «ёж»", "OPPORTUNITY": 19.99}]},
+            "result_total": {"p0": 3}, "time": {"start": 1.5, "processing": 0.0003},
+            "nested": [[1, 2], {"a": None, "b": True}]}
+    assert json.loads(encode_json(body)) == body
+    assert "Сделка".encode() in encode_json(body)  # UTF-8, not \\u escapes
+    big = {"result": 2**70}  # beyond 64 bits: orjson refuses it, json writes it
+    assert json.loads(encode_json(big)) == big
