@@ -57,33 +57,3 @@ def test_load_orders_sends_the_first_requests_of_its_three_lists_as_one(sb):
     assert len(orders) == 480
     assert orders["contact_id"].notna().any()
 
-
-def test_the_loaders_pause_the_cyclic_collector_and_put_it_back(sb, monkeypatch):
-    import gc
-
-    from b24nb import transport
-
-    during: list[bool] = []
-    send = transport.Transport.post_json
-
-    def watched(self, url, payload, *, method):  # observes, then sends for real
-        during.append(gc.isenabled())
-        return send(self, url, payload, method=method)
-
-    monkeypatch.setattr(transport.Transport, "post_json", watched)
-    portal = b24nb.connect(sb.url, progress=False)  # its one check call is not a load
-    during.clear()
-    assert gc.isenabled()
-    b24nb.load_all(portal, invoices=True, progress=False)  # four loaders in four threads
-    assert during
-    assert not any(during)
-    assert gc.isenabled()  # and on again once the last one is done
-    with pytest.raises(b24nb.errors.FieldError):
-        b24nb.load_deals(portal, select=["NO_SUCH_FIELD"], progress=False)
-    assert gc.isenabled()  # also after a loader that raised
-    gc.disable()  # a caller who turned it off keeps it off
-    try:
-        b24nb.load_bindings(portal, progress=False)
-        assert not gc.isenabled()
-    finally:
-        gc.enable()

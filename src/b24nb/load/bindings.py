@@ -7,7 +7,6 @@ from typing import Any
 
 import pandas as pd
 
-from b24nb.load._collector import collector_paused
 from b24nb.load._convert import typed_frame
 from b24nb.load._fields import check_fields, field_infos
 
@@ -17,7 +16,6 @@ _FIELDS = ("orderId", "ownerId", "ownerTypeId")
 _RENAME = {"ownerId": "owner_id", "ownerTypeId": "owner_type_id"}
 
 
-@collector_paused
 def load_bindings(
     portal: Any,
     filter: Mapping[str, Any] | None = None,

@@ -9,7 +9,6 @@ import pandas as pd
 
 from b24nb.errors import PortalError
 from b24nb.load._batch import BATCH_SIZE, chunks, run_batched
-from b24nb.load._collector import collector_paused
 from b24nb.load._convert import STRING, digits, lower_email, typed_frame
 from b24nb.load._fields import check_fields, field_infos, kind_of
 
@@ -29,7 +28,6 @@ _CONTACT_SELECT = ["ID", "NAME", "SECOND_NAME", "LAST_NAME", "EMAIL", "PHONE"]
 _WILDCARDS = ("*", "UF_*")
 
 
-@collector_paused
 def load_deals(
     portal: Any,
     filter: Mapping[str, Any] | None = None,

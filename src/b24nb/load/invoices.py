@@ -25,7 +25,6 @@ from typing import Any
 import pandas as pd
 
 from b24nb.errors import MethodNotFoundError, NotFoundError
-from b24nb.load._collector import collector_paused
 from b24nb.load._convert import STRING, typed_frame
 from b24nb.load._fields import FieldInfo, _unwrap, check_fields, field_infos
 from b24nb.load.deals import CONTACT_COLUMNS, _contacts, _dedupe, _expand
@@ -65,7 +64,6 @@ def _smart_fields(portal: Any) -> dict[str, FieldInfo]:
     return {str(k): FieldInfo(v) for k, v in _unwrap(result).items() if isinstance(v, Mapping)}
 
 
-@collector_paused
 def load_invoices(
     portal: Any,
     kind: str = "smart",

@@ -38,14 +38,12 @@ from b24nb.load._children import (
     property_rows,
     say_fallback,
 )
-from b24nb.load._collector import collector_paused
 from b24nb.load._convert import STRING, typed_frame
 from b24nb.load._fields import check_fields, field_infos
 
 __all__ = ["CLIENT_COLUMNS", "CUSTOMER_COLUMNS", "PROPERTY_CODES", "load_orders"]
 
 
-@collector_paused
 def load_orders(
     portal: Any,
     filter: Mapping[str, Any] | None = None,

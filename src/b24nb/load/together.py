@@ -14,7 +14,6 @@ from typing import Any, Literal, overload
 
 import pandas as pd
 
-from b24nb.load._collector import collector_paused
 from b24nb.load.bindings import load_bindings
 from b24nb.load.deals import load_deals
 from b24nb.load.invoices import served_invoices
@@ -38,7 +37,6 @@ def load_all(portal: Any, deal_filter: Mapping[str, Any] | None = ...,
              cache: bool | str = ..., progress: bool = ...) -> Four: ...
 
 
-@collector_paused
 def load_all(
     portal: Any,
     deal_filter: Mapping[str, Any] | None = None,
