@@ -169,7 +169,7 @@ def test_a_bug_in_a_handler_answers_bitrix_style_with_one_log_line(sb, caplog):
 
 def test_answers_are_the_same_json_with_orjson_or_without():
 
-    from b24nb.sandbox.http import encode_json
+    from b24nb.sandbox.answers import encode_json
 
     body = {"result": {"p0": [{"ID": "1", "TITLE": "Сделка №1 — «ёж»", "OPPORTUNITY": 19.99}]},
             "result_total": {"p0": 3}, "time": {"start": 1.5, "processing": 0.0003},

@@ -30,12 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from .answers import encode_json
 from .api import ApiError, param
-
-try:  # encodes a 2,500-row batch answer ~5x faster than json (see encode_json)
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - the standard library writes the same JSON
-    _orjson = None
 from .batch import parse_command
 from .php import JSON_DEPTH, parse_str
 
@@ -53,21 +49,6 @@ _HTML_500 = (b"<!DOCTYPE html><html><head><title>500 Internal Server Error</titl
              b"</body></html>")
 
 
-
-def encode_json(body: Any) -> bytes:
-    """One answer as compact UTF-8 JSON, with orjson when it is installed.
-
-    Why: the sandbox serves from the kernel it was started in, so every millisecond it spends
-    encoding is taken from the client beside it under one GIL. A demo ``load_all`` writes
-    3.9 MB of answers: 0.097 s with json, 0.018 s with orjson (measured in-process). What
-    orjson refuses (integers beyond 64 bits, odd types) goes through json, as before.
-    """
-    if _orjson is not None:
-        try:
-            return _orjson.dumps(body, option=_orjson.OPT_NON_STR_KEYS)
-        except TypeError:  # orjson.JSONEncodeError is a TypeError
-            pass
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 class Server(ThreadingHTTPServer):
     """A threading HTTP server bound to 127.0.0.1 that knows its backend and secret."""
