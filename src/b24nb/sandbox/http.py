@@ -49,7 +49,6 @@ _HTML_500 = (b"<!DOCTYPE html><html><head><title>500 Internal Server Error</titl
              b"</body></html>")
 
 
-
 class Server(ThreadingHTTPServer):
     """A threading HTTP server bound to 127.0.0.1 that knows its backend and secret."""
 

@@ -94,7 +94,7 @@ class RowPool:
         self._busy = busy
         self.filling = False  # True while the pool sets values itself (not the analyst)
         # rows for the first page only; a bigger page adds the rest when chosen (each row is
-        # about a dozen widget models the browser must create before the grid shows)
+        # four widget models of its own the browser must create before the grid shows)
         self.looks = looks
         self.rows: list[Row] = [Row(looks) for _ in range(min(size, POOL_SIZE))]
         for slot, row in enumerate(self.rows):
